@@ -1,0 +1,5 @@
+"""Entry point for ``python -m docucode_hook``."""
+
+from docucode_hook.cli import main
+
+raise SystemExit(main())

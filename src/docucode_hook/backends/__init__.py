@@ -1,0 +1,37 @@
+"""Backends turn a batch of function contexts into raw docstring text (grounded afterwards).
+
+Every backend implements ``generate``: one text per context, in order, or ``None`` where
+it could not produce one (the pipeline then falls back to the template for that function).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, Sequence
+
+from docucode_hook.config import Config
+from docucode_hook.context import FunctionContext, Style
+
+
+class Backend(Protocol):
+    name: str
+
+    def generate(self, contexts: Sequence[FunctionContext], style: Style) -> list[str | None]: ...
+
+    def cache_key(self) -> str:
+        """Identifies what produced the text (model id, adapter digest, ...) for the cache."""
+        ...
+
+
+def get_backend(config: Config) -> Backend:
+    """Build the backend named in config; heavy imports happen only here, on demand."""
+    if config.backend == "template":
+        from docucode_hook.backends.template import TemplateBackend
+
+        return TemplateBackend()
+    if config.backend == "server":
+        from docucode_hook.backends.server import ServerBackend
+
+        return ServerBackend(config)
+    from docucode_hook.backends.model import ModelBackend
+
+    return ModelBackend(config)

@@ -1,0 +1,144 @@
+"""Read ``[tool.docucode]`` from pyproject.toml into a frozen Config; CLI flags override it."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+from docucode_hook.context import Style
+
+BACKENDS = ("template", "model", "server")
+
+
+class ConfigError(Exception):
+    """A configuration value that cannot be used; reported as a usage error (exit 2)."""
+
+
+@dataclass(frozen=True)
+class Config:
+    style: Style = Style.GOOGLE
+    backend: str = "model"
+    model: str | None = None  # None: the model shipped inside the package
+    adapter: str | None = None
+    offline: bool = False  # pass local_files_only to from_pretrained
+    server_url: str | None = None  # OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1
+    server_model: str | None = None
+    server_api_key_env: str | None = None  # name of the env var holding the key
+    server_timeout: float = 60.0
+    batch_size: int = 8
+    max_new_tokens: int = 160
+    cache: bool = True
+    include: tuple[str, ...] = ("*.py",)
+    exclude: tuple[str, ...] = ()
+    skip_overload: bool = True
+    skip_property_setters: bool = True
+    skip_private: bool = True
+    skip_dunder: bool = True
+    document_init: bool = False  # document __init__ even when dunders are skipped
+    skip_nested: bool = True
+    skip_tests: bool = True
+    test_globs: tuple[str, ...] = ("test_*.py", "*_test.py", "tests/*", "*/tests/*", "conftest.py")
+    min_lines: int = 0  # skip functions whose body is shorter than this
+    include_classes: bool = False
+    include_modules: bool = False
+    refresh_stale: bool = False  # fix mode rewrites sections that disagree with the signature
+    check_stale: bool = True  # --check reports DCU101.. for stale docstrings
+    fail_under: float = 0.0  # minimum docstring coverage (percent) for --check
+    max_line_length: int = 88
+    comments: bool = False  # inline comments for complex blocks (opt-in)
+    max_comments_per_function: int = 2
+
+    def replace(self, **changes: Any) -> "Config":
+        return load_mapping({**self.as_mapping(), **changes})
+
+    def as_mapping(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+_FIELDS = {f.name: f for f in fields(Config)}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    default = _FIELDS[name].default
+    if name == "style":
+        try:
+            return Style(str(value).lower())
+        except ValueError:
+            raise ConfigError(f"style must be one of google, numpy, sphinx (got {value!r})") from None
+    if name == "backend":
+        if value not in BACKENDS:
+            raise ConfigError(f"backend must be one of {', '.join(BACKENDS)} (got {value!r})")
+        return value
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name} must be true or false (got {value!r})")
+        return value
+    if isinstance(default, tuple):
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{name} must be a list of strings (got {value!r})")
+        return tuple(value)
+    if isinstance(default, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{name} must be a number (got {value!r})")
+        if isinstance(default, int) and not isinstance(value, int):
+            raise ConfigError(f"{name} must be an integer (got {value!r})")
+        if value < 0:
+            raise ConfigError(f"{name} must not be negative (got {value!r})")
+        return value
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{name} must be a string (got {value!r})")
+    return value
+
+
+def load_mapping(raw: Mapping[str, Any]) -> Config:
+    """Validate a ``[tool.docucode]``-shaped mapping (dashed or underscored keys)."""
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = key.replace("-", "_")
+        if name not in _FIELDS:
+            raise ConfigError(f"unknown option {key!r} in [tool.docucode]")
+        values[name] = _coerce(name, value)
+    config = Config(**values)
+    if config.batch_size < 1:
+        raise ConfigError("batch_size must be at least 1")
+    if config.backend == "server" and not config.server_url:
+        raise ConfigError("backend 'server' needs server_url")
+    return config
+
+
+def find_project_root(start: Path) -> Path:
+    """The nearest directory at or above ``start`` holding .git or pyproject.toml."""
+    start = start.resolve()
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists() or (directory / "pyproject.toml").is_file():
+            return directory
+    return start
+
+
+def load_config(config_file: Path | None, root: Path, overrides: Mapping[str, Any]) -> Config:
+    """Read the config file (default: ``root/pyproject.toml``) and apply CLI overrides."""
+    path = config_file or root / "pyproject.toml"
+    raw: dict[str, Any] = {}
+    if config_file is not None and not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        # A dedicated docucode.toml may hold the options at top level.
+        raw = data.get("tool", {}).get("docucode", data if path.name != "pyproject.toml" else {})
+    merged = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
+    return load_mapping(merged)
+
+
+__all__ = ["BACKENDS", "Config", "ConfigError", "find_project_root", "load_config", "load_mapping"]

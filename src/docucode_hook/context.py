@@ -1,0 +1,61 @@
+"""Records that flow from the finder to the prompt builder, the backends and the grounding step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Style(str, Enum):
+    GOOGLE = "google"
+    NUMPY = "numpy"
+    SPHINX = "sphinx"
+
+
+class ParamKind(str, Enum):
+    POSITIONAL_ONLY = "positional_only"
+    POSITIONAL_OR_KEYWORD = "positional_or_keyword"
+    VAR_POSITIONAL = "var_positional"  # *args
+    KEYWORD_ONLY = "keyword_only"
+    VAR_KEYWORD = "var_keyword"  # **kwargs
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    kind: ParamKind
+    annotation: str | None = None  # source text, e.g. "dict[str, int]"
+    default: str | None = None  # source text, e.g. "None"
+
+
+@dataclass(frozen=True)
+class FunctionContext:
+    """Everything the prompt builder and grounding need to know about one definition.
+
+    ``kind`` is "function" for def/async def, "class" or "module" when those are
+    included by config; for classes the parameters are those of ``__init__``.
+    """
+
+    path: str
+    qualname: str  # "Outer.method" or "func"
+    name: str
+    kind: str  # "function" | "class" | "module"
+    lineno: int  # line of the `def`/`class` keyword (ast's lineno); 0 for the module
+    col: int
+    is_async: bool = False
+    is_method: bool = False  # first parameter is self/cls and excluded from docs
+    decorators: tuple[str, ...] = ()  # source text without "@"
+    signature: str = ""  # "def name(a: int, b=2) -> str:" on one line
+    parameters: tuple[Parameter, ...] = ()  # documentable ones: self/cls removed
+    returns_annotation: str | None = None
+    returns_value: bool = False  # some `return <expr>` not None in its own body
+    is_generator: bool = False  # `yield` in its own body (not nested defs)
+    raises: tuple[str, ...] = ()  # exception names raised explicitly in its own body
+    code: str = ""  # source of the definition with its docstring removed, dedented
+    imports: tuple[str, ...] = ()  # module-level import statements, source text
+    class_name: str | None = None  # enclosing class, for methods
+    class_bases: tuple[str, ...] = ()
+    class_docstring: str | None = None
+    module_docstring: str | None = None
+    calls: tuple[str, ...] = ()  # dotted names it calls, first-seen order, unique
+    docstring: str | None = None  # existing docstring (cleaned), if any
