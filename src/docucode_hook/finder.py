@@ -1,0 +1,397 @@
+"""The fast ``ast`` pass: every definition's context, and which ones the hook must work on."""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Iterator, Sequence
+
+from docstring_parser import Docstring, DocstringStyle, ParseError, parse
+
+from docucode_hook.config import Config
+from docucode_hook.context import FunctionContext, Parameter, ParamKind, Style
+
+SKIP_MARKER = "docucode: skip"
+_SKIP_COMMENT = re.compile(r"#\s*docucode:\s*skip\b")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_OVERLOAD_MODULES = ("typing", "typing_extensions")
+_PROPERTY_DECORATORS = ("property", "functools.cached_property", "cached_property", "abc.abstractproperty")
+_PARSER_STYLES = {Style.GOOGLE: DocstringStyle.GOOGLE, Style.NUMPY: DocstringStyle.NUMPYDOC, Style.SPHINX: DocstringStyle.REST}
+
+
+# --------------------------------------------------------------------------- the walk
+
+
+@dataclass(eq=False)
+class _Scope:
+    """A definition found by the walk, with the facts gathered from its own body.
+
+    Mutable only while the walk fills it in; it never leaves this module.
+    """
+
+    node: ast.AST
+    qualname: str
+    parent: _Scope | None
+    children: list[_Scope] = field(default_factory=list)
+    returns_value: bool = False
+    is_generator: bool = False
+    raises: dict[str, None] = field(default_factory=dict)  # dicts keep first-seen order
+    calls: dict[str, None] = field(default_factory=dict)
+    imports: list[ast.stmt] = field(default_factory=list)
+
+    @property
+    def in_function(self) -> bool:
+        """Whether some enclosing scope is a function: Python names such things ``<locals>``."""
+        return "<locals>" in self.qualname
+
+
+def _dotted(node: ast.AST) -> str | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _raised_name(exc: ast.expr) -> str | None:
+    name = _dotted(exc.func if isinstance(exc, ast.Call) else exc)
+    # `raise err` re-raises a variable; exception classes are CapWords by convention.
+    if name and name.rsplit(".", 1)[-1][:1].isupper():
+        return name
+    return None
+
+
+def _outer_parts(node: ast.AST) -> list[ast.AST]:
+    """Parts of a nested definition that run in the enclosing scope (decorators, defaults, bases)."""
+    if isinstance(node, ast.ClassDef):
+        return [*node.decorator_list, *node.bases, *node.keywords]
+    if isinstance(node, ast.Lambda):
+        return [*node.args.defaults, *(d for d in node.args.kw_defaults if d is not None)]
+    args = node.args
+    return [*node.decorator_list, *args.defaults, *(d for d in args.kw_defaults if d is not None)]
+
+
+def _child_qualname(scope: _Scope, name: str) -> str:
+    if isinstance(scope.node, ast.Module):
+        return name
+    separator = "." if isinstance(scope.node, ast.ClassDef) else ".<locals>."
+    return f"{scope.qualname}{separator}{name}"
+
+
+def _walk_scope(scope: _Scope, body: Sequence[ast.AST]) -> None:
+    """Visit the scope's own nodes once, stopping at nested definitions and lambdas."""
+    stack = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _DEFINITIONS):
+            scope.children.append(_Scope(node, _child_qualname(scope, node.name), scope))
+            stack.extend(reversed(_outer_parts(node)))
+            continue
+        if isinstance(node, ast.Lambda):
+            stack.extend(reversed(_outer_parts(node)))
+            continue
+        if isinstance(node, ast.Call):
+            if name := _dotted(node.func):
+                scope.calls.setdefault(name)
+        elif isinstance(node, ast.Return):
+            if node.value is not None and not (isinstance(node.value, ast.Constant) and node.value.value is None):
+                scope.returns_value = True
+        elif isinstance(node, (ast.Yield, ast.YieldFrom)):
+            scope.is_generator = True
+        elif isinstance(node, ast.Raise):
+            if node.exc is not None and (name := _raised_name(node.exc)):
+                scope.raises.setdefault(name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)) and scope.parent is None:
+            scope.imports.append(node)
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+    scope.children.sort(key=lambda child: (child.node.lineno, child.node.col_offset))
+    for child in scope.children:
+        _walk_scope(child, child.node.body)
+
+
+def _walk_module(tree: ast.Module) -> _Scope:
+    module = _Scope(tree, "", None)
+    _walk_scope(module, tree.body)
+    return module
+
+
+def _definitions(scope: _Scope) -> Iterator[_Scope]:
+    """Every definition below ``scope``, in source order, parents before children."""
+    for child in scope.children:
+        yield child
+        yield from _definitions(child)
+
+
+# --------------------------------------------------------------------------- source text
+
+
+class _Source:
+    """Source text by node position; splits the lines once instead of once per lookup."""
+
+    def __init__(self, source: str) -> None:
+        self.lines = _LINE_BREAK.split(source)
+
+    def column(self, lineno: int, byte_col: int) -> int:
+        """ast columns count UTF-8 bytes; string slicing counts characters."""
+        line = self.lines[lineno - 1]
+        return len(line.encode("utf-8")[:byte_col].decode("utf-8", errors="replace")) if not line.isascii() else byte_col
+
+    def segment(self, node: ast.AST) -> str:
+        """The node's source on one line (multi-line expressions are unparsed)."""
+        if node.lineno != node.end_lineno:
+            return ast.unparse(node)
+        line = self.lines[node.lineno - 1]
+        return line[self.column(node.lineno, node.col_offset) : self.column(node.lineno, node.end_col_offset)]
+
+
+def _docstring_node(node: ast.AST) -> ast.Expr | None:
+    body = getattr(node, "body", None)
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+        return body[0]
+    return None
+
+
+def _first_line(node: ast.AST) -> int:
+    decorators = getattr(node, "decorator_list", ())
+    return min([node.lineno, *(d.lineno for d in decorators)])
+
+
+def _definition_code(source: _Source, node: ast.AST) -> str:
+    """The definition's source from its first decorator, dedented, with the docstring removed."""
+    start = _first_line(node)
+    lines = source.lines[start - 1 : node.end_lineno]
+    doc = _docstring_node(node)
+    if doc is not None:
+        lines = _without_docstring(source, lines, start, doc, only_statement=len(node.body) == 1)
+    indent = lines[0][: len(lines[0]) - len(lines[0].lstrip())]
+    return "\n".join(line[len(indent) :] if line.startswith(indent) else line for line in lines)
+
+
+def _without_docstring(source: _Source, lines: list[str], start: int, doc: ast.Expr, only_statement: bool) -> list[str]:
+    first, last = doc.lineno - start, doc.end_lineno - start
+    before = lines[first][: source.column(doc.lineno, doc.col_offset)]
+    after = lines[last][source.column(doc.end_lineno, doc.end_col_offset) :]
+    if only_statement:
+        # A body of only a docstring becomes `...` so the snippet still parses.
+        joined = before + "..." + after
+    else:
+        joined = before + re.sub(r"^\s*;\s*", "", after)
+    replacement = [joined] if joined.strip() else []
+    return lines[:first] + replacement + lines[last + 1 :]
+
+
+# --------------------------------------------------------------------------- contexts
+
+
+def _decorator_names(node: ast.AST) -> list[str]:
+    """Dotted names of the decorators, arguments dropped: ``@a.b(1)`` gives ``a.b``."""
+    names = []
+    for decorator in getattr(node, "decorator_list", ()):
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        names.append(_dotted(target) or "")
+    return names
+
+
+def _parameters(source: _Source, args: ast.arguments, drop_first: bool) -> tuple[list[Parameter], bool]:
+    """Documentable parameters and whether a leading self/cls was dropped."""
+    positional = [*args.posonlyargs, *args.args]
+    defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+    entries: list[tuple[ast.arg, ParamKind, ast.expr | None]] = [
+        (arg, ParamKind.POSITIONAL_ONLY if index < len(args.posonlyargs) else ParamKind.POSITIONAL_OR_KEYWORD, default)
+        for index, (arg, default) in enumerate(zip(positional, defaults))
+    ]
+    if args.vararg:
+        entries.append((args.vararg, ParamKind.VAR_POSITIONAL, None))
+    entries += [(arg, ParamKind.KEYWORD_ONLY, default) for arg, default in zip(args.kwonlyargs, args.kw_defaults)]
+    if args.kwarg:
+        entries.append((args.kwarg, ParamKind.VAR_KEYWORD, None))
+    dropped = drop_first and bool(positional)
+    if dropped:
+        entries = entries[1:]
+    parameters = [
+        Parameter(
+            name=arg.arg,
+            kind=kind,
+            annotation=source.segment(arg.annotation) if arg.annotation else None,
+            default=source.segment(default) if default is not None else None,
+        )
+        for arg, kind, default in entries
+    ]
+    return parameters, dropped
+
+
+def _format_parameter(source: _Source, arg: ast.arg, default: ast.expr | None, prefix: str = "") -> str:
+    text = prefix + arg.arg
+    if arg.annotation is not None:
+        text += f": {source.segment(arg.annotation)}"
+    if default is not None:
+        text += f" = {source.segment(default)}" if arg.annotation is not None else f"={source.segment(default)}"
+    return text
+
+
+def _signature(source: _Source, node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    args = node.args
+    positional = [*args.posonlyargs, *args.args]
+    defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+    parts = [_format_parameter(source, arg, default) for arg, default in zip(positional, defaults)]
+    if args.posonlyargs:
+        parts.insert(len(args.posonlyargs), "/")
+    if args.vararg:
+        parts.append(_format_parameter(source, args.vararg, None, "*"))
+    elif args.kwonlyargs:
+        parts.append("*")
+    parts += [_format_parameter(source, arg, default) for arg, default in zip(args.kwonlyargs, args.kw_defaults)]
+    if args.kwarg:
+        parts.append(_format_parameter(source, args.kwarg, None, "**"))
+    type_params = getattr(node, "type_params", None)  # Python 3.12+
+    generics = f"[{', '.join(source.segment(p) for p in type_params)}]" if type_params else ""
+    returns = f" -> {source.segment(node.returns)}" if node.returns is not None else ""
+    prefix = "async def" if isinstance(node, ast.AsyncFunctionDef) else "def"
+    return f"{prefix} {node.name}{generics}({', '.join(parts)}){returns}:"
+
+
+def _class_signature(source: _Source, node: ast.ClassDef) -> str:
+    bases = [source.segment(base) for base in node.bases]
+    bases += [f"{kw.arg}={source.segment(kw.value)}" if kw.arg else f"**{source.segment(kw.value)}" for kw in node.keywords]
+    return f"class {node.name}({', '.join(bases)}):" if bases else f"class {node.name}:"
+
+
+@dataclass(frozen=True)
+class _Module:
+    """What every context of one file shares."""
+
+    path: str
+    source: _Source
+    imports: tuple[str, ...]
+    docstring: str | None
+
+
+def _enclosing_class(module: _Module, scope: _Scope) -> dict[str, object]:
+    parent = scope.parent
+    if parent is None or not isinstance(parent.node, ast.ClassDef):
+        return {}
+    return {
+        "class_name": parent.node.name,
+        "class_bases": tuple(module.source.segment(base) for base in parent.node.bases),
+        "class_docstring": ast.get_docstring(parent.node),
+    }
+
+
+def _function_context(module: _Module, scope: _Scope) -> FunctionContext:
+    node = scope.node
+    in_class = scope.parent is not None and isinstance(scope.parent.node, ast.ClassDef)
+    is_static = "staticmethod" in _decorator_names(node)
+    parameters, dropped = _parameters(module.source, node.args, drop_first=in_class and not is_static)
+    return FunctionContext(
+        path=module.path,
+        qualname=scope.qualname,
+        name=node.name,
+        kind="function",
+        lineno=node.lineno,
+        col=node.col_offset,
+        is_async=isinstance(node, ast.AsyncFunctionDef),
+        is_method=dropped,
+        decorators=tuple(module.source.segment(d) for d in node.decorator_list),
+        signature=_signature(module.source, node),
+        parameters=tuple(parameters),
+        returns_annotation=module.source.segment(node.returns) if node.returns is not None else None,
+        returns_value=scope.returns_value,
+        is_generator=scope.is_generator,
+        raises=tuple(scope.raises),
+        code=_definition_code(module.source, node),
+        imports=module.imports,
+        module_docstring=module.docstring,
+        calls=tuple(scope.calls),
+        docstring=ast.get_docstring(node),
+        **_enclosing_class(module, scope),
+    )
+
+
+def _init_of(scope: _Scope) -> _Scope | None:
+    return next((c for c in scope.children if isinstance(c.node, _FUNCTIONS) and c.node.name == "__init__"), None)
+
+
+def _class_context(module: _Module, scope: _Scope) -> FunctionContext:
+    node = scope.node
+    init = _init_of(scope)
+    parameters = _parameters(module.source, init.node.args, drop_first=True)[0] if init else []
+    return FunctionContext(
+        path=module.path,
+        qualname=scope.qualname,
+        name=node.name,
+        kind="class",
+        lineno=node.lineno,
+        col=node.col_offset,
+        decorators=tuple(module.source.segment(d) for d in node.decorator_list),
+        signature=_class_signature(module.source, node),
+        parameters=tuple(parameters),
+        raises=tuple(init.raises) if init else (),
+        code=_definition_code(module.source, node),
+        imports=module.imports,
+        module_docstring=module.docstring,
+        calls=tuple(scope.calls),
+        docstring=ast.get_docstring(node),
+        **_enclosing_class(module, scope),
+    )
+
+
+def _module_name(path: str) -> str:
+    pure = PurePath(path)
+    return pure.parent.name if pure.stem == "__init__" and pure.parent.name else pure.stem
+
+
+def _module_context(module: _Module, tree: ast.Module, scope: _Scope) -> FunctionContext:
+    name = _module_name(module.path)
+    code = "\n".join(module.source.lines)
+    doc = _docstring_node(tree)
+    if doc is not None:
+        lines = module.source.lines
+        code = "\n".join(lines[: doc.lineno - 1] + lines[doc.end_lineno :]).lstrip("\n")
+    return FunctionContext(
+        path=module.path,
+        qualname=name,
+        name=name,
+        kind="module",
+        lineno=0,
+        col=0,
+        code=code,
+        imports=module.imports,
+        module_docstring=module.docstring,
+        calls=tuple(scope.calls),
+        docstring=module.docstring,
+    )
+
+
+def _module_info(path: str, source: _Source, tree: ast.Module, scope: _Scope) -> _Module:
+    imports = tuple(source.segment(node) for node in scope.imports)
+    return _Module(path=path, source=source, imports=imports, docstring=ast.get_docstring(tree))
+
+
+def _context(module: _Module, scope: _Scope) -> FunctionContext:
+    if isinstance(scope.node, ast.ClassDef):
+        return _class_context(module, scope)
+    return _function_context(module, scope)
+
+
+def iter_contexts(source: str, path: str, *, classes: bool = False, modules: bool = False) -> Iterator[FunctionContext]:
+    """One context per function and method in ``source`` (classes and the module on request).
+
+    Raises SyntaxError when ``source`` does not parse.
+    """
+    tree = ast.parse(source, filename=path)
+    root = _walk_module(tree)
+    module = _module_info(path, _Source(source), tree, root)
+    if modules:
+        yield _module_context(module, tree, root)
+    for scope in _definitions(root):
+        if classes or not isinstance(scope.node, ast.ClassDef):
+            yield _context(module, scope)
