@@ -1,0 +1,71 @@
+"""Check that an edit changed nothing but docstrings before anything is written."""
+
+from __future__ import annotations
+
+import ast
+
+_DOCUMENTABLE = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+class UnsafeEdit(Exception):
+    """The rewritten source would change more than docstrings; str(e) says what."""
+
+
+def _has_docstring(node: ast.AST) -> bool:
+    body = getattr(node, "body", None)
+    first = body[0] if body else None
+    return (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    )
+
+
+def _strip_docstrings(tree: ast.Module) -> ast.Module:
+    """Remove every docstring in place; a body left empty stays empty (never compiled)."""
+    for node in ast.walk(tree):
+        if isinstance(node, _DOCUMENTABLE) and _has_docstring(node):
+            node.body = node.body[1:]
+    return tree
+
+
+def _parse(source: str, which: str) -> ast.Module:
+    try:
+        return ast.parse(source)
+    except SyntaxError as exc:
+        raise UnsafeEdit(f"{which} source does not parse: line {exc.lineno}: {exc.msg}") from None
+    except ValueError as exc:  # NUL bytes in the source
+        raise UnsafeEdit(f"{which} source does not parse: {exc}") from None
+
+
+def _first_difference(old: ast.Module, new: ast.Module) -> int:
+    """Line (in the new source) of the first top-level statement that differs."""
+    for old_stmt, new_stmt in zip(old.body, new.body):
+        if ast.dump(old_stmt) != ast.dump(new_stmt):
+            return new_stmt.lineno
+    shorter = min(len(old.body), len(new.body))
+    return new.body[shorter].lineno if shorter < len(new.body) else 0
+
+
+def assert_only_docstrings_changed(old: str, new: str) -> None:
+    """Raise UnsafeEdit unless ``new`` parses and its AST equals ``old``'s modulo docstrings."""
+    old_tree = _strip_docstrings(_parse(old, "original"))
+    new_tree = _strip_docstrings(_parse(new, "new"))
+    if ast.dump(old_tree) != ast.dump(new_tree):
+        line = _first_difference(old_tree, new_tree)
+        where = f" near line {line}" if line else ""
+        raise UnsafeEdit(f"code other than docstrings changed{where}")
+
+
+def docstring_values(source: str) -> dict[int, str]:
+    """Cleaned docstring of each definition that has one: def/class ``lineno``, 0 for the module."""
+    values: dict[int, str] = {}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, _DOCUMENTABLE):
+            text = ast.get_docstring(node, clean=True)
+            if text is not None:
+                values[getattr(node, "lineno", 0)] = text
+    return values
+
+
+__all__ = ["UnsafeEdit", "assert_only_docstrings_changed", "docstring_values"]
