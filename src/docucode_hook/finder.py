@@ -395,3 +395,234 @@ def iter_contexts(source: str, path: str, *, classes: bool = False, modules: boo
     for scope in _definitions(root):
         if classes or not isinstance(scope.node, ast.ClassDef):
             yield _context(module, scope)
+
+
+# --------------------------------------------------------------------------- scanning for the hook
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem for ``--check``; ``line`` and ``col`` are 1-based, as editors expect."""
+
+    path: str
+    line: int
+    col: int
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}: {self.code} {self.message}"
+
+
+@dataclass(frozen=True)
+class Target:
+    context: FunctionContext
+    reason: str  # "missing" | "stale"
+
+
+@dataclass(frozen=True)
+class FileScan:
+    path: str
+    targets: tuple[Target, ...]  # what fix mode must write (stale ones only with config.refresh_stale)
+    findings: tuple[Finding, ...]  # what --check reports
+    documented: int  # counted definitions that have a docstring (coverage numerator)
+    total: int  # counted definitions (coverage denominator; skipped ones are not counted)
+    skipped: tuple[tuple[str, str], ...]  # (qualname, reason) for definitions a skip rule removed
+
+
+def _skip_comment_lines(source: str) -> frozenset[int]:
+    """Lines holding a ``# docucode: skip`` comment; tokenizes only files that mention it."""
+    if "docucode:" not in source:
+        return frozenset()
+    tokens = tokenize.generate_tokens(io.StringIO(source).readline)
+    return frozenset(tok.start[0] for tok in tokens if tok.type == tokenize.COMMENT and _SKIP_COMMENT.match(tok.string))
+
+
+def _overload_names(imports: Sequence[ast.stmt]) -> frozenset[str]:
+    """Names that mean ``typing.overload`` here, aliases from ``from typing import overload as o`` included."""
+    names = {"overload"}
+    for node in imports:
+        if isinstance(node, ast.ImportFrom) and node.module in _OVERLOAD_MODULES:
+            names.update(alias.asname for alias in node.names if alias.name == "overload" and alias.asname)
+    return frozenset(names)
+
+
+def _body_lines(node: ast.AST) -> int:
+    statements = node.body[1:] if _docstring_node(node) is not None else node.body
+    return statements[-1].end_lineno - statements[0].lineno + 1 if statements else 1
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """The skip rules of one file: the config plus what the file itself says."""
+
+    config: Config
+    overload_names: frozenset[str]
+    skip_lines: frozenset[int]
+
+    def skip_reason(self, scope: _Scope) -> str | None:
+        node, config = scope.node, self.config
+        name = node.name
+        decorators = _decorator_names(node)
+        if node.lineno in self.skip_lines or _first_line(node) - 1 in self.skip_lines:
+            return "skip comment"
+        if config.skip_overload and any(d in self.overload_names or d.endswith(".overload") for d in decorators):
+            return "overload"
+        if config.skip_property_setters and any(d.count(".") == 1 and d.endswith((".setter", ".deleter")) for d in decorators):
+            return "property setter"
+        if config.skip_nested and scope.in_function:
+            return "nested"
+        is_dunder = len(name) > 4 and name.startswith("__") and name.endswith("__")
+        if config.skip_dunder and is_dunder and not (name == "__init__" and config.document_init):
+            return "dunder"
+        if config.skip_private and name.startswith("_") and not is_dunder:
+            return "private"
+        if isinstance(node, _FUNCTIONS) and _body_lines(node) < config.min_lines:
+            return f"shorter than {config.min_lines} lines"
+        return None
+
+
+def _parse_docstring(text: str, style: Style) -> Docstring | None:
+    """The parsed docstring when it has sections; a summary-only docstring is never stale."""
+    for parser_style in (_PARSER_STYLES[style], DocstringStyle.AUTO):
+        try:
+            parsed = parse(text, parser_style)
+        except ParseError:
+            continue
+        if parsed.meta:
+            return parsed
+    return None
+
+
+def _is_stub(node: ast.AST) -> bool:
+    """A body of only ``...``, ``pass`` or ``raise NotImplementedError``: an interface, not an implementation."""
+    statements = node.body[1:] if _docstring_node(node) is not None else node.body
+    for statement in statements:
+        if isinstance(statement, ast.Pass) or (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)):
+            continue
+        if isinstance(statement, ast.Raise) and statement.exc is not None and _raised_name(statement.exc) == "NotImplementedError":
+            continue
+        return False
+    return True
+
+
+def _documented_names(docstring: Docstring) -> list[str]:
+    names = []
+    for meta in docstring.params:
+        if meta.args[0] in ("param", "other_param"):
+            # NumPy allows "a, b : int"; "*args" and "args" both name the same parameter.
+            names += [part.strip().lstrip("*") for part in meta.arg_name.split(",") if part.strip()]
+    return names
+
+
+def _parameter_problems(docstring: Docstring, parameters: Sequence[Parameter], lenient: bool) -> list[tuple[str, str]]:
+    documented = _documented_names(docstring)
+    expected = [p.name for p in parameters]
+    missing = [name for name in expected if name not in documented]
+    unknown = [name for name in dict.fromkeys(documented) if name not in expected]
+    # Classes and __init__ may document their arguments in either docstring: require them only once started.
+    if lenient and not documented:
+        missing = []
+    parts = [f"{label}: {', '.join(names)}" for label, names in (("missing", missing), ("unknown", unknown)) if names]
+    return [("DCU101", f"docstring parameters do not match signature ({'; '.join(parts)})")] if parts else []
+
+
+def _return_problems(docstring: Docstring, scope: _Scope, is_stub: bool) -> list[tuple[str, str]]:
+    documented = any(not meta.is_generator for meta in docstring.many_returns)
+    is_property = any(d in _PROPERTY_DECORATORS for d in _decorator_names(scope.node))
+    if documented and not scope.returns_value and not scope.is_generator and not is_stub:
+        return [("DCU102", "docstring documents a return value but the function returns nothing")]
+    if scope.returns_value and not documented and not is_property:
+        return [("DCU102", "function returns a value but the docstring has no Returns section")]
+    return []
+
+
+def _yield_problems(docstring: Docstring, scope: _Scope, is_stub: bool) -> list[tuple[str, str]]:
+    documented = any(meta.is_generator for meta in docstring.many_returns)
+    if documented and not scope.is_generator and not is_stub:
+        return [("DCU103", "docstring documents yielded values but the function does not yield")]
+    if scope.is_generator and not documented:
+        return [("DCU103", "function yields but the docstring has no Yields section")]
+    return []
+
+
+def _raise_problems(docstring: Docstring, raised: Sequence[str]) -> list[tuple[str, str]]:
+    documented = [meta.type_name for meta in docstring.raises if meta.type_name]
+
+    def short(name: str) -> str:
+        return name.rsplit(".", 1)[-1]
+
+    undocumented = [name for name in raised if short(name) not in {short(d) for d in documented}]
+    if undocumented:
+        return [("DCU104", f"raised exceptions not documented in Raises: {', '.join(undocumented)}")]
+    never_raised = [name for name in documented if short(name) not in {short(r) for r in raised}]
+    if raised and never_raised:
+        return [("DCU104", f"Raises documents exceptions never raised: {', '.join(never_raised)}")]
+    return []
+
+
+def _stale_problems(module: _Module, scope: _Scope, style: Style) -> list[tuple[str, str]]:
+    node = scope.node
+    docstring = _parse_docstring(ast.get_docstring(node) or "", style)
+    if docstring is None:
+        return []
+    if isinstance(node, ast.ClassDef):
+        init = _init_of(scope)
+        parameters = _parameters(module.source, init.node.args, drop_first=True)[0] if init else []
+        return _parameter_problems(docstring, parameters, lenient=True)
+    in_class = scope.parent is not None and isinstance(scope.parent.node, ast.ClassDef)
+    drop_first = in_class and "staticmethod" not in _decorator_names(node)
+    parameters = _parameters(module.source, node.args, drop_first)[0]
+    is_stub = _is_stub(node) or "abc.abstractmethod" in _decorator_names(node) or "abstractmethod" in _decorator_names(node)
+    return [
+        *_parameter_problems(docstring, parameters, lenient=node.name == "__init__"),
+        *_return_problems(docstring, scope, is_stub),
+        *_yield_problems(docstring, scope, is_stub),
+        *_raise_problems(docstring, tuple(scope.raises)),
+    ]
+
+
+def _kind_name(node: ast.AST) -> str:
+    return "class" if isinstance(node, ast.ClassDef) else "module" if isinstance(node, ast.Module) else "function"
+
+
+def scan_source(source: str, path: str, config: Config) -> FileScan:
+    """Decide which definitions need a docstring written or refreshed, and what ``--check`` reports.
+
+    Raises SyntaxError when ``source`` does not parse.
+    """
+    tree = ast.parse(source, filename=path)
+    root = _walk_module(tree)
+    module = _module_info(path, _Source(source), tree, root)
+    rules = _Rules(config, _overload_names(root.imports), _skip_comment_lines(source))
+    scopes = [root] if config.include_modules else []
+    scopes += [s for s in _definitions(root) if config.include_classes or not isinstance(s.node, ast.ClassDef)]
+    targets: list[Target] = []
+    findings: list[Finding] = []
+    skipped: list[tuple[str, str]] = []
+    documented = total = 0
+    for scope in scopes:
+        reason = rules.skip_reason(scope) if scope is not root else None
+        if reason is not None:
+            skipped.append((scope.qualname or _module_name(path), reason))
+            continue
+        total += 1
+        line, col = (scope.node.lineno, scope.node.col_offset + 1) if scope is not root else (1, 1)
+        if _docstring_node(scope.node) is None:
+            name = scope.qualname or _module_name(path)
+            findings.append(Finding(path, line, col, "DCU100", f"missing docstring in {_kind_name(scope.node)} {name}"))
+            targets.append(Target(_scope_context(module, tree, scope), "missing"))
+            continue
+        documented += 1
+        if scope is root or not (config.check_stale or config.refresh_stale):
+            continue
+        problems = _stale_problems(module, scope, config.style)
+        if problems and config.check_stale:
+            findings += [Finding(path, line, col, code, message) for code, message in problems]
+        if problems and config.refresh_stale:
+            targets.append(Target(_context(module, scope), "stale"))
+    return FileScan(path, tuple(targets), tuple(findings), documented, total, tuple(skipped))
+
+
+def _scope_context(module: _Module, tree: ast.Module, scope: _Scope) -> FunctionContext:
+    return _module_context(module, tree, scope) if scope.parent is None else _context(module, scope)
