@@ -1,0 +1,319 @@
+"""Scores for generated docstrings: BLEU-4, CodeBLEU, ROUGE-L, parameter agreement, style, summary checks."""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import docstring_parser
+import libcst as cst
+
+from docucode_hook.context import Style
+
+# Underscores count as punctuation: CodeXGLUE's normaliser splits them out after its
+# word/punctuation split, so `foo_bar` scores as three tokens there too.
+_BLEU_TOKEN = re.compile(r"[^\W_]+|_|[^\w\s]")
+_WORD = re.compile(r"[a-z0-9]+")
+_PARSER_STYLES = {
+    Style.GOOGLE: docstring_parser.DocstringStyle.GOOGLE,
+    Style.NUMPY: docstring_parser.DocstringStyle.NUMPYDOC,
+    Style.SPHINX: docstring_parser.DocstringStyle.REST,
+}
+# Words a summary may add to the name and still say nothing more than the name does.
+_FILLER = frozenset("a an the this that of for to it its function method class returns return".split())
+
+
+def bleu_tokens(text: str) -> list[str]:
+    """Lower-case and split punctuation from words, as CodeXGLUE's code-to-text evaluator does."""
+    return _BLEU_TOKEN.findall(text.lower())
+
+
+def _ngrams(tokens: Sequence[str], n: int) -> Counter[tuple[str, ...]]:
+    return Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+
+
+def sentence_bleu4(reference: str, hypothesis: str) -> float:
+    """Smoothed sentence BLEU-4 in [0, 1]: +1 on the 2- to 4-gram counts, CodeXGLUE's brevity penalty."""
+    ref, hyp = bleu_tokens(reference), bleu_tokens(hypothesis)
+    log_precision = 0.0
+    for n in range(1, 5):
+        matches = sum((_ngrams(hyp, n) & _ngrams(ref, n)).values())
+        guesses = max(len(hyp) - n + 1, 0)
+        smooth = 1 if n > 1 else 0
+        # The float minimum keeps log() finite when a count is zero, as in the original.
+        log_precision += math.log(matches + smooth + sys.float_info.min)
+        log_precision -= math.log(guesses + smooth + sys.float_info.min)
+    brevity = min(0.0, 1 - (len(ref) + 1) / (len(hyp) + 1))
+    return math.exp(log_precision / 4 + brevity)
+
+
+def smoothed_bleu4(references: Sequence[str], hypotheses: Sequence[str]) -> float:
+    """Average sentence score x100, the number CodeXGLUE reports for code-to-text."""
+    _same_length(references, hypotheses)
+    if not references:
+        return 0.0
+    return 100 * sum(map(sentence_bleu4, references, hypotheses)) / len(references)
+
+
+_LITERAL_HEAD, _LITERAL_TAIL = "docstring = r'''", "'''"
+
+
+def _as_python(text: str) -> str:
+    # A raw triple-quoted literal has no escape nodes, so every text gets the same tree.
+    body = text.replace("'''", '"""').rstrip("\\")
+    return _LITERAL_HEAD + body + _LITERAL_TAIL
+
+
+def _prose_tokens(source: str) -> list[str]:
+    return bleu_tokens(source[len(_LITERAL_HEAD) : -len(_LITERAL_TAIL)])
+
+
+def codebleu_scores(references: Sequence[str], hypotheses: Sequence[str]) -> dict[str, float]:
+    """CodeBLEU x100 with its four components, on each docstring as a Python string literal.
+
+    Prose is not code: parsed as Python, English gives tree-sitter error trees whose
+    "syntax" and "dataflow" overlap is noise. As the literal ``docstring = '...'`` both
+    texts have the same tree and one variable, so those two terms are a constant 100 and
+    CodeBLEU = 50 + (n-gram + weighted n-gram) / 4: reported as the seed asks, but only
+    the n-gram terms (on the same tokens as BLEU-4) carry information.
+    """
+    from codebleu import calc_codebleu
+
+    _same_length(references, hypotheses)
+    if not references:
+        return {"codebleu": 0.0, "ngram_match": 0.0, "weighted_ngram_match": 0.0, "syntax_match": 0.0, "dataflow_match": 0.0}
+    scores = calc_codebleu(
+        [_as_python(text) for text in references],
+        [_as_python(text) for text in hypotheses],
+        lang="python",
+        tokenizer=_prose_tokens,
+    )
+    return {
+        "codebleu": 100 * scores["codebleu"],
+        "ngram_match": 100 * scores["ngram_match_score"],
+        "weighted_ngram_match": 100 * scores["weighted_ngram_match_score"],
+        "syntax_match": 100 * scores["syntax_match_score"],
+        "dataflow_match": 100 * scores["dataflow_match_score"],
+    }
+
+
+def rouge_l(references: Sequence[str], hypotheses: Sequence[str]) -> float:
+    """Mean ROUGE-L F-measure x100 (longest common subsequence of lower-cased words)."""
+    from rouge_score.rouge_scorer import RougeScorer
+
+    _same_length(references, hypotheses)
+    if not references:
+        return 0.0
+    scorer = RougeScorer(["rougeL"])
+    total = sum(scorer.score(ref, hyp)["rougeL"].fmeasure for ref, hyp in zip(references, hypotheses))
+    return 100 * total / len(references)
+
+
+def _same_length(references: Sequence[str], hypotheses: Sequence[str]) -> None:
+    if len(references) != len(hypotheses):
+        raise ValueError(f"{len(references)} references but {len(hypotheses)} hypotheses")
+
+
+def summary_of(docstring: str) -> str:
+    """The first paragraph on one line: what BLEU-4 is scored on."""
+    paragraph = docstring.strip().split("\n\n", 1)[0]
+    return " ".join(paragraph.split())
+
+
+def documented_params(docstring: str, style: Style) -> tuple[str, ...]:
+    """Parameter names the docstring documents, stars dropped; none when it does not parse."""
+    try:
+        parsed = docstring_parser.parse(docstring, style=_PARSER_STYLES[Style(style)])
+    except docstring_parser.ParseError:
+        return ()
+    names: list[str] = []
+    for param in parsed.params:
+        # NumPy style documents several parameters on one line: "x, y : int".
+        names += [name.strip().lstrip("*") for name in param.arg_name.split(",") if name.strip()]
+    return tuple(names)
+
+
+@dataclass(frozen=True)
+class ParamAgreement:
+    missing: tuple[str, ...]  # in the signature, not documented
+    invented: tuple[str, ...]  # documented, not in the signature
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+    @property
+    def truthful(self) -> bool:
+        return not self.invented
+
+
+def param_agreement(docstring: str, signature_params: Sequence[str], style: Style) -> ParamAgreement:
+    """Compare the documented parameters with the signature's (self/cls already removed)."""
+    documented = documented_params(docstring, style)
+    wanted = [name.lstrip("*") for name in signature_params]
+    return ParamAgreement(
+        missing=tuple(name for name in wanted if name not in documented),
+        invented=tuple(name for name in documented if name not in wanted),
+    )
+
+
+def _name_words(name: str) -> set[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    return {_stem(word) for word in _WORD.findall(spaced.lower())}
+
+
+def _stem(word: str) -> str:
+    # "gets" restates "get"; a crude plural/3rd-person strip is all this check needs.
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def restates_name(summary: str, name: str) -> bool:
+    """True when the summary's words are only the name's words plus filler ("Get the value.")."""
+    words = {_stem(word) for word in _WORD.findall(summary.lower())} - _FILLER
+    return bool(summary.strip()) and words <= _name_words(name)
+
+
+def has_repetition(text: str, n: int = 3) -> bool:
+    """True when some word n-gram occurs twice: the loop a small model falls into."""
+    words = _WORD.findall(text.lower())
+    return any(count > 1 for count in _ngrams(words, n).values())
+
+
+def summary_checks(summaries: Sequence[str], names: Sequence[str]) -> dict[str, float]:
+    """Percentages of empty summaries, summaries that restate the name, and repetitive ones."""
+    _same_length(summaries, names)
+    total = len(summaries) or 1
+    return {
+        "empty": 100 * sum(not summary.strip() for summary in summaries) / total,
+        "restates_name": 100 * sum(map(restates_name, summaries, names)) / total,
+        "repetition": 100 * sum(map(has_repetition, summaries)) / total,
+    }
+
+
+@dataclass(frozen=True)
+class StyleSubject:
+    code: str  # a dedented def without its docstring
+    docstring: str
+    is_method: bool = False
+
+
+class _InsertDocstring(cst.CSTTransformer):
+    """Put a docstring first in the outermost function's body."""
+
+    def __init__(self, literal: str) -> None:
+        self.literal = literal
+        self.depth = 0
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self.depth += 1
+        return False  # nested defs keep their own bodies
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        statement = cst.SimpleStatementLine([cst.Expr(cst.SimpleString(self.literal))])
+        body = updated.body
+        if isinstance(body, cst.SimpleStatementSuite):  # `def f(): return 1`
+            lines = [cst.SimpleStatementLine([small]) for small in body.body]
+            return updated.with_changes(body=cst.IndentedBlock([statement, *lines]))
+        return updated.with_changes(body=body.with_changes(body=[statement, *body.body]))
+
+
+def with_docstring(code: str, docstring: str, indent: str = "    ") -> str:
+    """``code`` (a dedented def) with ``docstring`` as its first statement."""
+    escaped = docstring.strip().replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    lines = escaped.splitlines() or [""]
+    literal = '"""' + "\n".join([lines[0], *(indent + line if line else "" for line in lines[1:])])
+    literal += ("\n" + indent if len(lines) > 1 else "") + '"""'
+    return cst.parse_module(code).visit(_InsertDocstring(literal)).code
+
+
+def _style_module(subjects: Sequence[StyleSubject]) -> tuple[str, list[tuple[int, int] | None]]:
+    """One module holding every subject; each one's line span (None: it would not parse)."""
+    parts: list[str] = []
+    spans: list[tuple[int, int] | None] = []
+    line = 1
+    for subject in subjects:
+        try:
+            source = with_docstring(subject.code, subject.docstring)
+            compile(source, "<subject>", "exec")
+        except (cst.ParserSyntaxError, SyntaxError, ValueError):
+            spans.append(None)
+            continue
+        if subject.is_method:
+            # pydoclint skips `self` only inside a class.
+            source = "class Subject:\n" + "".join("    " + row if row.strip() else row for row in source.splitlines(True))
+        source = source.rstrip("\n") + "\n\n\n"
+        end = line + source.count("\n") - 1
+        spans.append((line, end))
+        parts.append(source)
+        line = end + 1
+    return "".join(parts), spans
+
+
+_VIOLATION = re.compile(r"^\s+(\d+): (DOC\d+)", re.MULTILINE)
+# pydoclint can only demand type hints everywhere or nowhere; these codes say which.
+_TYPE_HINT_PRESENCE = frozenset({"DOC106", "DOC107", "DOC108", "DOC109", "DOC110", "DOC111"})
+
+
+def pydoclint_clean(subjects: Sequence[StyleSubject], style: Style, pydoclint: Path) -> list[list[str]]:
+    """pydoclint's violation codes for each subject (empty: clean), run from its own venv.
+
+    Type hints are not checked: the code under test is often unannotated, and whether the
+    renderer repeats types is a style choice, not a mistake. Short docstrings are checked.
+    """
+    module, spans = _style_module(subjects)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "subjects.py"
+        path.write_text(module, encoding="utf-8")
+        result = subprocess.run(
+            [
+                str(pydoclint),
+                f"--style={Style(style).value}",
+                "--arg-type-hints-in-signature=False",
+                "--arg-type-hints-in-docstring=False",
+                "--check-return-types=False",
+                "--check-yield-types=False",
+                "--skip-checking-short-docstrings=False",
+                "--quiet",
+                str(path),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if result.returncode not in (0, 1):
+        raise RuntimeError(f"{pydoclint}: exit {result.returncode}: {result.stderr.strip()[-300:]}")
+    output = result.stdout + result.stderr
+    found = [(int(line), code) for line, code in _VIOLATION.findall(output) if code not in _TYPE_HINT_PRESENCE]
+    codes: list[list[str]] = []
+    for span in spans:
+        if span is None:
+            codes.append(["unparsable"])
+            continue
+        codes.append([code for line, code in found if span[0] <= line <= span[1]])
+    return codes
+
+
+__all__ = [
+    "ParamAgreement",
+    "StyleSubject",
+    "bleu_tokens",
+    "codebleu_scores",
+    "documented_params",
+    "has_repetition",
+    "param_agreement",
+    "pydoclint_clean",
+    "restates_name",
+    "rouge_l",
+    "sentence_bleu4",
+    "smoothed_bleu4",
+    "summary_checks",
+    "summary_of",
+    "with_docstring",
+]
