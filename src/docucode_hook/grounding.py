@@ -1,0 +1,229 @@
+"""Make a backend's docstring text agree with the code: parameters, returns, yields, raises."""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+from docstring_parser import Docstring, DocstringStyle, ParseError, parse
+from docstring_parser.common import DocstringMeta, DocstringParam, DocstringRaises, DocstringReturns
+
+from docucode_hook.backends.template import (
+    describe_exception,
+    describe_parameter,
+    describe_return,
+    documented_name,
+    summarise,
+    words,
+)
+from docucode_hook.context import FunctionContext, Style
+from docucode_hook.render import render_docstring
+
+_DETECTED = {DocstringStyle.GOOGLE: Style.GOOGLE, DocstringStyle.NUMPYDOC: Style.NUMPY, DocstringStyle.REST: Style.SPHINX}
+_GENERATOR_TYPES = ("Iterator", "Iterable", "Generator", "AsyncIterator", "AsyncIterable", "AsyncGenerator")
+_FENCE = re.compile(r"^\s*```[\w-]*\s*$", re.MULTILINE)
+_WRAPPING_QUOTES = re.compile(r'^[rRuUbB]?("""|\'\'\')(.*?)(?:\1)?$', re.DOTALL)
+# Section headers or fields left in the prose mean the parse misread the text; drop that prose.
+_SECTION_LEFTOVER = re.compile(
+    r"^\s*(?:(?:Args|Arguments|Parameters|Params|Returns?|Yields?|Raises|Examples?)\s*:?\s*$"
+    r"|:(?:param|type|returns?|rtype|raises?|yields?)\b|-{3,}\s*$)",
+    re.MULTILINE | re.IGNORECASE,
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_FILLER = frozenset("a an the this that function method class module it".split())
+MAX_LONG_DESCRIPTION = 1500
+
+
+def ground_docstring(raw: str | None, ctx: FunctionContext, style: Style) -> Docstring:
+    """Parse whatever the backend wrote and rebuild it so that every section agrees with ``ctx``.
+
+    ``style`` is the style the result will be rendered in; the text itself may be in any style.
+    """
+    parsed = _parse(_unwrap(raw or ""))
+    doc = Docstring()
+    doc.short_description = _clean_summary(parsed.short_description, ctx)
+    if ctx.kind == "module":
+        return doc
+    doc.long_description = _clean_long(parsed.long_description, doc.short_description)
+    doc.meta = [*_params(parsed, ctx, keep=False), *_results(parsed, ctx, keep=False), *_raises(parsed, ctx, keep=False)]
+    return doc
+
+
+def grounded_text(raw: str | None, ctx: FunctionContext, style: Style) -> str:
+    """The grounded docstring rendered in ``style``: text without quotes or indentation."""
+    return render_docstring(ground_docstring(raw, ctx, style), style)
+
+
+def refresh_sections(existing: str, ctx: FunctionContext, style: Style) -> str:
+    """Rewrite a stale docstring's sections to match the code, keeping what a human wrote.
+
+    The summary, the long description, other sections (examples, notes) and the
+    descriptions of parameters that still exist are kept verbatim. The result is in the
+    style the existing docstring uses when that can be told, else in ``style``.
+    """
+    parsed = _parse(inspect.cleandoc(existing))
+    detected = _DETECTED.get(parsed.style) if parsed.meta else None
+    doc = Docstring()
+    doc.short_description = (parsed.short_description or "").strip() or summarise(ctx)
+    doc.long_description = parsed.long_description
+    if ctx.kind != "module":
+        doc.meta = [
+            *_params(parsed, ctx, keep=True),
+            *_results(parsed, ctx, keep=True),
+            *_raises(parsed, ctx, keep=True),
+            *(meta for meta in parsed.meta if _is_other_section(meta)),
+        ]
+    return render_docstring(doc, detected or style)
+
+
+def _unwrap(raw: str) -> str:
+    """Strip what models wrap around a docstring: code fences, the quotes themselves, indentation."""
+    text = _FENCE.sub("", raw).strip()
+    if match := _WRAPPING_QUOTES.match(text):
+        text = match.group(2)
+    return inspect.cleandoc(text.replace('"""', "").replace("'''", ""))
+
+
+def _parse(text: str) -> Docstring:
+    try:
+        return parse(text)
+    except (ParseError, ValueError, IndexError):
+        # No style could read it: keep the prose, which may still hold a usable summary.
+        fallback = Docstring()
+        lines = text.strip().splitlines()
+        fallback.short_description = lines[0] if lines else None
+        return fallback
+
+
+def _clean_summary(text: str | None, ctx: FunctionContext) -> str:
+    """The first sentence, tidied; the template summary when it is empty or just the name."""
+    line = next((line.strip() for line in (text or "").splitlines() if line.strip()), "")
+    line = line.strip("\"' \t#*-:")
+    if line.count("`") % 2:
+        line = line.replace("`", "")
+    if sentence := re.match(r"(.+?[.!?])(?:\s|$)", line):
+        line = sentence.group(1)
+    line = line.rstrip(".!?,;: ")
+    if not _says_more_than_name(line, ctx.name):
+        return summarise(ctx)
+    return f"{line[0].upper()}{line[1:]}."
+
+
+def _says_more_than_name(text: str, name: str) -> bool:
+    said = {word for token in re.findall(r"\w+", text) for word in words(token)} - _FILLER
+    return bool(said - set(words(name)) - _FILLER)
+
+
+def _clean_long(text: str | None, summary: str) -> str | None:
+    text = (text or "").strip()
+    if not text or text.rstrip(".") == summary.rstrip("."):
+        return None
+    if _SECTION_LEFTOVER.search(text) or _CONTROL.search(text) or len(text) > MAX_LONG_DESCRIPTION:
+        return None
+    return text
+
+
+def _clean_sentence(text: str | None) -> str | None:
+    """One tidy sentence-cased line, or None when nothing usable is left."""
+    line = " ".join((text or "").split()).strip("\"'` ")
+    if not re.search(r"[^\W_]", line) or _CONTROL.search(line):
+        return None
+    line = line.rstrip(",;: ")
+    return f"{line[0].upper()}{line[1:]}" + ("" if line.endswith((".", "!", "?")) else ".")
+
+
+def _bare_names(arg_name: str | None) -> list[str]:
+    """``"*args"``, ``"\\*\\*kw"``, ``"x (int)"`` and NumPy's ``"x, y"`` to plain names."""
+    names = []
+    for part in (arg_name or "").split(","):
+        name = part.replace("\\", "").strip().lstrip("*").split(" ", 1)[0].split("(", 1)[0]
+        if name:
+            names.append(name)
+    return names
+
+
+def _params(parsed: Docstring, ctx: FunctionContext, keep: bool) -> list[DocstringParam]:
+    given: dict[str, DocstringParam] = {}
+    for meta in parsed.params:
+        if meta.args[0] != "param":
+            continue
+        description = (meta.description or "").strip() if keep else _clean_sentence(meta.description)
+        for name in _bare_names(meta.arg_name):
+            if description and name not in given:
+                given[name] = DocstringParam(meta.args, description, name, meta.type_name, None, None)
+    params = []
+    for param in ctx.parameters:
+        found = given.get(param.name)
+        description = found.description if found else describe_parameter(param)
+        # A type the author wrote is kept where the code has none; a model's guess is not.
+        type_name = _one_line(param.annotation) or (found.type_name if keep and found else None)
+        name = documented_name(param)
+        params.append(DocstringParam(["param", name], description, name, type_name, None, None))
+    return params
+
+
+def _results(parsed: Docstring, ctx: FunctionContext, keep: bool) -> list[DocstringReturns]:
+    if ctx.kind != "function" or not (ctx.is_generator or ctx.returns_value):
+        return []
+    given = sorted(parsed.many_returns, key=lambda meta: meta.is_generator != ctx.is_generator)
+    found = next((meta for meta in given if _return_description(meta)), None)
+    description = _return_description(found) if found else None
+    if not keep:
+        description = _clean_sentence(description)
+    annotation = _one_line(ctx.returns_annotation)
+    type_name = _yield_type(annotation) if ctx.is_generator else annotation
+    if not type_name and keep and found and found.is_generator == ctx.is_generator and found.description:
+        type_name = found.type_name
+    kind = "yields" if ctx.is_generator else "returns"
+    return [DocstringReturns([kind], description or describe_return(ctx), type_name, ctx.is_generator)]
+
+
+def _return_description(meta: DocstringReturns) -> str | None:
+    """Its description; an untyped NumPy entry parses as a type that is really prose."""
+    if meta.description and meta.description.strip():
+        return meta.description.strip()
+    if meta.type_name and len(meta.type_name.split()) > 2 and "[" not in meta.type_name:
+        return meta.type_name.strip()
+    return None
+
+
+def _yield_type(annotation: str | None) -> str | None:
+    """``Iterator[int]`` / ``Generator[int, None, None]`` -> ``int``; None when not such a type."""
+    if not annotation or "[" not in annotation or not annotation.endswith("]"):
+        return None
+    outer, inner = annotation.split("[", 1)
+    if outer.rsplit(".", 1)[-1].strip() not in _GENERATOR_TYPES:
+        return None
+    depth, first = 0, inner[:-1]
+    for index, char in enumerate(first):
+        depth += {"[": 1, "(": 1, "]": -1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            first = first[:index]
+            break
+    return first.strip() or None
+
+
+def _raises(parsed: Docstring, ctx: FunctionContext, keep: bool) -> list[DocstringRaises]:
+    given: dict[str, str] = {}
+    for meta in parsed.raises:
+        description = (meta.description or "").strip() if keep else _clean_sentence(meta.description)
+        if meta.type_name and description:
+            given.setdefault(meta.type_name.rsplit(".", 1)[-1].strip(), description)
+    raises = []
+    for name in dict.fromkeys(ctx.raises):
+        description = given.get(name.rsplit(".", 1)[-1]) or describe_exception(name)
+        raises.append(DocstringRaises(["raises", name], description, name))
+    return raises
+
+
+def _is_other_section(meta: DocstringMeta) -> bool:
+    if isinstance(meta, DocstringParam):
+        return meta.args[0] != "param"
+    return not isinstance(meta, (DocstringReturns, DocstringRaises)) and meta.args[0] not in ("type", "rtype", "ytype")
+
+
+def _one_line(text: str | None) -> str | None:
+    return " ".join(text.split()) if text and text.strip() else None
+
+
+__all__ = ["ground_docstring", "grounded_text", "refresh_sections"]

@@ -1,0 +1,76 @@
+"""Render a structured docstring as Google, NumPy or Sphinx text (no quotes, no indentation)."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+from docstring_parser import Docstring, DocstringStyle, compose
+from docstring_parser.common import DocstringParam, DocstringRaises, DocstringReturns
+
+from docucode_hook.context import Style
+
+INDENT = "    "
+_COMPOSED = {Style.GOOGLE: DocstringStyle.GOOGLE, Style.NUMPY: DocstringStyle.NUMPYDOC}
+# compose writes ": text" for a Google return that has no type; the colon belongs to the type.
+_UNTYPED_GOOGLE_RETURN = re.compile(r"^(    ):(?: |$)", re.MULTILINE)
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+def render_docstring(doc: Docstring, style: Style) -> str:
+    """The docstring's text in ``style``: summary, blank line, description, then sections."""
+    if style is Style.SPHINX:
+        return _render_sphinx(doc)
+    text = compose(_prepared(doc, style), style=_COMPOSED[style], indent=INDENT)
+    if style is Style.GOOGLE:
+        text = _UNTYPED_GOOGLE_RETURN.sub(r"\1", text)
+    # NumPy's compose opens every section with its own blank line after ours.
+    return _BLANK_RUNS.sub("\n\n", text).strip()
+
+
+def _prepared(doc: Docstring, style: Style) -> Docstring:
+    """A copy that compose renders as we want: blank lines set, no "?"/default in types."""
+    prepared = copy.deepcopy(doc)
+    has_sections = bool(prepared.meta)
+    prepared.blank_after_short_description = bool(prepared.long_description or has_sections)
+    prepared.blank_after_long_description = bool(prepared.long_description and has_sections)
+    for meta in prepared.meta:
+        if isinstance(meta, DocstringParam):
+            # Optionality and defaults are visible in the signature; pydoclint rejects them in types.
+            meta.is_optional = None
+            meta.default = None
+        elif isinstance(meta, DocstringReturns) and style is Style.NUMPY and not meta.type_name:
+            # A NumPy entry's first line is its type; with none known the description stands alone.
+            meta.type_name, meta.description = meta.description, None
+    return prepared
+
+
+def _render_sphinx(doc: Docstring) -> str:
+    head = [part for part in (doc.short_description, doc.long_description) if part]
+    fields = [line for meta in _sphinx_order(doc) for line in _sphinx_fields(meta)]
+    return "\n\n".join(head + (["\n".join(fields)] if fields else []))
+
+
+def _sphinx_order(doc: Docstring) -> list[DocstringParam | DocstringReturns | DocstringRaises]:
+    returns = [meta for meta in doc.many_returns if not meta.is_generator]
+    yields = [meta for meta in doc.many_returns if meta.is_generator]
+    return [*doc.params, *returns, *yields, *doc.raises]
+
+
+def _sphinx_fields(meta: DocstringParam | DocstringReturns | DocstringRaises) -> list[str]:
+    if isinstance(meta, DocstringParam):
+        fields = [_field(f"param {meta.arg_name}", meta.description)]
+        return fields + ([_field(f"type {meta.arg_name}", meta.type_name)] if meta.type_name else [])
+    if isinstance(meta, DocstringReturns):
+        name, type_field = ("yields", "ytype") if meta.is_generator else ("returns", "rtype")
+        fields = [_field(name, meta.description)]
+        return fields + ([_field(type_field, meta.type_name)] if meta.type_name else [])
+    return [_field(f"raises {meta.type_name}", meta.description)]
+
+
+def _field(name: str, body: str | None) -> str:
+    lines = (body or "").splitlines() or [""]
+    return "\n".join([f":{name}: {lines[0]}".rstrip(), *(INDENT + line if line else "" for line in lines[1:])])
+
+
+__all__ = ["INDENT", "render_docstring"]
