@@ -1,0 +1,3 @@
+"""Small text and caching helpers written in the Google docstring style."""
+
+__version__ = "1.0.0"

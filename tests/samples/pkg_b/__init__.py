@@ -1,0 +1,1 @@
+"""Numeric helpers documented in the NumPy docstring style."""

@@ -1,0 +1,1 @@
+"""File and retry utilities documented in the Sphinx (reST) docstring style."""

@@ -1,0 +1,1 @@
+"""Training pipeline: mine a corpus, pretrain a small base, QLoRA-fine-tune and evaluate."""
