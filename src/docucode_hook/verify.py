@@ -57,6 +57,22 @@ def assert_only_docstrings_changed(old: str, new: str) -> None:
         raise UnsafeEdit(f"code other than docstrings changed{where}")
 
 
+def definition_line_map(old: str, new: str) -> dict[int, int]:
+    """Where each def/class of ``old`` starts in ``new`` (0 stays 0 for the module).
+
+    Inserted docstrings push later definitions down, so a second pass over ``new`` needs
+    these lines; only meaningful once assert_only_docstrings_changed(old, new) has passed.
+    """
+    lines = {0: 0}
+    for old_node, new_node in zip(_definitions(ast.parse(old)), _definitions(ast.parse(new))):
+        lines[old_node.lineno] = new_node.lineno
+    return lines
+
+
+def _definitions(tree: ast.Module) -> list[ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef]:
+    return [node for node in ast.walk(tree) if isinstance(node, _DOCUMENTABLE[1:])]
+
+
 def docstring_values(source: str) -> dict[int, str]:
     """Cleaned docstring of each definition that has one: def/class ``lineno``, 0 for the module."""
     values: dict[int, str] = {}
@@ -68,4 +84,4 @@ def docstring_values(source: str) -> dict[int, str]:
     return values
 
 
-__all__ = ["UnsafeEdit", "assert_only_docstrings_changed", "docstring_values"]
+__all__ = ["UnsafeEdit", "assert_only_docstrings_changed", "definition_line_map", "docstring_values"]
