@@ -1,0 +1,260 @@
+"""The model backend: a local HF causal LM (+ PEFT adapter), 4-bit NF4 on CUDA, batched greedy decoding."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from docucode_hook.config import Config
+from docucode_hook.context import FunctionContext, Style
+from docucode_hook.prompt import PROMPT_VERSION, build_prompt
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "docucode-small"
+# The completion ends where a docstring closes or the next prompt section would start.
+STOP_STRINGS = ('"""', "\n### ")
+REPETITION_PENALTY = 1.1
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
+# Files up to this size are hashed whole; larger ones by head and tail (a retrain changes both).
+FULL_HASH_LIMIT = 64 << 20
+SAMPLE_BYTES = 1 << 20
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+
+class ModelLoadError(RuntimeError):
+    """The model or adapter cannot be found or loaded; the pipeline falls back to the template."""
+
+
+def cut_completion(text: str) -> str | None:
+    """The docstring part of a raw completion: up to a closing quote or a ``### `` header line."""
+    end = len(text)
+    for stop in ('"""', "'''"):
+        if stop in text:
+            end = min(end, text.index(stop))
+    text = text[:end]
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith("### "):
+            lines = lines[:index]
+            break
+    cleaned = "\n".join(lines).strip()
+    return cleaned or None
+
+
+def resolve_model(ref: str | None) -> tuple[str, bool]:
+    """(path or hub id, is a local directory); a missing local directory is a ModelLoadError."""
+    if ref is None:
+        if not (DEFAULT_MODEL_DIR / "config.json").is_file():
+            raise ModelLoadError(f"{DEFAULT_MODEL_DIR}: the default model is not installed (set `model` in [tool.docucode])")
+        return str(DEFAULT_MODEL_DIR), True
+    path = Path(ref).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelLoadError(f"{path}: not a model directory (no config.json)")
+        return str(path.resolve()), True
+    if path.exists() or not _HUB_ID.match(ref):
+        raise ModelLoadError(f"{ref}: model directory not found")
+    return ref, False
+
+
+def resolve_adapter(ref: str | None) -> Path | None:
+    """The adapter directory; only safetensors adapters are loaded (a .bin adapter is pickle)."""
+    if ref is None:
+        return None
+    path = Path(ref).expanduser()
+    if not path.is_dir():
+        raise ModelLoadError(f"{ref}: adapter directory not found")
+    if not (path / "adapter_model.safetensors").is_file():
+        raise ModelLoadError(f"{ref}: adapter has no adapter_model.safetensors (pickle .bin adapters are refused)")
+    return path.resolve()
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        if size <= FULL_HASH_LIMIT:
+            digest.update(handle.read())
+        else:
+            digest.update(handle.read(SAMPLE_BYTES))
+            handle.seek(size - SAMPLE_BYTES)
+            digest.update(handle.read())
+    return f"{path.name}:{size}:{digest.hexdigest()}"
+
+
+def directory_digest(directory: Path) -> str:
+    """sha256 over config files and weight files (sampled when large): cheap, changes on retrain."""
+    digest = hashlib.sha256()
+    for path in sorted(directory.iterdir()):
+        if path.suffix == ".json" or path.name.endswith(WEIGHT_SUFFIXES):
+            digest.update(_file_digest(path).encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    tokenizer: Any
+    model: Any
+    import_seconds: float
+    load_seconds: float
+
+
+def _quantization_config(cuda: bool) -> Any:
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    bf16 = not cuda or torch.cuda.is_bf16_supported()
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=torch.bfloat16 if bf16 else torch.float16,
+    )
+
+
+def _placement(quantize: bool) -> dict[str, Any]:
+    """from_pretrained arguments for dtype and device: NF4 when asked, else fp32 on CPU / half on GPU."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    if quantize:
+        return {"quantization_config": _quantization_config(cuda), "device_map": {"": 0 if cuda else "cpu"}}
+    if cuda:
+        half = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return {"dtype": half, "device_map": {"": 0}}
+    return {"dtype": torch.float32}
+
+
+@functools.lru_cache(maxsize=4)  # one load per (model, adapter, quantization) per process
+def load_model(ref: str, local_only: bool, adapter: Path | None, quantize: bool) -> LoadedModel:
+    """Tokenizer and eval-mode model (with the adapter applied), loaded from safetensors only."""
+    started = time.perf_counter()
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    imported = time.perf_counter()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(ref, local_files_only=local_only, trust_remote_code=False)
+        model = AutoModelForCausalLM.from_pretrained(
+            ref, local_files_only=local_only, trust_remote_code=False, use_safetensors=True, **_placement(quantize)
+        )
+        if adapter is not None:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, str(adapter), is_trainable=False)
+    except (OSError, ValueError, ImportError, RuntimeError) as exc:
+        raise ModelLoadError(f"{ref}: cannot load model: {exc}".splitlines()[0]) from exc
+    model.eval()
+    tokenizer.padding_side = "left"  # decoder-only: new tokens must follow every prompt directly
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return LoadedModel(tokenizer, model, imported - started, time.perf_counter() - imported)
+
+
+class ModelBackend:
+    """Raw docstring text from a local causal LM, loaded once on the first ``generate``."""
+
+    name = "model"
+
+    def __init__(self, config: Config, quantize_4bit: bool | None = None) -> None:
+        self.config = config
+        self.model_ref, self.local = resolve_model(config.model)
+        self.adapter = resolve_adapter(config.adapter)
+        self._quantize = quantize_4bit
+        self.import_seconds = 0.0
+        self.load_seconds = 0.0
+        self.generate_seconds = 0.0
+        self.generated = 0
+
+    @property
+    def quantize(self) -> bool:
+        """4-bit NF4 when asked, else whenever CUDA is present."""
+        if self._quantize is None:
+            import torch
+
+            self._quantize = torch.cuda.is_available()
+        return self._quantize
+
+    def loaded(self) -> LoadedModel:
+        started = time.perf_counter()
+        loaded = load_model(self.model_ref, self.config.offline or self.local, self.adapter, self.quantize)
+        if not self.load_seconds:
+            self.import_seconds, self.load_seconds = loaded.import_seconds, time.perf_counter() - started
+        return loaded
+
+    def cache_key(self) -> str:
+        model = directory_digest(Path(self.model_ref)) if self.local else self.model_ref
+        adapter = directory_digest(self.adapter) if self.adapter else "-"
+        settings = f"nf4={self.quantize}:max_new={self.config.max_new_tokens}:rp={REPETITION_PENALTY}"
+        return f"model:{self.model_ref}:{model}:adapter:{adapter}:{settings}:prompt:{PROMPT_VERSION}"
+
+    def generate(self, contexts: Sequence[FunctionContext], style: Style) -> list[str | None]:
+        """One text per context; a batch that fails (OOM, ...) gives None for its contexts."""
+        if not contexts:
+            return []
+        loaded = self.loaded()
+        started = time.perf_counter()
+        prompts = [build_prompt(ctx, style).text for ctx in contexts]
+        encoded = loaded.tokenizer(prompts)["input_ids"]
+        # Similar lengths in a batch waste the least compute on padding.
+        order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
+        results: list[str | None] = [None] * len(prompts)
+        size = self.config.batch_size
+        for start in range(0, len(order), size):
+            batch = order[start : start + size]
+            try:
+                texts = self._generate_batch(loaded, [encoded[i] for i in batch])
+            except Exception as exc:  # OOM, a bad prompt, a CUDA error: fall back for this batch only
+                self._recover()
+                names = ", ".join(contexts[i].qualname for i in batch)
+                warnings.warn(f"model generation failed for {names}: {exc}".splitlines()[0], stacklevel=2)
+                continue
+            for index, text in zip(batch, texts):
+                results[index] = cut_completion(text)
+        self.generate_seconds += time.perf_counter() - started
+        self.generated += len(prompts)
+        return results
+
+    def _generate_batch(self, loaded: LoadedModel, input_ids: list[list[int]]) -> list[str]:
+        import torch
+
+        tokenizer, model = loaded.tokenizer, loaded.model
+        batch = tokenizer.pad({"input_ids": input_ids}, return_tensors="pt").to(model.device)
+        with torch.inference_mode():
+            output = model.generate(
+                **batch,
+                max_new_tokens=self.config.max_new_tokens,
+                do_sample=False,
+                repetition_penalty=REPETITION_PENALTY,
+                stop_strings=list(STOP_STRINGS),
+                tokenizer=tokenizer,
+                pad_token_id=tokenizer.pad_token_id,
+                eos_token_id=tokenizer.eos_token_id,
+            )
+        return tokenizer.batch_decode(output[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
+
+    @staticmethod
+    def _recover() -> None:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+__all__ = [
+    "DEFAULT_MODEL_DIR",
+    "STOP_STRINGS",
+    "LoadedModel",
+    "ModelBackend",
+    "ModelLoadError",
+    "cut_completion",
+    "directory_digest",
+    "load_model",
+    "resolve_adapter",
+    "resolve_model",
+]
