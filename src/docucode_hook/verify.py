@@ -38,13 +38,18 @@ def _parse(source: str, which: str) -> ast.Module:
         raise UnsafeEdit(f"{which} source does not parse: {exc}") from None
 
 
-def _first_difference(old: ast.Module, new: ast.Module) -> int:
-    """Line (in the new source) of the first top-level statement that differs."""
-    for old_stmt, new_stmt in zip(old.body, new.body):
-        if ast.dump(old_stmt) != ast.dump(new_stmt):
-            return new_stmt.lineno
-    shorter = min(len(old.body), len(new.body))
-    return new.body[shorter].lineno if shorter < len(new.body) else 0
+def _first_difference(old: ast.AST, new: ast.AST) -> int:
+    """Line in the new source of the innermost node where the two trees part (0 if unknown)."""
+    line = getattr(new, "lineno", 0)
+    old_children, new_children = list(ast.iter_child_nodes(old)), list(ast.iter_child_nodes(new))
+    if type(old) is not type(new):
+        return line
+    for old_child, new_child in zip(old_children, new_children):
+        if ast.dump(old_child) != ast.dump(new_child):
+            return _first_difference(old_child, new_child) or line
+    if len(new_children) > len(old_children):
+        return getattr(new_children[len(old_children)], "lineno", line)
+    return line
 
 
 def assert_only_docstrings_changed(old: str, new: str) -> None:
