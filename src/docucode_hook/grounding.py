@@ -21,6 +21,7 @@ from docucode_hook.render import render_docstring
 
 _DETECTED = {DocstringStyle.GOOGLE: Style.GOOGLE, DocstringStyle.NUMPYDOC: Style.NUMPY, DocstringStyle.REST: Style.SPHINX}
 _GENERATOR_TYPES = ("Iterator", "Iterable", "Generator", "AsyncIterator", "AsyncIterable", "AsyncGenerator")
+_NO_VALUE = frozenset({"None", "NoReturn", "Never"})
 _FENCE = re.compile(r"^\s*```[\w-]*\s*$", re.MULTILINE)
 _WRAPPING_QUOTES = re.compile(r'^[rRuUbB]?("""|\'\'\')(.*?)(?:\1)?$', re.DOTALL)
 # Section headers or fields left in the prose mean the parse misread the text; drop that prose.
@@ -85,14 +86,19 @@ def _unwrap(raw: str) -> str:
 
 
 def _parse(text: str) -> Docstring:
+    # The parsers read a leading section header as the summary; give them one to skip.
+    headless = bool(_SECTION_LEFTOVER.match(text))
     try:
-        return parse(text)
+        parsed = parse(f"Summary.\n\n{text}" if headless else text)
     except (ParseError, ValueError, IndexError):
         # No style could read it: keep the prose, which may still hold a usable summary.
-        fallback = Docstring()
+        parsed = Docstring()
         lines = text.strip().splitlines()
-        fallback.short_description = lines[0] if lines else None
-        return fallback
+        parsed.short_description = lines[0] if lines and not headless else None
+        return parsed
+    if headless:
+        parsed.short_description = None
+    return parsed
 
 
 def _clean_summary(text: str | None, ctx: FunctionContext) -> str:
@@ -163,7 +169,7 @@ def _params(parsed: Docstring, ctx: FunctionContext, keep: bool) -> list[Docstri
 
 
 def _results(parsed: Docstring, ctx: FunctionContext, keep: bool) -> list[DocstringReturns]:
-    if ctx.kind != "function" or not (ctx.is_generator or ctx.returns_value):
+    if ctx.kind != "function" or not (ctx.is_generator or ctx.returns_value or _promises_value(ctx)):
         return []
     given = sorted(parsed.many_returns, key=lambda meta: meta.is_generator != ctx.is_generator)
     found = next((meta for meta in given if _return_description(meta)), None)
@@ -176,6 +182,12 @@ def _results(parsed: Docstring, ctx: FunctionContext, keep: bool) -> list[Docstr
         type_name = found.type_name
     kind = "yields" if ctx.is_generator else "returns"
     return [DocstringReturns([kind], description or describe_return(ctx), type_name, ctx.is_generator)]
+
+
+def _promises_value(ctx: FunctionContext) -> bool:
+    """An annotation that promises a value: stubs (``...``, abstract methods) return one by contract."""
+    annotation = _one_line(ctx.returns_annotation)
+    return annotation is not None and annotation.strip("'\"").rsplit(".", 1)[-1] not in _NO_VALUE
 
 
 def _return_description(meta: DocstringReturns) -> str | None:
