@@ -20,13 +20,17 @@ _FAMILIES = (
     ("EPL", re.compile(r"\bEPL\b|EPL-|Eclipse Public", re.I)),
     ("Apache-2.0", re.compile(r"Apache", re.I)),
     ("PSF", re.compile(r"\bPSF|Python Software Foundation|Python-2\.0", re.I)),
-    ("BSD", re.compile(r"\bBSD|Redistribution and use in source and binary forms", re.I)),
+    ("BSD", re.compile(r"BSD|Redistribution and use in source and binary forms", re.I)),
     ("MIT", re.compile(r"\bMIT\b|\bExpat\b|Permission is hereby granted, free of charge", re.I)),
     ("ISC", re.compile(r"\bISC\b", re.I)),
     ("Unlicense", re.compile(r"Unlicense|\bCC0|Public Domain", re.I)),
 )
 _OR = re.compile(r"\s+OR\s+")
-_AND = re.compile(r"\s+AND\s+|\s+WITH\s+")
+_AND = re.compile(r"\s+AND\s+")
+# "WITH x" adds an exception (a permission), it never makes a licence stricter.
+_EXCEPTION = re.compile(r"\s+WITH\s+\S+")
+# Small permissive licences that ride along with a main one ("BSD-3-Clause AND Zlib" is BSD).
+_MINOR_PERMISSIVE = re.compile(r"^(0BSD|Zlib|BSL-1\.0|CC0-1\.0|CNRI-Python|HPND|Unicode-[\w.-]+|X11|Unlicense)$", re.I)
 _PLACEHOLDERS = {"", "unknown", "none", "license", "other", "other/proprietary license"}
 LICENCE_FILES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "LICENCE", "COPYING", "LICENSE.rst")
 
@@ -37,7 +41,8 @@ def _family_of_term(term: str) -> str:
 
 def _family_of_conjunction(term: str) -> str:
     """All of ``A AND B`` apply, so the least permissive part decides."""
-    families = [_family_of_term(part) for part in _AND.split(term.strip("() "))]
+    parts = [part.strip("() ") for part in _AND.split(_EXCEPTION.sub("", term))]
+    families = [_family_of_term(part) for part in [p for p in parts if not _MINOR_PERMISSIVE.match(p)] or parts]
     return next((f for f in families if f not in PERMISSIVE), families[0])
 
 
@@ -50,6 +55,9 @@ def licence_family(text: str | None) -> str:
         return UNKNOWN
     # A License field sometimes holds the whole licence text: its head names it.
     head = text.strip()[:400]
+    if "(" in head:
+        # Nested expressions are rare; reading every OR as AND keeps the filter on the safe side.
+        head = _OR.sub(" AND ", head)
     alternatives = [_family_of_conjunction(term) for term in _OR.split(head) if term.strip()]
     return next((f for f in alternatives if f in PERMISSIVE), alternatives[0] if alternatives else UNKNOWN)
 
