@@ -175,15 +175,18 @@ def test_write_refused_by_file_size_limit_leaves_the_file_untouched(tmp_path) ->
 def test_killed_writer_leaves_old_or_new_content(tmp_path) -> None:
     path = tmp_path / "m.py"
     versions = ["a = 1\n" * 20_000, "b = 2\n" * 30_000]
+    for index, text in enumerate(versions):
+        (tmp_path / f"v{index}.txt").write_text(text)
     path.write_text(versions[0])
     path.chmod(0o640)
     script = (
         "import sys\n"
         "from pathlib import Path\n"
         "from docucode_hook.fileio import read_source, write_source\n"
-        f"versions = {versions!r}\n"
+        "path = Path(sys.argv[1])\n"
+        "versions = [(path.parent / f'v{i}.txt').read_text() for i in (0, 1)]\n"
         "for i in range(10**6):\n"
-        "    write_source(read_source(Path(sys.argv[1])), versions[(i + 1) % 2])\n"
+        "    write_source(read_source(path), versions[(i + 1) % 2])\n"
     )
     writer = subprocess.Popen([sys.executable, "-c", script, str(path)])
     deadline = time.monotonic() + 30
