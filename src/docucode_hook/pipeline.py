@@ -1,0 +1,174 @@
+"""Run the hook over files: scan, generate in batches across files, ground, insert, verify, write."""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from docucode_hook.backends import Backend, get_backend
+from docucode_hook.config import Config
+from docucode_hook.context import FunctionContext
+from docucode_hook.fileio import SourceError, SourceFile, read_source, write_source
+from docucode_hook.finder import FileScan, Finding, Target, scan_source
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class FileResult:
+    """How one file ended: ``error`` set means it was left byte-for-byte untouched."""
+
+    path: str
+    findings: tuple[Finding, ...] = ()
+    documented: int = 0
+    total: int = 0
+    written: int = 0  # docstrings inserted or refreshed
+    diff: str = ""
+    error: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.diff)
+
+
+@dataclass
+class _Work:
+    source: SourceFile
+    scan: FileScan
+    texts: dict[int, str] = field(default_factory=dict)
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def scan_file(path: Path, root: Path, config: Config) -> tuple[SourceFile | None, FileScan | None, FileResult]:
+    """Read and scan one file; problems become a FileResult with ``error`` set."""
+    shown = _display(path, root)
+    result = FileResult(path=shown)
+    try:
+        source = read_source(path)
+        scan = scan_source(source.text, shown, config)
+    except SourceError as exc:
+        result.error = str(exc)
+        return None, None, result
+    except SyntaxError as exc:
+        result.error = f"syntax error at line {exc.lineno}: {exc.msg}"
+        return None, None, result
+    result.findings, result.documented, result.total = scan.findings, scan.documented, scan.total
+    return source, scan, result
+
+
+def check_paths(paths: Sequence[Path], root: Path, config: Config) -> list[FileResult]:
+    """``--check``: the fast ast pass only; LibCST and the backends are never touched."""
+    return [scan_file(path, root, config)[2] for path in paths]
+
+
+def _load_backend(config: Config) -> Backend:
+    try:
+        return get_backend(config)
+    except Exception as exc:  # a missing model or runtime must not stop the hook
+        warnings.warn(f"backend {config.backend!r} unavailable ({exc}); using the template backend", stacklevel=2)
+        return get_backend(config.replace(backend="template"))
+
+
+def _texts_for(targets: Sequence[Target], backend: Backend | None, config: Config, progress: Progress | None) -> list[str]:
+    """Grounded docstring text for every target: generate in batches, fall back per function."""
+    from docucode_hook.backends.template import TemplateBackend
+    from docucode_hook.cache import DocstringCache, generate_cached
+    from docucode_hook.grounding import grounded_text, refresh_sections
+
+    fresh = [t.context for t in targets if t.reason == "missing"]
+    cache = DocstringCache() if config.cache else None
+    raw: list[str | None] = []
+    for start in range(0, len(fresh), config.batch_size):
+        batch = fresh[start : start + config.batch_size]
+        try:
+            raw += generate_cached(backend, batch, config.style, cache)
+        except Exception as exc:  # e.g. a model that fails to load: degrade, never stop the commit
+            warnings.warn(f"backend {backend.name!r} failed ({exc}); using the template backend", stacklevel=2)
+            backend = TemplateBackend()
+            raw += generate_cached(backend, batch, config.style, cache)
+        if progress:
+            progress(len(batch))
+    failed = [ctx for ctx, text in zip(fresh, raw) if text is None]
+    if failed and backend is not None and backend.name != "template":
+        warnings.warn(f"{len(failed)} function(s) fell back to the template backend", stacklevel=2)
+    fallback = dict(zip((c.lineno for c in failed), TemplateBackend().generate(failed, config.style)))
+    generated = {ctx.lineno: text if text is not None else fallback[ctx.lineno] for ctx, text in zip(fresh, raw)}
+
+    def text_for(target: Target) -> str:
+        ctx: FunctionContext = target.context
+        if target.reason == "stale":
+            return refresh_sections(ctx.docstring or "", ctx, config.style)
+        return grounded_text(generated[ctx.lineno], ctx, config.style)
+
+    return [text_for(t) for t in targets]
+
+
+def _rewrite(work: _Work, config: Config) -> str:
+    """New source text, verified: parses, only docstrings changed, a second pass is a no-op."""
+    from docucode_hook.insert import insert_docstrings
+    from docucode_hook.verify import UnsafeEdit, assert_only_docstrings_changed
+
+    old = work.source.text
+    new = insert_docstrings(old, work.texts)
+    assert_only_docstrings_changed(old, new)
+    again = scan_source(new, work.scan.path, config)
+    if again.targets:
+        left = ", ".join(t.context.qualname for t in again.targets)
+        raise UnsafeEdit(f"a second pass would change {left} again")
+    return new
+
+
+def _diff(path: str, old: str, new: str) -> str:
+    lines = difflib.unified_diff(
+        old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{path}", f"b/{path}"
+    )
+    return "".join(lines)
+
+
+def fix_paths(
+    paths: Sequence[Path],
+    root: Path,
+    config: Config,
+    *,
+    write: bool = True,
+    progress_factory: Callable[[int], Progress] | None = None,
+) -> list[FileResult]:
+    """Fix mode (``write=True``) or ``--diff`` (``write=False``)."""
+    from docucode_hook.verify import UnsafeEdit
+
+    results: list[FileResult] = []
+    work: list[tuple[_Work, FileResult]] = []
+    for path in paths:
+        source, scan, result = scan_file(path, root, config)
+        results.append(result)
+        if source is not None and scan is not None and scan.targets:
+            work.append((_Work(source, scan), result))
+    targets = [t for w, _ in work for t in w.scan.targets]
+    if not targets:
+        return results
+    missing = sum(t.reason == "missing" for t in targets)
+    # Refreshing stale sections needs no model, so a model is loaded only for missing docstrings.
+    backend = _load_backend(config) if missing else None
+    progress = progress_factory(missing) if progress_factory and missing else None
+    texts = iter(_texts_for(targets, backend, config, progress))
+    for item, result in work:
+        item.texts = {t.context.lineno: next(texts) for t in item.scan.targets}
+        try:
+            new = _rewrite(item, config)
+            result.diff = _diff(result.path, item.source.text, new)
+            if write and result.diff:
+                write_source(item.source, new)
+            result.written = len(item.texts) if result.diff else 0
+        except (UnsafeEdit, SourceError) as exc:
+            result.error = f"not written: {exc}"
+            result.diff = ""
+    return results

@@ -1,0 +1,246 @@
+"""The ``docucode`` command end to end on real files: fix, --diff, --check, config, bad input."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+
+import pytest
+
+from docucode_hook.cli import main
+from docucode_hook.verify import assert_only_docstrings_changed, docstring_values
+
+UNDOCUMENTED = '''\
+import os
+
+
+def join_all(base: str, *parts: str) -> str:
+    if not parts:
+        raise ValueError("no parts")
+    return os.path.join(base, *parts)
+
+
+class Counter:
+    def bump(self, by: int = 1):
+        self.n += by
+'''
+
+
+@pytest.fixture(autouse=True)
+def project(tmp_path, monkeypatch):
+    """A project root (pyproject.toml) with the template backend, so results are deterministic."""
+    (tmp_path / "pyproject.toml").write_text('[tool.docucode]\nbackend = "template"\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DOCUCODE_CACHE_DIR", str(tmp_path / ".cache"))
+    return tmp_path
+
+
+def _write(project, name, content, mode="w"):
+    path = project / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8", newline="")
+    return path
+
+
+def test_fix_inserts_grounded_docstrings_and_second_run_is_a_no_op(project, capsys):
+    path = _write(project, "mod.py", UNDOCUMENTED)
+    assert main(["mod.py"]) == 1
+    new = path.read_text()
+    assert_only_docstrings_changed(UNDOCUMENTED, new)
+    docs = docstring_values(new)
+    join_doc = next(d for d in docs.values() if "Args:" in d and "base" in d)
+    assert "*parts" in join_doc and "Returns:" in join_doc and "ValueError" in join_doc
+    bump_doc = next(d for d in docs.values() if "by" in d and "Returns" not in d)
+    assert "self" not in bump_doc
+    assert "mod.py" in capsys.readouterr().err
+    assert main(["mod.py"]) == 0
+    assert path.read_text() == new
+
+
+@pytest.mark.parametrize(
+    ("style", "marker"),
+    [("google", "Args:"), ("numpy", "Parameters\n----------"), ("sphinx", ":param base:")],
+)
+def test_style_flag_selects_the_renderer(project, style, marker):
+    path = _write(project, "mod.py", UNDOCUMENTED)
+    assert main(["--style", style, "mod.py"]) == 1
+    assert any(marker in d for d in docstring_values(path.read_text()).values())
+
+
+def test_diff_prints_a_patch_and_writes_nothing(project, capsys):
+    path = _write(project, "mod.py", UNDOCUMENTED)
+    assert main(["--diff", "mod.py"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("--- a/mod.py\n+++ b/mod.py\n") and '+    """' in out
+    assert path.read_text() == UNDOCUMENTED
+
+
+def test_check_reports_path_line_col_and_coverage(project, capsys):
+    _write(project, "mod.py", UNDOCUMENTED)
+    assert main(["--check", "mod.py"]) == 1
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert "mod.py:4:1: DCU100 missing docstring" in lines[0]
+    assert any(line.startswith("mod.py:11:5: DCU100") for line in lines)
+    assert "coverage 0.0% (0/2 documented)" in captured.err
+
+
+def test_check_reports_stale_parameters(project, capsys):
+    source = 'def f(a, c):\n    """Do it.\n\n    Args:\n        a: A.\n        b: B.\n    """\n    return None\n'
+    _write(project, "mod.py", source)
+    assert main(["--check", "mod.py"]) == 1
+    out = capsys.readouterr().out
+    assert "DCU101" in out and "c" in out and "b" in out
+
+
+def test_refresh_stale_keeps_the_human_summary(project):
+    source = 'def f(a, c):\n    """Do the careful thing.\n\n    Args:\n        a: The first.\n        b: Gone.\n    """\n    print(a, c)\n'
+    path = _write(project, "mod.py", source)
+    assert main(["--refresh-stale", "mod.py"]) == 1
+    doc = docstring_values(path.read_text())[1]
+    assert doc.startswith("Do the careful thing.") and "The first." in doc and "c" in doc and "Gone." not in doc
+    assert main(["--refresh-stale", "mod.py"]) == 0
+
+
+def test_check_json_format(project, capsys):
+    _write(project, "mod.py", UNDOCUMENTED)
+    assert main(["--check", "--format", "json", "mod.py"]) == 1
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["exit_code"] == 1 and payload["coverage"] == 0.0
+    assert {f["code"] for f in payload["findings"]} == {"DCU100"}
+
+
+def test_fail_under(project, capsys):
+    _write(project, "mod.py", 'def f(a):\n    """Do it."""\n    return a\n\n\ndef g(b):\n    return b\n')
+    assert main(["--check", "--fail-under", "40", "--format", "json", "mod.py"]) == 1
+    capsys.readouterr()
+    _write(project, "ok.py", 'def f(a):\n    """Do it."""\n    return a\n')
+    assert main(["--check", "--fail-under", "90", "ok.py"]) == 0
+    assert main(["--check", "--fail-under", "90", "mod.py"]) == 1
+    assert "below fail-under 90%" in capsys.readouterr().err
+
+
+def test_config_file_options_and_cli_override(project):
+    (project / "pyproject.toml").write_text('[tool.docucode]\nbackend = "template"\nstyle = "numpy"\n')
+    path = _write(project, "mod.py", UNDOCUMENTED)
+    assert main(["mod.py"]) == 1
+    assert any("----------" in d for d in docstring_values(path.read_text()).values())
+    path.write_text(UNDOCUMENTED)
+    assert main(["--style", "google", "mod.py"]) == 1
+    assert any("Args:" in d for d in docstring_values(path.read_text()).values())
+
+
+def test_exclude_is_honoured_for_explicit_filenames(project):
+    (project / "pyproject.toml").write_text('[tool.docucode]\nbackend = "template"\nexclude = ["gen/*"]\n')
+    (project / "gen").mkdir()
+    path = _write(project, "gen/mod.py", UNDOCUMENTED)
+    assert main(["gen/mod.py"]) == 0
+    assert path.read_text() == UNDOCUMENTED
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ('[tool.docucode]\nstyle = "epytext"\n', "style must be one of"),
+        ('[tool.docucode]\nnot-an-option = 1\n', "unknown option 'not-an-option'"),
+        ("[tool.docucode\n", "invalid TOML"),
+    ],
+)
+def test_bad_config_is_a_usage_error(project, capsys, config, message):
+    (project / "pyproject.toml").write_text(config)
+    path = _write(project, "mod.py", UNDOCUMENTED)
+    with pytest.raises(SystemExit) as exc:
+        main(["mod.py"])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+    assert path.read_text() == UNDOCUMENTED
+
+
+BAD_INPUT = [
+    ("syntax.py", b"def f(:\n    pass\n", "syntax error at line 1"),
+    ("latin.py", "def f():\n    return 'caf\xe9'\n".encode("latin-1"), "utf-8"),
+    ("binary.py", b"\x00\x01\x02ELF\x00def", "binary"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "reason"), BAD_INPUT)
+@pytest.mark.parametrize("mode", [[], ["--check"], ["--diff"]])
+def test_bad_input_is_one_line_exit_2_and_untouched(project, capsys, name, content, reason, mode):
+    path = _write(project, name, content)
+    good = _write(project, "good.py", UNDOCUMENTED)
+    assert main([*mode, name, "good.py"]) == 2
+    err_lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith(name)]
+    assert len(err_lines) == 1 and reason in err_lines[0].lower()
+    assert path.read_bytes() == content
+    if not mode:  # the good file is still fixed: one bad file does not stop the rest
+        assert good.read_text() != UNDOCUMENTED
+
+
+def test_missing_path_is_an_error_naming_it(project, capsys):
+    assert main(["nope.py"]) == 2
+    assert "nope.py" in capsys.readouterr().err
+
+
+def test_directory_argument_is_walked(project):
+    (project / "pkg").mkdir()
+    path = _write(project, "pkg/mod.py", UNDOCUMENTED)
+    assert main(["pkg"]) == 1
+    assert path.read_text() != UNDOCUMENTED
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "",
+        "\n",
+        "x = 1\n",
+        'def f():\n    """Done."""\n',
+        "f = lambda x: x\n",
+    ],
+)
+def test_nothing_to_do_leaves_the_file_untouched(project, content):
+    path = _write(project, "mod.py", content)
+    assert main(["mod.py"]) == 0
+    assert path.read_text() == content
+
+
+ENCODINGS = [
+    ("crlf", UNDOCUMENTED.replace("\n", "\r\n").encode()),
+    ("bom", b"\xef\xbb\xbf" + UNDOCUMENTED.encode()),
+    ("tabs", UNDOCUMENTED.replace("    ", "\t").encode()),
+    ("cookie", b"# -*- coding: latin-1 -*-\n" + UNDOCUMENTED.replace("os.path.join", "os.path.join  # \xe9").encode("latin-1")),
+]
+
+
+@pytest.mark.parametrize(("label", "content"), ENCODINGS, ids=[e[0] for e in ENCODINGS])
+def test_file_format_is_preserved(project, label, content):
+    path = _write(project, "mod.py", content)
+    assert main(["mod.py"]) == 1
+    new = path.read_bytes()
+    assert new.startswith(b"\xef\xbb\xbf") == content.startswith(b"\xef\xbb\xbf")
+    if label == "crlf":
+        assert b"\n" not in new.replace(b"\r\n", b"")
+    if label == "tabs":
+        assert b"\n    " not in new
+    encoding = "latin-1" if label == "cookie" else "utf-8-sig"
+    ast.parse(new.decode(encoding))
+    assert main(["mod.py"]) == 0 and path.read_bytes() == new
+
+
+def test_python_dash_m_entry_point(project):
+    _write(project, "mod.py", UNDOCUMENTED)
+    done = subprocess.run([sys.executable, "-m", "docucode_hook", "--check", "mod.py"], capture_output=True, text=True)
+    assert done.returncode == 1 and "DCU100" in done.stdout
+
+
+def test_flake8_plugin_reports_the_same_codes(project):
+    _write(project, "mod.py", UNDOCUMENTED)
+    done = subprocess.run(
+        [sys.executable, "-m", "flake8", "--select", "DCU", "mod.py"], capture_output=True, text=True
+    )
+    assert done.returncode == 1, done.stderr
+    assert "mod.py:4:1: DCU100 missing docstring" in done.stdout
