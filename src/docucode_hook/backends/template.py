@@ -13,16 +13,19 @@ from docucode_hook.render import render_docstring
 
 # Leading words read as an imperative verb; anything else is taken as a noun phrase.
 VERBS = frozenset(
-    """add apply assert build calculate call cancel check clean clear close collect compare compile
-    compute configure connect convert copy count create decode delete describe detect download
-    dump emit encode ensure evaluate execute export extract fetch filter find flush format generate
-    get group handle import index init insert install iter iterate join list load log make map
-    mark match merge move normalise normalize open parse patch ping pop post prepare print process
-    push put read record refresh register reload remove rename render replace report request reset
-    resolve restore retry run save scan search select send serialize set setup show sort split
-    start stop store strip submit sync tokenize train transform update upload validate verify
-    visit wait walk watch wrap write""".split()
+    """add apply assert build calc calculate call cancel check clean clear close collect compare
+    compile compute configure connect convert copy count create decode delete describe detect
+    download dump emit enable encode ensure evaluate execute export extract fetch filter find
+    flush follow force format generate get group handle ignore import include index init insert
+    install iter iterate join keep list load log make map mark match merge move normalise
+    normalize open parse patch ping pop post prepare print process push put read record refresh
+    register reload remove rename render replace report request reset resolve restore retry run
+    save scan search select send serialize set setup show skip sort split start stop store strip
+    submit sync tokenize train transform update upload use validate verify visit wait walk watch
+    wrap write""".split()
 )
+# Abbreviated verbs, spelled out in the summary.
+_VERB_FORMS = {"calc": "calculate", "init": "initialise", "iter": "iterate over"}
 _QUESTIONS = {"is": "is", "has": "has", "can": "can", "should": "should", "needs": "needs"}
 _ABBREVIATIONS = {"n": "number of", "num": "number of", "dir": "directory", "idx": "index", "cfg": "config"}
 # A phrase that starts with one of these reads wrong after "the" ("Get the all users.").
@@ -63,9 +66,10 @@ def _skeleton(ctx: FunctionContext) -> Docstring:
     doc = Docstring()
     doc.short_description = summarise(ctx)
     if ctx.kind != "module":
+        names = [documented_name(p) for p in ctx.parameters]
         doc.meta = [
-            DocstringParam(["param", documented_name(p)], describe_parameter(p), documented_name(p), p.annotation, None, None)
-            for p in ctx.parameters
+            DocstringParam(["param", name], describe_parameter(p), name, p.annotation, None, None)
+            for name, p in zip(names, ctx.parameters)
         ]
     return doc
 
@@ -106,7 +110,8 @@ def summarise(ctx: FunctionContext) -> str:
     if ctx.kind == "module":
         return f"The {_phrase(words(ctx.name))} module."
     if ctx.kind == "class":
-        return f"A {_phrase(words(ctx.name))}."
+        noun = _phrase(words(ctx.name))
+        return f"{'An' if noun[:1] in 'aeiou' else 'A'} {noun}."
     if ctx.name == "__init__":
         return f"Initialise the {ctx.class_name or 'instance'}."
     if ctx.name in _DUNDERS:
@@ -124,7 +129,7 @@ def _sentence_from_words(ctx: FunctionContext, parts: list[str]) -> str:
         return f"Convert {_subject(ctx)} to {rest}."
     if head in VERBS:
         target = rest or _noun(ctx.returns_annotation) or _subject(ctx).removeprefix("the ")
-        return f"{head.capitalize()} {_with_article(target)}."
+        return f"{_VERB_FORMS.get(head, head).capitalize()} {_with_article(target)}."
     if parts == ["main"]:
         return "Run the program."
     verb = "Yield" if ctx.is_generator else "Return" if ctx.returns_value else "Run"
@@ -173,4 +178,12 @@ def describe_exception(name: str) -> str:
     return _EXCEPTIONS.get(name.rsplit(".", 1)[-1], "If the operation cannot be completed.")
 
 
-__all__ = ["TemplateBackend", "describe_exception", "describe_parameter", "describe_return", "documented_name", "summarise", "words"]
+__all__ = [
+    "TemplateBackend",
+    "describe_exception",
+    "describe_parameter",
+    "describe_return",
+    "documented_name",
+    "summarise",
+    "words",
+]

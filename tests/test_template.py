@@ -1,0 +1,143 @@
+"""The template backend: deterministic summaries and descriptions derived from the code."""
+
+from __future__ import annotations
+
+import pytest
+
+from docucode_hook.backends import get_backend
+from docucode_hook.backends.template import TemplateBackend, describe_parameter, summarise
+from docucode_hook.config import Config
+from docucode_hook.context import Parameter, ParamKind, Style
+from docucode_hook.finder import iter_contexts
+from docucode_hook.grounding import grounded_text
+
+SOURCE = '''from config import Config
+
+
+def get_user_name(user_id):
+    return str(user_id)
+
+
+def is_valid(path):
+    return bool(path)
+
+
+def load(path) -> Config:
+    return Config(path)
+
+
+def load_from_file(path):
+    return open(path).read()
+
+
+def get_all_users():
+    return []
+
+
+def to_json(data):
+    return str(data)
+
+
+def user_count():
+    return 1
+
+
+def iter_lines(path):
+    yield from open(path)
+
+
+def main():
+    pass
+
+
+def parse(text):
+    return text
+
+
+class HttpServer:
+    def __init__(self, port):
+        self.port = port
+
+    def run(self):
+        pass
+
+    def __repr__(self):
+        return "HttpServer()"
+
+    @property
+    def address(self):
+        return self.port
+
+    def is_running(self):
+        return True
+'''
+SUMMARIES = {
+    "servers": "The servers module.",
+    "get_user_name": "Get the user name.",
+    "is_valid": "Check whether the path is valid.",
+    "load": "Load the config.",
+    "load_from_file": "Load from file.",
+    "get_all_users": "Get all users.",
+    "to_json": "Convert the data to json.",
+    "user_count": "Return the user count.",
+    "iter_lines": "Iterate over the lines.",
+    "main": "Run the program.",
+    "parse": "Parse the text.",
+    "HttpServer": "A http server.",
+    "HttpServer.__init__": "Initialise the HttpServer.",
+    "HttpServer.run": "Run the http server.",
+    "HttpServer.__repr__": "Represent the http server for debugging.",
+    "HttpServer.address": "The address.",
+    "HttpServer.is_running": "Check whether the http server is running.",
+}
+CONTEXTS = {ctx.qualname: ctx for ctx in iter_contexts(SOURCE, "pkg/servers.py", classes=True, modules=True)}
+
+
+@pytest.mark.parametrize(("qualname", "expected"), SUMMARIES.items())
+def test_summary_from_the_code(qualname: str, expected: str) -> None:
+    assert summarise(CONTEXTS[qualname]) == expected
+
+
+@pytest.mark.parametrize(
+    ("param", "expected"),
+    [
+        (Parameter("path", ParamKind.POSITIONAL_OR_KEYWORD), "The path."),
+        (Parameter("n_items", ParamKind.POSITIONAL_OR_KEYWORD, "int"), "The number of items."),
+        (Parameter("userName", ParamKind.KEYWORD_ONLY), "The user name."),
+        (Parameter("recursive", ParamKind.KEYWORD_ONLY, "bool", "False"), "Whether recursive is enabled. Defaults to False."),
+        (Parameter("use_cache", ParamKind.KEYWORD_ONLY, None, "True"), "Whether to use cache. Defaults to True."),
+        (Parameter("args", ParamKind.VAR_POSITIONAL), "Additional positional arguments."),
+        (Parameter("kwargs", ParamKind.VAR_KEYWORD), "Additional keyword arguments."),
+        (Parameter("timeout", ParamKind.POSITIONAL_ONLY, "float", "30.0"), "The timeout. Defaults to 30.0."),
+        (Parameter("pattern", ParamKind.POSITIONAL_OR_KEYWORD, None, "'" + "x" * 40 + "'"), "The pattern."),
+    ],
+)
+def test_parameter_descriptions(param: Parameter, expected: str) -> None:
+    assert describe_parameter(param) == expected
+
+
+@pytest.mark.parametrize("style", list(Style))
+def test_generate_is_grounded_and_deterministic(style: Style) -> None:
+    backend = TemplateBackend()
+    contexts = list(CONTEXTS.values())
+    texts = backend.generate(contexts, style)
+    assert texts == backend.generate(contexts, style)
+    assert len(texts) == len(contexts) and all(texts)
+    # Grounding adds Returns/Yields/Raises but never changes what the template wrote.
+    for ctx, text in zip(contexts, texts):
+        grounded = grounded_text(text, ctx, style)
+        assert grounded.startswith(text.split("\n")[0]) and grounded == grounded_text(None, ctx, style)
+
+
+def test_generate_google_text() -> None:
+    ctx = next(iter_contexts("def fetch(url: str, *args, retries=3, **kwargs):\n    pass\n", "m.py"))
+    assert TemplateBackend().generate([ctx], Style.GOOGLE) == [
+        "Fetch the url.\n\nArgs:\n    url (str): The url.\n    *args: Additional positional arguments.\n"
+        "    retries: The retries. Defaults to 3.\n    **kwargs: Additional keyword arguments."
+    ]
+
+
+def test_backend_identity_and_lookup() -> None:
+    backend = get_backend(Config(backend="template"))
+    assert isinstance(backend, TemplateBackend)
+    assert (backend.name, backend.cache_key()) == ("template", "template-1")
