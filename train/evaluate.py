@@ -1,0 +1,494 @@
+"""Evaluate a model (+ adapter) against the template backend on a mined test split and a probe set.
+
+    python -m train.evaluate --model runs/base --data data/test.jsonl --out docs/eval/base
+    python -m train.evaluate --model runs/base --adapter runs/numpy-adapter \\
+        --data data/numpy-test.jsonl --style numpy --out docs/eval/numpy-adapter
+    python -m train.evaluate --data data/test.jsonl --limit 200   # the model shipped in the package
+
+Generation goes through the hook's own code: the model backend's loader and decoding on the
+record's own prompt (the exact training format), the template backend on the regenerated
+context, and the hook's grounding on both. Writes under --out: report.md, metrics.json,
+outputs.jsonl, review.csv and review.md (a human-review sheet for a sample).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import sys
+import textwrap
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from docucode_hook.context import FunctionContext, Style
+from train import metrics
+
+REQUIRED_FIELDS = ("prompt", "code_snippet", "completion", "qualname")
+PROBES = Path(__file__).resolve().parent / "probes" / "probe_functions.py"
+DEFAULT_PYDOCLINT = Path(__file__).resolve().parent.parent / ".venv-pydoclint" / "bin" / "pydoclint"
+REVIEW_COLUMNS = ("clarity", "tense", "jargon", "correct_intent")
+
+
+class EvalError(Exception):
+    """Bad input or a model that cannot be loaded: reported in one line, exit 2."""
+
+
+@dataclass(frozen=True)
+class EvalArgs:
+    data: Path
+    model: str | None = None  # None: the model shipped inside the package
+    adapter: str | None = None
+    limit: int | None = None
+    style: Style = Style.GOOGLE
+    out: Path = Path("docs/eval/latest")
+    baseline: str = "template"  # "template" or "none"
+    batch_size: int = 8
+    max_new_tokens: int = 160
+    sample: int = 30
+    seed: int = 0
+    pydoclint: Path = DEFAULT_PYDOCLINT
+
+
+@dataclass(frozen=True)
+class Example:
+    record: dict[str, Any]
+    ctx: FunctionContext
+
+    @property
+    def prompt_text(self) -> str:
+        from docucode_hook.prompt import model_input
+
+        return model_input(self.record["prompt"], self.record["code_snippet"])
+
+    @property
+    def reference_summary(self) -> str:
+        return self.record.get("summary") or metrics.summary_of(self.record["completion"])
+
+
+@dataclass(frozen=True)
+class Generation:
+    raw: str | None  # what the backend wrote (None: nothing usable)
+    grounded: str  # what the hook would insert
+    seconds: float  # this function's share of its batch's wall time
+
+
+@dataclass(frozen=True)
+class BackendRun:
+    name: str
+    generations: tuple[Generation, ...]
+    probes: tuple[Generation, ...]
+    load_seconds: float = 0.0
+    scores: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- reading the data
+
+
+def context_for(record: dict[str, Any], where: str) -> FunctionContext:
+    """Regenerate the hook's context from a record's code (a method is put back into its class)."""
+    from docucode_hook.finder import iter_contexts
+
+    code, qualname = record["code_snippet"], record["qualname"]
+    owner = qualname.split(".")[-2] if "." in qualname else ""
+    if owner.isidentifier():
+        code = f"class {owner}:\n" + textwrap.indent(code, "    ")
+    try:
+        contexts = [ctx for ctx in iter_contexts(code, record.get("path", where)) if ctx.kind == "function"]
+    except SyntaxError as exc:
+        raise EvalError(f"{where}: code_snippet of {qualname} does not parse: {exc.msg} (line {exc.lineno})") from None
+    name = qualname.rsplit(".", 1)[-1]
+    matching = [ctx for ctx in contexts if ctx.name == name]
+    if not matching:
+        raise EvalError(f"{where}: code_snippet holds no function named {name}")
+    return min(matching, key=lambda ctx: ctx.qualname.count("."))  # the outermost one
+
+
+def read_examples(path: Path, limit: int | None = None, seed: int = 0) -> list[Example]:
+    """Records of a train.mine JSONL file; with ``limit``, a seeded sample kept in file order."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EvalError(f"{path}: cannot read: {exc}") from None
+    numbered = [(number, line) for number, line in enumerate(lines, start=1) if line.strip()]
+    if limit is not None and limit < len(numbered):
+        numbered = sorted(random.Random(seed).sample(numbered, limit))
+    examples = []
+    for number, line in numbered:
+        where = f"{path}:{number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise EvalError(f"{where}: not JSON: {exc.msg}") from None
+        if not isinstance(record, dict) or (missing := [k for k in REQUIRED_FIELDS if not isinstance(record.get(k), str)]):
+            raise EvalError(f"{where}: record lacks {', '.join(missing) if isinstance(record, dict) else 'an object'}")
+        examples.append(Example(record, context_for(record, where)))
+    if not examples:
+        raise EvalError(f"{path}: no records")
+    return examples
+
+
+def probe_contexts() -> list[FunctionContext]:
+    """The fixed probe functions (dunders left out, as the hook skips them by default)."""
+    from docucode_hook.finder import iter_contexts
+
+    source = PROBES.read_text(encoding="utf-8")
+    return [ctx for ctx in iter_contexts(source, f"train/probes/{PROBES.name}") if not ctx.name.startswith("__")]
+
+
+# --------------------------------------------------------------------------- generation
+
+
+def _batches(indices: Sequence[int], size: int) -> list[list[int]]:
+    return [list(indices[start : start + size]) for start in range(0, len(indices), size)]
+
+
+def generate_from_prompts(backend: Any, prompts: Sequence[str], batch_size: int) -> list[tuple[str | None, float]]:
+    """The model backend's own loading, decoding and cutting, fed the given prompt texts.
+
+    ``ModelBackend.generate`` builds prompts from contexts; a record's prompt also holds
+    context its snippet lacks (imports, class), so the record's own prompt is fed here.
+    Errors propagate: a silent template fallback would credit the model with its text.
+    """
+    from docucode_hook.backends.model import cut_completion
+
+    loaded = backend.loaded()
+    encoded = loaded.tokenizer(list(prompts))["input_ids"]
+    order = sorted(range(len(prompts)), key=lambda index: len(encoded[index]))
+    results: list[tuple[str | None, float]] = [(None, 0.0)] * len(prompts)
+    for batch in _batches(order, batch_size):
+        started = time.perf_counter()
+        texts = backend._generate_batch(loaded, [encoded[index] for index in batch])
+        share = (time.perf_counter() - started) / len(batch)
+        for index, text in zip(batch, texts):
+            results[index] = (cut_completion(text), share)
+    return results
+
+
+def generate_from_contexts(backend: Any, contexts: Sequence[FunctionContext], style: Style, batch_size: int) -> list[tuple[str | None, float]]:
+    """Any backend through its public ``generate``, timed per batch."""
+    results: list[tuple[str | None, float]] = []
+    for batch in _batches(range(len(contexts)), batch_size):
+        started = time.perf_counter()
+        texts = backend.generate([contexts[index] for index in batch], style)
+        share = (time.perf_counter() - started) / len(batch)
+        results += [(text, share) for text in texts]
+    return results
+
+
+def _grounded(raw_and_seconds: list[tuple[str | None, float]], contexts: Sequence[FunctionContext], style: Style) -> tuple[Generation, ...]:
+    from docucode_hook.grounding import grounded_text
+
+    return tuple(
+        Generation(raw, grounded_text(raw, ctx, style), seconds) for (raw, seconds), ctx in zip(raw_and_seconds, contexts)
+    )
+
+
+def run_model(args: EvalArgs, examples: Sequence[Example], probes: Sequence[FunctionContext]) -> BackendRun:
+    from docucode_hook.backends import get_backend
+    from docucode_hook.backends.model import ModelLoadError
+    from docucode_hook.config import Config
+    from docucode_hook.prompt import build_prompt
+
+    config = Config(
+        style=args.style, backend="model", model=args.model, adapter=args.adapter, offline=True,
+        batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
+    )  # fmt: skip
+    try:
+        backend = get_backend(config)
+        started = time.perf_counter()
+        backend.loaded()
+        load_seconds = time.perf_counter() - started
+    except ModelLoadError as exc:
+        raise EvalError(str(exc)) from None
+    contexts = [example.ctx for example in examples]
+    texts = generate_from_prompts(backend, [example.prompt_text for example in examples], args.batch_size)
+    probe_texts = generate_from_prompts(backend, [build_prompt(ctx, args.style).text for ctx in probes], args.batch_size)
+    name = "model+adapter" if args.adapter else "model"
+    return BackendRun(name, _grounded(texts, contexts, args.style), _grounded(probe_texts, probes, args.style), load_seconds)
+
+
+def run_template(args: EvalArgs, examples: Sequence[Example], probes: Sequence[FunctionContext]) -> BackendRun:
+    from docucode_hook.backends import get_backend
+    from docucode_hook.config import Config
+
+    backend = get_backend(Config(style=args.style, backend="template"))
+    contexts = [example.ctx for example in examples]
+    texts = generate_from_contexts(backend, contexts, args.style, args.batch_size)
+    probe_texts = generate_from_contexts(backend, probes, args.style, args.batch_size)
+    return BackendRun("template", _grounded(texts, contexts, args.style), _grounded(probe_texts, probes, args.style))
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def _percent(flags: Sequence[bool]) -> float:
+    return 100 * sum(flags) / len(flags) if flags else 0.0
+
+
+def _param_scores(examples: Sequence[Example], generations: Sequence[Generation], style: Style, prefix: str, raw: bool) -> dict[str, float]:
+    agreements = [
+        metrics.param_agreement((gen.raw or "") if raw else gen.grounded, [p.name for p in ex.ctx.parameters], style)
+        for ex, gen in zip(examples, generations)
+    ]
+    return {
+        f"{prefix}param_complete": _percent([a.complete for a in agreements]),
+        f"{prefix}param_truthful": _percent([a.truthful for a in agreements]),
+    }
+
+
+def style_codes(contexts: Sequence[FunctionContext], generations: Sequence[Generation], style: Style, pydoclint: Path) -> list[list[str]] | None:
+    """pydoclint's codes per grounded docstring; None when its venv is not installed."""
+    if not pydoclint.is_file():
+        return None
+    subjects = [metrics.StyleSubject(ctx.code, gen.grounded, ctx.is_method) for ctx, gen in zip(contexts, generations)]
+    return metrics.pydoclint_clean(subjects, style, pydoclint)
+
+
+def score(examples: Sequence[Example], generations: Sequence[Generation], style: Style, pydoclint: Path) -> dict[str, Any]:
+    """Every metric for one backend's generations over the examples."""
+    references = [example.reference_summary for example in examples]
+    summaries = [metrics.summary_of(gen.grounded) for gen in generations]
+    raw_summaries = [metrics.summary_of(gen.raw or "") for gen in generations]
+    names = [example.ctx.name for example in examples]
+    codes = style_codes([example.ctx for example in examples], generations, style, pydoclint)
+    seconds = sorted(gen.seconds for gen in generations)
+    return {
+        "functions": len(examples),
+        "bleu4": metrics.smoothed_bleu4(references, summaries),
+        "bleu4_raw": metrics.smoothed_bleu4(references, raw_summaries),
+        "rouge_l": metrics.rouge_l(references, summaries),
+        **metrics.codebleu_scores([example.record["completion"] for example in examples], [gen.grounded for gen in generations]),
+        **_param_scores(examples, generations, style, "", raw=False),
+        **_param_scores(examples, generations, style, "raw_", raw=True),
+        "pydoclint_clean": None if codes is None else _percent([not found for found in codes]),
+        "pydoclint_codes": None if codes is None else dict(Counter(code for found in codes for code in found).most_common()),
+        **{f"summary_{k}": v for k, v in metrics.summary_checks(summaries, names).items()},
+        **{f"raw_summary_{k}": v for k, v in metrics.summary_checks(raw_summaries, names).items()},
+        "no_output": _percent([gen.raw is None for gen in generations]),
+        "ms_per_function": 1000 * sum(seconds) / len(seconds),
+        "ms_per_function_p95": 1000 * seconds[int(0.95 * (len(seconds) - 1))],
+    }
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value).replace("|", "\\|").replace("\n", "<br>")
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(_cell(value) for value in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+_TABLES = {
+    "Summary and text": [
+        ("BLEU-4", "bleu4"), ("BLEU-4 raw", "bleu4_raw"), ("ROUGE-L", "rouge_l"), ("CodeBLEU", "codebleu"),
+        ("pydoclint clean %", "pydoclint_clean"), ("ms/function", "ms_per_function"), ("p95 ms", "ms_per_function_p95"),
+    ],
+    "CodeBLEU components": [
+        ("n-gram", "ngram_match"), ("weighted n-gram", "weighted_ngram_match"), ("syntax (AST)", "syntax_match"),
+        ("dataflow", "dataflow_match"), ("CodeBLEU", "codebleu"),
+    ],
+    "Parameters (% of functions)": [
+        ("complete", "param_complete"), ("truthful", "param_truthful"),
+        ("raw complete", "raw_param_complete"), ("raw truthful", "raw_param_truthful"), ("no output %", "no_output"),
+    ],
+    "Summary checks (% of functions)": [
+        ("empty", "summary_empty"), ("restates name", "summary_restates_name"), ("repetition", "summary_repetition"),
+        ("raw empty", "raw_summary_empty"), ("raw restates name", "raw_summary_restates_name"),
+        ("raw repetition", "raw_summary_repetition"),
+    ],
+}  # fmt: skip
+
+_NOTES = """\
+- BLEU-4: smoothed sentence BLEU-4 of the summary (first paragraph) against the reference
+  summary, CodeXGLUE's code-to-text method (lower-cased, punctuation split, +1 smoothing on
+  2- to 4-grams, averaged x100). "raw" scores the backend's text before grounding.
+- ROUGE-L: F-measure of the summary. CodeBLEU: whole docstrings, each written as the Python
+  literal `docstring = r'''...'''` so tree-sitter parses valid code. Its syntax (AST) and
+  dataflow terms are degenerate on prose: every such literal has the same tree and the same
+  single variable, so both are a constant 100 and CodeBLEU = 50 + (n-gram + weighted
+  n-gram) / 4. (On the bare prose they would compare tree-sitter's error-recovery parses of
+  English, which is noise.) Only the n-gram terms carry information.
+- Parameters: complete = every signature parameter documented, truthful = no documented
+  parameter missing from the signature; on the grounded text (what the hook inserts) and the
+  raw text (what the model gets right by itself).
+- pydoclint: each grounded docstring inserted into its function, checked in the target style
+  with type-hint presence checks off and short docstrings checked.
+- Timing: generation wall time per function (batch time / batch size), model load excluded.
+"""
+
+
+def _code_block(text: str) -> str:
+    return "```\n" + (text.rstrip() or "(empty)") + "\n```"
+
+
+def report_markdown(args: EvalArgs, examples: Sequence[Example], runs: Sequence[BackendRun], probes: Sequence[FunctionContext], sample: Sequence[int]) -> str:
+    packages = sorted({example.record.get("package", "?") for example in examples})
+    lines = [
+        f"# Evaluation: {args.model or 'shipped default model'}" + (f" + {args.adapter}" if args.adapter else ""),
+        "",
+        f"Data: `{args.data}`, {len(examples)} functions from {len(packages)} packages; style {args.style.value}; "
+        f"batch {args.batch_size}, max {args.max_new_tokens} new tokens.",
+        "",
+        "Command: `python -m train.evaluate " + " ".join(_command_line(args)) + "`",
+        "",
+    ]
+    lines += [f"Model load: {run.load_seconds:.1f} s ({run.name})" for run in runs if run.load_seconds]
+    for title, columns in _TABLES.items():
+        rows = [[run.name, *(run.scores[key] for _, key in columns)] for run in runs]
+        lines += ["", f"## {title}", "", markdown_table(["backend", *(label for label, _ in columns)], rows)]
+    lines += ["", "pydoclint findings: " + "; ".join(f"{run.name}: {_codes(run.scores['pydoclint_codes'])}" for run in runs)]
+    lines += ["", "## How to read it", "", _NOTES]
+    lines += ["## Probes", "", "Fixed functions the model never saw (`train/probes/probe_functions.py`).", ""]
+    for index, ctx in enumerate(probes):
+        lines += [f"### `{ctx.qualname}`", "", _code_block(ctx.signature), ""]
+        for run in runs:
+            lines += [f"{run.name}, raw:", "", _code_block(run.probes[index].raw or ""), ""]
+            lines += [f"{run.name}, grounded:", "", _code_block(run.probes[index].grounded), ""]
+    lines += ["## Sample outputs", "", f"{len(sample)} functions drawn with seed {args.seed}; summaries only.", ""]
+    rows = [[examples[i].record.get("package", ""), f"`{examples[i].record['qualname']}`", examples[i].reference_summary,
+             *(metrics.summary_of(run.generations[i].grounded) for run in runs)] for i in sample]  # fmt: skip
+    lines += [markdown_table(["package", "function", "reference", *(run.name for run in runs)], rows), ""]
+    return "\n".join(lines)
+
+
+def _codes(counts: dict[str, int] | None) -> str:
+    if counts is None:
+        return "not run (no pydoclint venv)"
+    return ", ".join(f"{code} x{count}" for code, count in counts.items()) or "none"
+
+
+def _command_line(args: EvalArgs) -> list[str]:
+    parts = [f"--data {args.data}"]
+    parts += [f"--model {args.model}"] if args.model else []
+    parts += [f"--adapter {args.adapter}"] if args.adapter else []
+    parts += [f"--limit {args.limit}"] if args.limit else []
+    return parts + [f"--style {args.style.value}", f"--out {args.out}", f"--baseline {args.baseline}"]
+
+
+def write_review(out: Path, examples: Sequence[Example], run: BackendRun, sample: Sequence[int]) -> None:
+    """review.csv and review.md: code, generated, reference and empty columns for a human reader."""
+    rows = [
+        {
+            "id": number, "package": examples[i].record.get("package", ""), "qualname": examples[i].record["qualname"],
+            "code": examples[i].record["code_snippet"], "generated": run.generations[i].grounded,
+            "reference": examples[i].record["completion"], **dict.fromkeys(REVIEW_COLUMNS, ""),
+        }
+        for number, i in enumerate(sample, start=1)
+    ]  # fmt: skip
+    with (out / "review.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["id"])
+        writer.writeheader()
+        writer.writerows(rows)
+    lines = [
+        f"# Human review: {run.name}",
+        "",
+        "For each function mark clarity (1-5), tense (imperative? y/n), jargon (y/n) and correct intent (y/n).",
+        "",
+    ]
+    for row in rows:
+        lines += [f"## {row['id']}. `{row['qualname']}` ({row['package']})", "", "```python", row["code"].rstrip(), "```", ""]
+        lines += ["Generated:", "", _code_block(row["generated"]), "", "Reference:", "", _code_block(row["reference"]), ""]
+        lines += ["| " + " | ".join(REVIEW_COLUMNS) + " |", "|" + "---|" * len(REVIEW_COLUMNS), "|" + "   |" * len(REVIEW_COLUMNS), ""]
+    (out / "review.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def write_outputs(out: Path, args: EvalArgs, examples: Sequence[Example], runs: Sequence[BackendRun], probes: Sequence[FunctionContext], sample: Sequence[int]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.md").write_text(report_markdown(args, examples, runs, probes, sample), encoding="utf-8")
+    summary = {
+        "data": str(args.data), "model": args.model, "adapter": args.adapter, "style": args.style.value,
+        "functions": len(examples), "backends": {run.name: {**run.scores, "load_seconds": run.load_seconds} for run in runs},
+        "probes": [{"qualname": ctx.qualname, **{run.name: {"raw": run.probes[i].raw, "grounded": run.probes[i].grounded}
+                    for run in runs}} for i, ctx in enumerate(probes)],
+    }  # fmt: skip
+    (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    with (out / "outputs.jsonl").open("w", encoding="utf-8") as handle:
+        for run in runs:
+            for example, gen in zip(examples, run.generations):
+                row = {"backend": run.name, "path": example.record.get("path"), "qualname": example.record["qualname"],
+                       "raw": gen.raw, "grounded": gen.grounded, "ms": 1000 * gen.seconds,
+                       "bleu4": 100 * metrics.sentence_bleu4(example.reference_summary, metrics.summary_of(gen.grounded))}  # fmt: skip
+                handle.write(json.dumps(row) + "\n")
+    write_review(out, examples, runs[0], sample)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def evaluate(args: EvalArgs) -> list[BackendRun]:
+    """Generate with the model and the baseline, score both, and write every output file."""
+    examples = read_examples(args.data, args.limit, args.seed)
+    probes = probe_contexts()
+    runs = [run_model(args, examples, probes)]
+    if args.baseline == "template":
+        runs.append(run_template(args, examples, probes))
+    runs = [
+        BackendRun(run.name, run.generations, run.probes, run.load_seconds, score(examples, run.generations, args.style, args.pydoclint))
+        for run in runs
+    ]
+    sample = sorted(random.Random(args.seed).sample(range(len(examples)), min(args.sample, len(examples))))
+    write_outputs(args.out, args, examples, runs, probes, sample)
+    return runs
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m train.evaluate", description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="a train.mine JSONL split, e.g. data/test.jsonl")
+    parser.add_argument("--model", help="model directory (default: the model shipped in the package)")
+    parser.add_argument("--adapter", help="PEFT adapter directory")
+    parser.add_argument("--limit", type=int, help="evaluate a seeded sample of N records")
+    parser.add_argument("--style", choices=[s.value for s in Style], default=Style.GOOGLE.value)
+    parser.add_argument("--out", type=Path, default=EvalArgs.out, help="report directory (default: %(default)s)")
+    parser.add_argument("--baseline", choices=["template", "none"], default="template")
+    parser.add_argument("--batch-size", type=int, default=EvalArgs.batch_size)
+    parser.add_argument("--max-new-tokens", type=int, default=EvalArgs.max_new_tokens)
+    parser.add_argument("--sample", type=int, default=EvalArgs.sample, help="functions in the review sheet")
+    parser.add_argument("--seed", type=int, default=EvalArgs.seed)
+    parser.add_argument("--pydoclint", type=Path, default=DEFAULT_PYDOCLINT, help="pydoclint from its own venv")
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None = None) -> EvalArgs:
+    parser = _parser()
+    ns = parser.parse_args(argv)
+    for name in ("limit", "batch_size", "max_new_tokens", "sample"):
+        if getattr(ns, name) is not None and getattr(ns, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    return EvalArgs(
+        data=ns.data, model=ns.model, adapter=ns.adapter, limit=ns.limit, style=Style(ns.style), out=ns.out,
+        baseline=ns.baseline, batch_size=ns.batch_size, max_new_tokens=ns.max_new_tokens, sample=ns.sample,
+        seed=ns.seed, pydoclint=ns.pydoclint,
+    )  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        runs = evaluate(args)
+    except EvalError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for run in runs:
+        scores = run.scores
+        print(f"{run.name}: BLEU-4 {scores['bleu4']:.2f}, ROUGE-L {scores['rouge_l']:.2f}, CodeBLEU {scores['codebleu']:.2f}, "
+              f"params {scores['param_complete']:.0f}% complete, {scores['ms_per_function']:.0f} ms/function")  # fmt: skip
+    print(f"wrote {args.out}/report.md")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
