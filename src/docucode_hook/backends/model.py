@@ -26,7 +26,6 @@ SAMPLE_BYTES = 1 << 20
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
-
 class ModelLoadError(RuntimeError):
     """The model or adapter cannot be found or loaded; the pipeline falls back to the template."""
 
@@ -51,7 +50,7 @@ def resolve_model(ref: str | None) -> tuple[str, bool]:
     """(path or hub id, is a local directory); a missing local directory is a ModelLoadError."""
     if ref is None:
         if not (DEFAULT_MODEL_DIR / "config.json").is_file():
-            raise ModelLoadError(f"{DEFAULT_MODEL_DIR}: the default model is not installed (set `model` in [tool.docucode])")
+            raise ModelLoadError(f"{DEFAULT_MODEL_DIR}: default model not installed (set `model` in [tool.docucode])")
         return str(DEFAULT_MODEL_DIR), True
     path = Path(ref).expanduser()
     if path.is_dir():
@@ -135,6 +134,7 @@ def _placement(quantize: bool) -> dict[str, Any]:
 def load_model(ref: str, local_only: bool, adapter: Path | None, quantize: bool) -> LoadedModel:
     """Tokenizer and eval-mode model (with the adapter applied), loaded from safetensors only."""
     started = time.perf_counter()
+    import torch  # noqa: F401  # imported first so its cost counts as import, not load
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     imported = time.perf_counter()
@@ -147,7 +147,7 @@ def load_model(ref: str, local_only: bool, adapter: Path | None, quantize: bool)
             from peft import PeftModel
 
             model = PeftModel.from_pretrained(model, str(adapter), is_trainable=False)
-    except (OSError, ValueError, ImportError, RuntimeError) as exc:
+    except Exception as exc:  # corrupt weights raise library-specific errors; all mean "cannot load"
         raise ModelLoadError(f"{ref}: cannot load model: {exc}".splitlines()[0]) from exc
     model.eval()
     tokenizer.padding_side = "left"  # decoder-only: new tokens must follow every prompt directly
@@ -165,7 +165,7 @@ class ModelBackend:
         self.config = config
         self.model_ref, self.local = resolve_model(config.model)
         self.adapter = resolve_adapter(config.adapter)
-        self._quantize = quantize_4bit
+        self.requested_4bit = quantize_4bit
         self.import_seconds = 0.0
         self.load_seconds = 0.0
         self.generate_seconds = 0.0
@@ -174,23 +174,25 @@ class ModelBackend:
     @property
     def quantize(self) -> bool:
         """4-bit NF4 when asked, else whenever CUDA is present."""
-        if self._quantize is None:
-            import torch
+        if self.requested_4bit is not None:
+            return self.requested_4bit
+        import torch
 
-            self._quantize = torch.cuda.is_available()
-        return self._quantize
+        return torch.cuda.is_available()
 
     def loaded(self) -> LoadedModel:
-        started = time.perf_counter()
+        """The process-wide model for this config; timings are those of its one load."""
         loaded = load_model(self.model_ref, self.config.offline or self.local, self.adapter, self.quantize)
-        if not self.load_seconds:
-            self.import_seconds, self.load_seconds = loaded.import_seconds, time.perf_counter() - started
+        self.import_seconds, self.load_seconds = loaded.import_seconds, loaded.load_seconds
         return loaded
 
     def cache_key(self) -> str:
+        """Model and adapter digests plus every setting that changes the generated text."""
         model = directory_digest(Path(self.model_ref)) if self.local else self.model_ref
         adapter = directory_digest(self.adapter) if self.adapter else "-"
-        settings = f"nf4={self.quantize}:max_new={self.config.max_new_tokens}:rp={REPETITION_PENALTY}"
+        # "auto" rather than probing CUDA: a cache hit must not pay for importing torch.
+        nf4 = "auto" if self.requested_4bit is None else self.requested_4bit
+        settings = f"nf4={nf4}:max_new={self.config.max_new_tokens}:rp={REPETITION_PENALTY}"
         return f"model:{self.model_ref}:{model}:adapter:{adapter}:{settings}:prompt:{PROMPT_VERSION}"
 
     def generate(self, contexts: Sequence[FunctionContext], style: Style) -> list[str | None]:

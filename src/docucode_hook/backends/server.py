@@ -1,0 +1,103 @@
+"""The server backend: an OpenAI-compatible ``/completions`` endpoint (vLLM, Ollama, llama.cpp), stdlib only."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+import warnings
+from typing import Any, Sequence
+
+from docucode_hook.backends.model import STOP_STRINGS, cut_completion
+from docucode_hook.config import Config
+from docucode_hook.context import FunctionContext, Style
+from docucode_hook.prompt import PROMPT_VERSION, build_prompt
+
+
+class ServerError(Exception):
+    """The server could not be reached or answered something other than completions."""
+
+
+class ServerBackend:
+    """Raw docstring text from a shared server; code goes nowhere unless this backend is configured."""
+
+    name = "server"
+
+    def __init__(self, config: Config) -> None:
+        if not config.server_url:
+            raise ValueError("backend 'server' needs server_url")
+        self.config = config
+        self.url = config.server_url.rstrip("/") + "/completions"
+        self.requests = 0
+
+    def cache_key(self) -> str:
+        """Endpoint, served model name and length limit: what the server side can be told apart by."""
+        settings = f"max_new={self.config.max_new_tokens}:prompt:{PROMPT_VERSION}"
+        return f"server:{self.url}:{self.config.server_model}:{settings}"
+
+    def generate(self, contexts: Sequence[FunctionContext], style: Style) -> list[str | None]:
+        """One text per context; a batch the server fails gives None for its contexts, with a warning."""
+        prompts = [build_prompt(ctx, style).text for ctx in contexts]
+        results: list[str | None] = []
+        size = self.config.batch_size
+        for start in range(0, len(prompts), size):
+            batch = prompts[start : start + size]
+            try:
+                texts = self._complete(batch)
+            except ServerError as exc:
+                warnings.warn(f"{self.url}: {exc}; {len(batch)} function(s) fall back to the template", stacklevel=2)
+                results += [None] * len(batch)
+                continue
+            results += [cut_completion(text) for text in texts]
+        return results
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        env = self.config.server_api_key_env
+        if env:
+            key = os.environ.get(env)
+            if not key:
+                raise ServerError(f"environment variable {env} (server_api_key_env) is not set")
+            headers["Authorization"] = f"Bearer {key}"
+        return headers
+
+    def _complete(self, prompts: list[str]) -> list[str]:
+        body: dict[str, Any] = {
+            "model": self.config.server_model or "default",
+            "prompt": prompts,
+            "max_tokens": self.config.max_new_tokens,
+            "temperature": 0,
+            "stop": list(STOP_STRINGS),
+        }
+        data = json.dumps(body).encode("utf-8")
+        request = urllib.request.Request(self.url, data=data, headers=self._headers(), method="POST")
+        self.requests += 1
+        try:
+            with urllib.request.urlopen(request, timeout=self.config.server_timeout) as response:
+                answer = json.loads(response.read().decode("utf-8"))
+        except urllib.error.HTTPError as exc:
+            raise ServerError(f"HTTP {exc.code} {exc.reason}") from None
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise ServerError(f"cannot reach the server ({getattr(exc, 'reason', exc)})") from None
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise ServerError("the answer is not JSON") from None
+        return _choice_texts(answer, len(prompts))
+
+
+def _choice_texts(answer: Any, expected: int) -> list[str]:
+    """Completion texts in prompt order (servers may return choices out of order)."""
+    choices = answer.get("choices") if isinstance(answer, dict) else None
+    if not isinstance(choices, list) or len(choices) != expected:
+        raise ServerError(f"expected {expected} choices in the answer")
+    try:
+        ordered = sorted(choices, key=lambda choice: choice.get("index", 0))
+        texts = [choice["text"] for choice in ordered]
+    except (AttributeError, KeyError, TypeError):
+        raise ServerError("a choice has no text") from None
+    if not all(isinstance(text, str) for text in texts):
+        raise ServerError("a choice's text is not a string")
+    return texts
+
+
+__all__ = ["ServerBackend", "ServerError"]

@@ -1,0 +1,71 @@
+"""Shared fixtures: a tiny random model and adapter built once per session, and an isolated cache dir."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from docucode_hook.context import FunctionContext
+from docucode_hook.finder import iter_contexts
+from docucode_hook.tinymodel import build_tiny_adapter, build_tiny_model
+
+SAMPLE_SOURCE = '''"""Small helpers for the backend tests."""
+
+import os
+from pathlib import Path
+
+
+def add(a: int, b: int = 2) -> int:
+    return a + b
+
+
+def read_lines(path: str) -> list[str]:
+    if not os.path.exists(path):
+        raise FileNotFoundError(path)
+    return Path(path).read_text().splitlines()
+
+
+class Stack:
+    """A last-in, first-out stack."""
+
+    def push(self, item: object) -> None:
+        self.items.append(item)
+
+    def pop(self) -> object:
+        if not self.items:
+            raise IndexError("pop from an empty stack")
+        return self.items.pop()
+
+
+def countdown(n: int):
+    while n > 0:
+        yield n
+        n -= 1
+'''
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random-init Llama and its trained tokenizer, saved as a model directory."""
+    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-llama")
+
+
+@pytest.fixture(scope="session")
+def tiny_adapter_dir(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Path:
+    """A LoRA adapter on q_proj/v_proj for the tiny model, with non-zero B weights."""
+    return build_tiny_adapter(tiny_model_dir, tmp_path_factory.mktemp("adapters") / "tiny-lora")
+
+
+@pytest.fixture(scope="session")
+def sample_contexts() -> list[FunctionContext]:
+    """Contexts of SAMPLE_SOURCE from the real finder: functions, methods, a generator."""
+    return list(iter_contexts(SAMPLE_SOURCE, "helpers.py"))
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test reads or fills the user's real docstring cache."""
+    cache_dir = tmp_path / "docucode-cache"
+    monkeypatch.setenv("DOCUCODE_CACHE_DIR", str(cache_dir))
+    return cache_dir

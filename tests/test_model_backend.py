@@ -1,0 +1,156 @@
+"""The model backend on a real tiny Llama saved to disk: loading, adapters, 4-bit, batching, failures."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from docucode_hook.backends import get_backend
+from docucode_hook.backends import model as model_module
+from docucode_hook.backends.model import ModelBackend, ModelLoadError, cut_completion, load_model
+from docucode_hook.config import Config
+from docucode_hook.context import Style
+from docucode_hook.tinymodel import build_tiny_adapter
+
+FAST = {"max_new_tokens": 10, "batch_size": 2}
+
+
+def backend_for(model_dir: Path, adapter: Path | None = None, quantize_4bit: bool = False, **config) -> ModelBackend:
+    settings = {**FAST, **config}
+    return ModelBackend(
+        Config(model=str(model_dir), adapter=str(adapter) if adapter else None, **settings),
+        quantize_4bit=quantize_4bit,
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Add two numbers.\n\nArgs:\n    a: first.\n", "Add two numbers.\n\nArgs:\n    a: first."),
+        ('Add two numbers.\n"""\ndef other():', "Add two numbers."),
+        ("Add two numbers.'''junk", "Add two numbers."),
+        ("Summary.\n### Code\ndef f(): pass", "Summary."),
+        ("Summary.\n  ### not a header\n", "Summary.\n  ### not a header"),
+        ('"""', None),
+        ("   \n\n", None),
+    ],
+)
+def test_cut_completion_stops_at_the_end_of_the_docstring(raw: str, expected: str | None) -> None:
+    assert cut_completion(raw) == expected
+
+
+def test_generates_one_clean_text_per_context_in_order(tiny_model_dir, sample_contexts) -> None:
+    backend = backend_for(tiny_model_dir, batch_size=len(sample_contexts))
+    texts = backend.generate(sample_contexts, Style.GOOGLE)
+
+    assert len(texts) == len(sample_contexts)
+    assert any(texts), "a random model still produces some text"
+    for text in filter(None, texts):
+        assert '"""' not in text and not any(line.startswith("### ") for line in text.splitlines())
+    # Results are put back in input order after the length sort.
+    reversed_texts = backend.generate(sample_contexts[::-1], Style.GOOGLE)
+    assert reversed_texts == texts[::-1]
+    assert backend.generated == 2 * len(sample_contexts) and backend.generate_seconds > 0
+    assert backend.load_seconds > 0
+
+
+def test_model_is_loaded_once_per_process(tiny_model_dir, sample_contexts) -> None:
+    first, second = backend_for(tiny_model_dir), backend_for(tiny_model_dir)
+    first.generate(sample_contexts[:1], Style.GOOGLE)
+    second.generate(sample_contexts[:1], Style.GOOGLE)
+    assert first.loaded().model is second.loaded().model
+
+
+def test_adapter_changes_the_output(tiny_model_dir, tiny_adapter_dir, sample_contexts) -> None:
+    from peft import PeftModel
+
+    contexts = sample_contexts[:3]
+    plain = backend_for(tiny_model_dir)
+    adapted = backend_for(tiny_model_dir, adapter=tiny_adapter_dir)
+
+    assert isinstance(adapted.loaded().model, PeftModel)
+    assert plain.generate(contexts, Style.NUMPY) != adapted.generate(contexts, Style.NUMPY)
+    assert plain.cache_key() != adapted.cache_key()
+
+
+def test_4bit_nf4_path_runs_on_cpu(tiny_model_dir, tiny_adapter_dir, sample_contexts) -> None:
+    from bitsandbytes.nn import Linear4bit
+
+    backend = backend_for(tiny_model_dir, adapter=tiny_adapter_dir, quantize_4bit=True, max_new_tokens=6)
+    texts = backend.generate(sample_contexts[:2], Style.GOOGLE)
+
+    model = backend.loaded().model
+    quantized = [m for m in model.modules() if isinstance(m, Linear4bit)]
+    assert quantized and quantized[0].weight.quant_type == "nf4"
+    assert len(texts) == 2 and any(texts)
+    assert backend.cache_key() != backend_for(tiny_model_dir, adapter=tiny_adapter_dir, max_new_tokens=6).cache_key()
+
+
+def test_a_failing_batch_gives_none_and_a_warning_while_others_succeed(tiny_model_dir, sample_contexts) -> None:
+    class OutOfMemoryOnce(ModelBackend):
+        """The real backend whose first batch hits an out-of-memory error, as on a small GPU."""
+
+        failed = False
+
+        def _generate_batch(self, loaded, input_ids):
+            if not self.failed:
+                self.failed = True
+                raise MemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+            return super()._generate_batch(loaded, input_ids)
+
+    backend = OutOfMemoryOnce(Config(model=str(tiny_model_dir), **FAST), quantize_4bit=False)
+    contexts = sample_contexts[:4]
+    with pytest.warns(UserWarning, match="out of memory"):
+        texts = backend.generate(contexts, Style.GOOGLE)
+
+    assert texts.count(None) >= 2  # the whole first batch
+    assert any(texts)  # the second batch still ran
+
+
+def test_missing_model_directory_is_a_clear_error(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-model"
+    with pytest.raises(ModelLoadError, match="no-such-model: model directory not found"):
+        ModelBackend(Config(model=str(missing)))
+    with pytest.raises(ModelLoadError, match="not a model directory"):
+        ModelBackend(Config(model=str(tmp_path)))
+
+
+def test_missing_default_model_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(model_module, "DEFAULT_MODEL_DIR", tmp_path / "docucode-small")
+    with pytest.raises(ModelLoadError, match="default model not installed"):
+        get_backend(Config(backend="model"))
+
+
+def test_pickle_adapters_are_refused(tiny_model_dir: Path, tmp_path: Path) -> None:
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text("{}")
+    (adapter / "adapter_model.bin").write_bytes(b"not loaded")
+    with pytest.raises(ModelLoadError, match="adapter has no adapter_model.safetensors"):
+        backend_for(tiny_model_dir, adapter=adapter)
+
+
+def test_unloadable_weights_raise_model_load_error(tiny_model_dir: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model_dir, broken)
+    (broken / "model.safetensors").write_bytes(b"\x00" * 16)
+    with pytest.raises(ModelLoadError, match="cannot load model"):
+        load_model(str(broken), True, None, False)
+
+
+def test_cache_key_follows_the_weights_and_adapter(tiny_model_dir, tiny_adapter_dir, tmp_path) -> None:
+    key = backend_for(tiny_model_dir, adapter=tiny_adapter_dir).cache_key()
+    assert key == backend_for(tiny_model_dir, adapter=tiny_adapter_dir).cache_key()
+    assert key != backend_for(tiny_model_dir, adapter=tiny_adapter_dir, max_new_tokens=99).cache_key()
+
+    retrained = build_tiny_adapter(tiny_model_dir, tmp_path / "retrained", seed=7)
+    assert key != backend_for(tiny_model_dir, adapter=retrained).cache_key()
+
+    copy = shutil.copytree(tiny_model_dir, tmp_path / "copy")
+    weights = copy / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF  # same size, different last weight byte
+    weights.write_bytes(bytes(data))
+    assert backend_for(copy).cache_key().split(":")[2] != backend_for(tiny_model_dir).cache_key().split(":")[2]
