@@ -296,14 +296,15 @@ def mine_file(source: SourceFile, style: Style, max_file_bytes: int) -> FileResu
 # --------------------------------------------------------------------------- filters (pandas)
 
 
-def _words(text: str) -> list[str]:
-    return [w[:-1] if w.endswith("s") and len(w) > 3 else w for w in re.findall(r"[a-z0-9]+", text.lower())]
+def _words(text: str) -> set[str]:
+    """Lower-case words, camelCase and snake_case split, a plural "s" dropped."""
+    words = (word.lower() for word in _NAME_WORDS.findall(text))
+    return {w[:-1] if w.endswith("s") and len(w) > 3 else w for w in words}
 
 
 def restates_name(summary: str, name: str) -> bool:
     """Whether the summary says nothing beyond the words of the name ("Gets the name." for get_name)."""
-    name_words = set(_words(" ".join(_NAME_WORDS.findall(name))))
-    return set(_words(summary)) - _FILLER <= name_words
+    return _words(summary) - _FILLER <= _words(name)
 
 
 def _ascii_ratio(text: str) -> float:
