@@ -225,6 +225,7 @@ class _InsertDocstring(cst.CSTTransformer):
         body = updated.body
         if isinstance(body, cst.SimpleStatementSuite):  # `def f(): return 1`
             lines = [cst.SimpleStatementLine([small]) for small in body.body]
+            lines[-1] = lines[-1].with_changes(trailing_whitespace=body.trailing_whitespace)  # keeps a comment
             return updated.with_changes(body=cst.IndentedBlock([statement, *lines]))
         return updated.with_changes(body=body.with_changes(body=[statement, *body.body]))
 
