@@ -148,13 +148,13 @@ def build_tokenizer(args: PretrainArgs, code: list[str], train: list[dict[str, A
     return tokenizer
 
 
-def build_model(args: ModelArgs, tokenizer: PreTrainedTokenizerFast) -> LlamaForCausalLM:
+def build_model(args: ModelArgs, vocab_size: int, bos_id: int, eos_id: int, pad_id: int) -> LlamaForCausalLM:
     """A Llama with tied embeddings, so PEFT, bitsandbytes and from_pretrained treat it as any base."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
     config = LlamaConfig(
         # Embedding rows in a multiple of 64 keep the output projection on fast matmul shapes.
-        vocab_size=-(-len(tokenizer) // 64) * 64,
+        vocab_size=-(-vocab_size // 64) * 64,
         hidden_size=args.hidden_size,
         intermediate_size=args.intermediate_size,
         num_hidden_layers=args.num_layers,
@@ -162,9 +162,9 @@ def build_model(args: ModelArgs, tokenizer: PreTrainedTokenizerFast) -> LlamaFor
         num_key_value_heads=args.num_kv_heads,
         max_position_embeddings=args.max_len,
         tie_word_embeddings=True,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=bos_id,
+        eos_token_id=eos_id,
+        pad_token_id=pad_id,
         attn_implementation="sdpa",
     )
     return LlamaForCausalLM(config)
@@ -402,7 +402,8 @@ def run(args: PretrainArgs) -> dict[str, Any]:
     timings["pack_code_s"] = round(time.perf_counter() - mark, 2)
     print(f"code corpus: {len(code)} texts, {len(flat):,} tokens in {timings['pack_code_s']}s", flush=True)
 
-    model = build_model(args.model, tokenizer).to(device)
+    special = (tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id)
+    model = build_model(args.model, len(tokenizer), *special).to(device)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model: {n_params / 1e6:.2f}M parameters on {device}", flush=True)
     compiled = torch.compile(model) if args.compile else model
