@@ -112,6 +112,22 @@ CASES = {
         {1: "One.\n\nMore."},
         'def f():\r\n    """One.\r\n\r\n    More.\r\n    """\r\n    return 1\r\n',
     ),
+    "old Mac CR file keeps its final newline": (
+        "def f():\r    return 1\r",
+        {1: "One.\n\nMore."},
+        'def f():\r    """One.\r\r    More.\r    """\r    return 1\r',
+    ),
+    "comment between decorator and def": (
+        "@dec\n# why\n\nasync def f(): pass\n",
+        {4: "Wait."},
+        '@dec\n# why\n\nasync def f():\n    """Wait."""\n    pass\n',
+    ),
+    "blocks indented with two spaces": (
+        "if TYPE_CHECKING:\n  class C:\n    def m(self): ...\n",
+        {2: "C.\n\nMore.", 3: "M.\n\nMore."},
+        'if TYPE_CHECKING:\n  class C:\n    """C.\n\n    More.\n    """\n    def m(self):\n'
+        '      """M.\n\n      More.\n      """\n      ...\n',
+    ),
     "tab-indented file": (
         "class C:\n\tdef m(self):\n\t\treturn 1\n",
         {2: "One.\n\nMore."},
@@ -157,6 +173,11 @@ CASES = {
         "def f():\n    pass\n",
         {1: "  Sum.  \n\n      Args:   \n          a: x.\n"},
         'def f():\n    """Sum.\n\n    Args:\n        a: x.\n    """\n    pass\n',
+    ),
+    "leading blank lines before an indented first line": (
+        "def f():\n    pass\n",
+        {1: "\n\n    Indented first.\n  more"},
+        'def f():\n    """Indented first.\n    more\n    """\n    pass\n',
     ),
 }
 

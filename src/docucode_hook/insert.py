@@ -6,8 +6,9 @@ everything a string can once it is cleaned:
 
 - ``\\r\\n`` and ``\\r`` inside the text become ``\\n`` (Python reads them as line breaks);
 - trailing whitespace on each line is stripped (no line of the file may end with spaces);
-- ``inspect.cleandoc`` is applied: tabs expanded, the first line's leading whitespace and
-  the common indentation of the other lines removed, blank lines at both ends dropped.
+- ``inspect.cleandoc`` is applied (until stable): tabs expanded, the first line's leading
+  whitespace and the common indentation of the other lines removed, blank lines at both
+  ends dropped.
 
 Everything else survives exactly: quotes of any kind, backslashes, NUL and other control
 characters (written as escapes), unicode, very long lines.
@@ -29,7 +30,9 @@ _Definition = TypeVar("_Definition", cst.FunctionDef, cst.ClassDef)
 
 def normalize_docstring(text: str) -> str:
     """The value a docstring written from ``text`` has once Python cleans it."""
-    return inspect.cleandoc("\n".join(line.rstrip() for line in _LINE_BREAK.split(text)))
+    clean = inspect.cleandoc("\n".join(line.rstrip() for line in _LINE_BREAK.split(text)))
+    # Dropping leading blank lines can bring an indented line to the front: clean once more.
+    return inspect.cleandoc(clean)
 
 
 def _must_escape(char: str) -> bool:
@@ -224,11 +227,17 @@ def insert_docstrings(source: str, docstrings: Mapping[int, str]) -> str:
     Keys are the ast ``lineno`` of the ``def``/``async def``/``class`` keyword, 0 for the
     module; values are the plain docstring text (no quotes, no indentation). Raises
     ``libcst.ParserSyntaxError`` for source that does not parse, and ValueError for a key
-    that names no definition or a text that is empty once normalised.
+    that names no definition, a text that is empty once normalised, or a file LibCST
+    cannot print back unchanged.
     """
     if not docstrings:
         return source
     module = cst.parse_module(source)
+    if source.endswith("\r"):
+        # LibCST only recognises a final "\n" as the trailing newline and drops a lone "\r".
+        module = module.with_changes(has_trailing_newline=True)
+    if module.code != source:
+        raise ValueError("LibCST does not reproduce this file byte for byte; left untouched")
     inserter = _DocstringInserter(docstrings, module)
     new_module = MetadataWrapper(module).visit(inserter)
     missing = sorted(set(docstrings) - inserter.done)
