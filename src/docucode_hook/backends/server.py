@@ -78,8 +78,11 @@ class ServerBackend:
                 answer = json.loads(response.read().decode("utf-8"))
         except urllib.error.HTTPError as exc:
             raise ServerError(f"HTTP {exc.code} {exc.reason}") from None
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            raise ServerError(f"cannot reach the server ({getattr(exc, 'reason', exc)})") from None
+        except OSError as exc:  # URLError, refused connections and timeouts are all OSErrors
+            reason = getattr(exc, "reason", exc)
+            if isinstance(reason, TimeoutError):
+                raise ServerError(f"no answer within {self.config.server_timeout:g} s") from None
+            raise ServerError(f"cannot reach the server ({reason})") from None
         except (UnicodeDecodeError, json.JSONDecodeError):
             raise ServerError("the answer is not JSON") from None
         return _choice_texts(answer, len(prompts))
