@@ -22,9 +22,19 @@ READS = {
     "BOM and CRLF": (codecs.BOM_UTF8 + b"x = 1\r\ny = 2\r\n", "utf-8", True, "\r\n", "x = 1\r\ny = 2\r\n"),
     "old Mac newlines": (b"x = 1\ry = 2\r", "utf-8", False, "\r", "x = 1\ry = 2\r"),
     "latin-1 cookie": (
-        b"# -*- coding: latin-1 -*-\nx = '\xe9'\n", "iso-8859-1", False, "\n", "# -*- coding: latin-1 -*-\nx = '\u00e9'\n"
+        b"# -*- coding: latin-1 -*-\nx = '\xe9'\n",
+        "iso-8859-1",
+        False,
+        "\n",
+        "# -*- coding: latin-1 -*-\nx = '\u00e9'\n",
     ),
-    "cookie on line 2": (b"#!/usr/bin/python\n# coding=cp1252\nx = '\x80'\n", "cp1252", False, "\n", None),
+    "cookie on line 2": (
+        b"#!/usr/bin/python\n# coding=cp1252\nx = '\x80'\n",
+        "cp1252",
+        False,
+        "\n",
+        "#!/usr/bin/python\n# coding=cp1252\nx = '\u20ac'\n",
+    ),
     "empty": (b"", "utf-8", False, "\n", ""),
     "no final newline": (b"x = 1", "utf-8", False, "\n", "x = 1"),
 }
@@ -45,8 +55,7 @@ def test_read_and_write_back_is_byte_exact(tmp_path, raw, encoding, bom, newline
     path.write_bytes(raw)
     sf = read_source(path)
     assert (sf.encoding, sf.bom, sf.newline, sf.raw) == (encoding, bom, newline, raw)
-    if text is not None:
-        assert sf.text == text
+    assert sf.text == text
     write_source(sf, sf.text)
     assert path.read_bytes() == raw
 
@@ -135,7 +144,8 @@ def tiny_disk(tmp_path):
     """A 64 KiB tmpfs, so that a real write runs out of space."""
     mount_point = tmp_path / "disk"
     mount_point.mkdir()
-    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)], capture_output=True)
+    command = ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)]
+    mount = subprocess.run(command, capture_output=True)
     if mount.returncode != 0:
         pytest.skip("cannot mount a tmpfs here (needs root)")
     yield mount_point

@@ -80,5 +80,8 @@ def test_docstring_values_keys_and_cleaning() -> None:
 
 def test_definition_line_map_follows_inserted_lines() -> None:
     old = "def f():\n    pass\n\n@dec\nclass C:\n    def m(self):\n        pass\n"
-    new = 'def f():\n    """One\n    two."""\n    pass\n\n@dec\nclass C:\n    def m(self):\n        """M."""\n        pass\n'
+    new = (
+        'def f():\n    """One\n    two."""\n    pass\n\n'
+        '@dec\nclass C:\n    def m(self):\n        """M."""\n        pass\n'
+    )
     assert definition_line_map(old, new) == {0: 0, 1: 1, 5: 7, 6: 8}

@@ -76,7 +76,7 @@ def read_source(path: Path) -> SourceFile:
     bom = raw.startswith(codecs.BOM_UTF8)
     encoding, declared = _detect_encoding(raw)
     try:
-        text = raw[len(codecs.BOM_UTF8) if bom else 0 :].decode(encoding)
+        text = raw.removeprefix(codecs.BOM_UTF8).decode(encoding)
     except UnicodeDecodeError as exc:
         how = "as its coding cookie declares" if declared else "no coding cookie"
         byte = exc.object[exc.start]
