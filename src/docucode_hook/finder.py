@@ -7,6 +7,7 @@ import io
 import re
 import tokenize
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import PurePath
 from typing import Iterator, Sequence
 
@@ -28,27 +29,38 @@ _PARSER_STYLES = {Style.GOOGLE: DocstringStyle.GOOGLE, Style.NUMPY: DocstringSty
 # --------------------------------------------------------------------------- the walk
 
 
+@dataclass(frozen=True)
+class _BodyFacts:
+    """What a definition's own body does; nested definitions and lambdas are not its own."""
+
+    returns_value: bool
+    is_generator: bool
+    raises: tuple[str, ...]
+    calls: tuple[str, ...]
+
+
 @dataclass(eq=False)
 class _Scope:
-    """A definition found by the walk, with the facts gathered from its own body.
-
-    Mutable only while the walk fills it in; it never leaves this module.
-    """
+    """A definition found by the walk; its body is walked for facts only when they are asked for."""
 
     node: ast.AST
     qualname: str
     parent: _Scope | None
     children: list[_Scope] = field(default_factory=list)
-    returns_value: bool = False
-    is_generator: bool = False
-    raises: dict[str, None] = field(default_factory=dict)  # dicts keep first-seen order
-    calls: dict[str, None] = field(default_factory=dict)
-    imports: list[ast.stmt] = field(default_factory=list)
+    imports: list[ast.stmt] = field(default_factory=list)  # filled for the module only
 
     @property
     def in_function(self) -> bool:
         """Whether some enclosing scope is a function: Python names such things ``<locals>``."""
         return "<locals>" in self.qualname
+
+    @property
+    def in_class(self) -> bool:
+        return self.parent is not None and isinstance(self.parent.node, ast.ClassDef)
+
+    @cached_property
+    def facts(self) -> _BodyFacts:
+        return _body_facts(self.node.body)
 
 
 def _dotted(node: ast.AST) -> str | None:
@@ -80,6 +92,32 @@ def _outer_parts(node: ast.AST) -> list[ast.AST]:
     return [*node.decorator_list, *args.defaults, *(d for d in args.kw_defaults if d is not None)]
 
 
+def _body_facts(body: Sequence[ast.AST]) -> _BodyFacts:
+    """Visit the body's own nodes once, stopping at nested definitions and lambdas."""
+    returns_value = is_generator = False
+    raises: dict[str, None] = {}  # dicts keep first-seen order
+    calls: dict[str, None] = {}
+    stack = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (*_DEFINITIONS, ast.Lambda)):
+            stack.extend(reversed(_outer_parts(node)))
+            continue
+        if isinstance(node, ast.Call):
+            if name := _dotted(node.func):
+                calls.setdefault(name)
+        elif isinstance(node, ast.Return):
+            value = node.value
+            returns_value |= value is not None and not (isinstance(value, ast.Constant) and value.value is None)
+        elif isinstance(node, (ast.Yield, ast.YieldFrom)):
+            is_generator = True
+        elif isinstance(node, ast.Raise):
+            if node.exc is not None and (name := _raised_name(node.exc)):
+                raises.setdefault(name)
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+    return _BodyFacts(returns_value, is_generator, tuple(raises), tuple(calls))
+
+
 def _child_qualname(scope: _Scope, name: str) -> str:
     if isinstance(scope.node, ast.Module):
         return name
@@ -87,40 +125,28 @@ def _child_qualname(scope: _Scope, name: str) -> str:
     return f"{scope.qualname}{separator}{name}"
 
 
-def _walk_scope(scope: _Scope, body: Sequence[ast.AST]) -> None:
-    """Visit the scope's own nodes once, stopping at nested definitions and lambdas."""
-    stack = list(reversed(body))
-    while stack:
-        node = stack.pop()
-        if isinstance(node, _DEFINITIONS):
-            scope.children.append(_Scope(node, _child_qualname(scope, node.name), scope))
-            stack.extend(reversed(_outer_parts(node)))
+# Definitions are statements, and expressions never hold statements: walking the statement
+# blocks finds every definition without visiting the (far more numerous) expression nodes.
+_BLOCKS = ("body", "cases", "handlers", "orelse", "finalbody")
+
+
+def _discover(scope: _Scope, statements: Sequence[ast.AST]) -> None:
+    for statement in statements:
+        if isinstance(statement, _DEFINITIONS):
+            child = _Scope(statement, _child_qualname(scope, statement.name), scope)
+            scope.children.append(child)
+            _discover(child, statement.body)
             continue
-        if isinstance(node, ast.Lambda):
-            stack.extend(reversed(_outer_parts(node)))
-            continue
-        if isinstance(node, ast.Call):
-            if name := _dotted(node.func):
-                scope.calls.setdefault(name)
-        elif isinstance(node, ast.Return):
-            if node.value is not None and not (isinstance(node.value, ast.Constant) and node.value.value is None):
-                scope.returns_value = True
-        elif isinstance(node, (ast.Yield, ast.YieldFrom)):
-            scope.is_generator = True
-        elif isinstance(node, ast.Raise):
-            if node.exc is not None and (name := _raised_name(node.exc)):
-                scope.raises.setdefault(name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)) and scope.parent is None:
-            scope.imports.append(node)
-        stack.extend(reversed(list(ast.iter_child_nodes(node))))
-    scope.children.sort(key=lambda child: (child.node.lineno, child.node.col_offset))
-    for child in scope.children:
-        _walk_scope(child, child.node.body)
+        if isinstance(statement, (ast.Import, ast.ImportFrom)) and scope.parent is None:
+            scope.imports.append(statement)
+        elif hasattr(statement, "body"):  # compound statements, except handlers and match cases
+            for block in _BLOCKS:
+                _discover(scope, getattr(statement, block, ()))
 
 
 def _walk_module(tree: ast.Module) -> _Scope:
     module = _Scope(tree, "", None)
-    _walk_scope(module, tree.body)
+    _discover(module, tree.body)
     return module
 
 
@@ -277,7 +303,7 @@ class _Module:
 
 def _enclosing_class(module: _Module, scope: _Scope) -> dict[str, object]:
     parent = scope.parent
-    if parent is None or not isinstance(parent.node, ast.ClassDef):
+    if not scope.in_class:
         return {}
     return {
         "class_name": parent.node.name,
@@ -286,11 +312,18 @@ def _enclosing_class(module: _Module, scope: _Scope) -> dict[str, object]:
     }
 
 
+def _scope_parameters(source: _Source, scope: _Scope) -> tuple[list[Parameter], bool]:
+    """A function's documentable parameters (a class's are its ``__init__``'s) and whether self/cls was dropped."""
+    if isinstance(scope.node, ast.ClassDef):
+        init = _init_of(scope)
+        return (_parameters(source, init.node.args, drop_first=True)[0], False) if init else ([], False)
+    drop_first = scope.in_class and "staticmethod" not in _decorator_names(scope.node)
+    return _parameters(source, scope.node.args, drop_first)
+
+
 def _function_context(module: _Module, scope: _Scope) -> FunctionContext:
     node = scope.node
-    in_class = scope.parent is not None and isinstance(scope.parent.node, ast.ClassDef)
-    is_static = "staticmethod" in _decorator_names(node)
-    parameters, dropped = _parameters(module.source, node.args, drop_first=in_class and not is_static)
+    parameters, dropped = _scope_parameters(module.source, scope)
     return FunctionContext(
         path=module.path,
         qualname=scope.qualname,
@@ -304,13 +337,13 @@ def _function_context(module: _Module, scope: _Scope) -> FunctionContext:
         signature=_signature(module.source, node),
         parameters=tuple(parameters),
         returns_annotation=module.source.segment(node.returns) if node.returns is not None else None,
-        returns_value=scope.returns_value,
-        is_generator=scope.is_generator,
-        raises=tuple(scope.raises),
+        returns_value=scope.facts.returns_value,
+        is_generator=scope.facts.is_generator,
+        raises=scope.facts.raises,
         code=_definition_code(module.source, node),
         imports=module.imports,
         module_docstring=module.docstring,
-        calls=tuple(scope.calls),
+        calls=scope.facts.calls,
         docstring=ast.get_docstring(node),
         **_enclosing_class(module, scope),
     )
@@ -323,7 +356,6 @@ def _init_of(scope: _Scope) -> _Scope | None:
 def _class_context(module: _Module, scope: _Scope) -> FunctionContext:
     node = scope.node
     init = _init_of(scope)
-    parameters = _parameters(module.source, init.node.args, drop_first=True)[0] if init else []
     return FunctionContext(
         path=module.path,
         qualname=scope.qualname,
@@ -333,12 +365,12 @@ def _class_context(module: _Module, scope: _Scope) -> FunctionContext:
         col=node.col_offset,
         decorators=tuple(module.source.segment(d) for d in node.decorator_list),
         signature=_class_signature(module.source, node),
-        parameters=tuple(parameters),
-        raises=tuple(init.raises) if init else (),
+        parameters=tuple(_scope_parameters(module.source, scope)[0]),
+        raises=init.facts.raises if init else (),
         code=_definition_code(module.source, node),
         imports=module.imports,
         module_docstring=module.docstring,
-        calls=tuple(scope.calls),
+        calls=scope.facts.calls,
         docstring=ast.get_docstring(node),
         **_enclosing_class(module, scope),
     )
@@ -366,7 +398,7 @@ def _module_context(module: _Module, tree: ast.Module, scope: _Scope) -> Functio
         code=code,
         imports=module.imports,
         module_docstring=module.docstring,
-        calls=tuple(scope.calls),
+        calls=scope.facts.calls,
         docstring=module.docstring,
     )
 
@@ -484,6 +516,8 @@ class _Rules:
 
 def _parse_docstring(text: str, style: Style) -> Docstring | None:
     """The parsed docstring when it has sections; a summary-only docstring is never stale."""
+    if "\n" not in text:  # one line cannot hold a section; most docstrings end here, unparsed
+        return None
     for parser_style in (_PARSER_STYLES[style], DocstringStyle.AUTO):
         try:
             parsed = parse(text, parser_style)
@@ -530,18 +564,18 @@ def _parameter_problems(docstring: Docstring, parameters: Sequence[Parameter], l
 def _return_problems(docstring: Docstring, scope: _Scope, is_stub: bool) -> list[tuple[str, str]]:
     documented = any(not meta.is_generator for meta in docstring.many_returns)
     is_property = any(d in _PROPERTY_DECORATORS for d in _decorator_names(scope.node))
-    if documented and not scope.returns_value and not scope.is_generator and not is_stub:
+    if documented and not scope.facts.returns_value and not scope.facts.is_generator and not is_stub:
         return [("DCU102", "docstring documents a return value but the function returns nothing")]
-    if scope.returns_value and not documented and not is_property:
+    if scope.facts.returns_value and not documented and not is_property:
         return [("DCU102", "function returns a value but the docstring has no Returns section")]
     return []
 
 
 def _yield_problems(docstring: Docstring, scope: _Scope, is_stub: bool) -> list[tuple[str, str]]:
     documented = any(meta.is_generator for meta in docstring.many_returns)
-    if documented and not scope.is_generator and not is_stub:
+    if documented and not scope.facts.is_generator and not is_stub:
         return [("DCU103", "docstring documents yielded values but the function does not yield")]
-    if scope.is_generator and not documented:
+    if scope.facts.is_generator and not documented:
         return [("DCU103", "function yields but the docstring has no Yields section")]
     return []
 
@@ -566,19 +600,16 @@ def _stale_problems(module: _Module, scope: _Scope, style: Style) -> list[tuple[
     docstring = _parse_docstring(ast.get_docstring(node) or "", style)
     if docstring is None:
         return []
+    parameters = _scope_parameters(module.source, scope)[0]
     if isinstance(node, ast.ClassDef):
-        init = _init_of(scope)
-        parameters = _parameters(module.source, init.node.args, drop_first=True)[0] if init else []
         return _parameter_problems(docstring, parameters, lenient=True)
-    in_class = scope.parent is not None and isinstance(scope.parent.node, ast.ClassDef)
-    drop_first = in_class and "staticmethod" not in _decorator_names(node)
-    parameters = _parameters(module.source, node.args, drop_first)[0]
-    is_stub = _is_stub(node) or "abc.abstractmethod" in _decorator_names(node) or "abstractmethod" in _decorator_names(node)
+    is_abstract = any(d in ("abstractmethod", "abc.abstractmethod") for d in _decorator_names(node))
+    is_stub = is_abstract or _is_stub(node)
     return [
         *_parameter_problems(docstring, parameters, lenient=node.name == "__init__"),
         *_return_problems(docstring, scope, is_stub),
         *_yield_problems(docstring, scope, is_stub),
-        *_raise_problems(docstring, tuple(scope.raises)),
+        *_raise_problems(docstring, scope.facts.raises),
     ]
 
 
