@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import ast
 import inspect
 import subprocess
@@ -119,6 +120,31 @@ def test_context_fields(source: str, qualname: str, expected: dict[str, Any]) ->
     ctx = _context(source, qualname)
     for name, value in expected.items():
         assert getattr(ctx, name) == value, name
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        "def f(a, b, /):",
+        "def f(a, /, *, b):",
+        "def f(*a, b):",
+        "def f(a, /, b=1, *c: int, d, **e):",
+        "def f(**k):",
+        "def f(a, /, *b):",
+        "def f(a, /, **b):",
+        "async def f() -> Iterator[int]:",
+    ],
+)
+def test_signature_round_trips(signature: str) -> None:
+    assert next(iter_contexts(f"{signature} pass", "m.py")).signature == signature
+
+
+def test_signatures_of_real_modules_keep_the_parameters() -> None:
+    tree = ast.parse(inspect.getsource(argparse))
+    originals = {(n.lineno, n.col_offset): n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    for ctx in iter_contexts(inspect.getsource(argparse), "argparse.py"):
+        rebuilt = ast.parse(textwrap.dedent(ctx.signature) + " pass").body[0]
+        assert ast.dump(rebuilt.args) == ast.dump(originals[ctx.lineno, ctx.col].args), ctx.qualname
 
 
 @pytest.mark.parametrize(

@@ -169,7 +169,9 @@ class _Source:
     def column(self, lineno: int, byte_col: int) -> int:
         """ast columns count UTF-8 bytes; string slicing counts characters."""
         line = self.lines[lineno - 1]
-        return len(line.encode("utf-8")[:byte_col].decode("utf-8", errors="replace")) if not line.isascii() else byte_col
+        if line.isascii():
+            return byte_col
+        return len(line.encode("utf-8")[:byte_col].decode("utf-8"))
 
     def segment(self, node: ast.AST) -> str:
         """The node's source on one line (multi-line expressions are unparsed)."""
@@ -181,8 +183,9 @@ class _Source:
 
 def _docstring_node(node: ast.AST) -> ast.Expr | None:
     body = getattr(node, "body", None)
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
-        return body[0]
+    first = body[0] if body else None
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+        return first
     return None
 
 
@@ -227,8 +230,8 @@ def _decorator_names(node: ast.AST) -> list[str]:
     return names
 
 
-def _parameters(source: _Source, args: ast.arguments, drop_first: bool) -> tuple[list[Parameter], bool]:
-    """Documentable parameters and whether a leading self/cls was dropped."""
+def _arguments(args: ast.arguments) -> list[tuple[ast.arg, ParamKind, ast.expr | None]]:
+    """Every parameter in signature order with its kind and default."""
     positional = [*args.posonlyargs, *args.args]
     defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
     entries: list[tuple[ast.arg, ParamKind, ast.expr | None]] = [
@@ -240,9 +243,13 @@ def _parameters(source: _Source, args: ast.arguments, drop_first: bool) -> tuple
     entries += [(arg, ParamKind.KEYWORD_ONLY, default) for arg, default in zip(args.kwonlyargs, args.kw_defaults)]
     if args.kwarg:
         entries.append((args.kwarg, ParamKind.VAR_KEYWORD, None))
-    dropped = drop_first and bool(positional)
-    if dropped:
-        entries = entries[1:]
+    return entries
+
+
+def _parameters(source: _Source, args: ast.arguments, drop_first: bool) -> tuple[list[Parameter], bool]:
+    """Documentable parameters and whether a leading self/cls was dropped."""
+    entries = _arguments(args)
+    dropped = drop_first and bool(args.posonlyargs or args.args)
     parameters = [
         Parameter(
             name=arg.arg,
@@ -250,34 +257,36 @@ def _parameters(source: _Source, args: ast.arguments, drop_first: bool) -> tuple
             annotation=source.segment(arg.annotation) if arg.annotation else None,
             default=source.segment(default) if default is not None else None,
         )
-        for arg, kind, default in entries
+        for arg, kind, default in (entries[1:] if dropped else entries)
     ]
     return parameters, dropped
 
 
-def _format_parameter(source: _Source, arg: ast.arg, default: ast.expr | None, prefix: str = "") -> str:
-    text = prefix + arg.arg
+_STARS = {ParamKind.VAR_POSITIONAL: "*", ParamKind.VAR_KEYWORD: "**"}
+
+
+def _format_parameter(source: _Source, arg: ast.arg, kind: ParamKind, default: ast.expr | None) -> str:
+    text = _STARS.get(kind, "") + arg.arg
     if arg.annotation is not None:
         text += f": {source.segment(arg.annotation)}"
     if default is not None:
+        # PEP 8: spaces around "=" only when the parameter is annotated.
         text += f" = {source.segment(default)}" if arg.annotation is not None else f"={source.segment(default)}"
     return text
 
 
 def _signature(source: _Source, node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
-    args = node.args
-    positional = [*args.posonlyargs, *args.args]
-    defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
-    parts = [_format_parameter(source, arg, default) for arg, default in zip(positional, defaults)]
-    if args.posonlyargs:
-        parts.insert(len(args.posonlyargs), "/")
-    if args.vararg:
-        parts.append(_format_parameter(source, args.vararg, None, "*"))
-    elif args.kwonlyargs:
-        parts.append("*")
-    parts += [_format_parameter(source, arg, default) for arg, default in zip(args.kwonlyargs, args.kw_defaults)]
-    if args.kwarg:
-        parts.append(_format_parameter(source, args.kwarg, None, "**"))
+    parts = []
+    previous = None
+    for arg, kind, default in _arguments(node.args):
+        if previous is ParamKind.POSITIONAL_ONLY and kind is not ParamKind.POSITIONAL_ONLY:
+            parts.append("/")
+        if kind is ParamKind.KEYWORD_ONLY and previous not in (ParamKind.KEYWORD_ONLY, ParamKind.VAR_POSITIONAL):
+            parts.append("*")
+        parts.append(_format_parameter(source, arg, kind, default))
+        previous = kind
+    if previous is ParamKind.POSITIONAL_ONLY:
+        parts.append("/")
     type_params = getattr(node, "type_params", None)  # Python 3.12+
     generics = f"[{', '.join(source.segment(p) for p in type_params)}]" if type_params else ""
     returns = f" -> {source.segment(node.returns)}" if node.returns is not None else ""
