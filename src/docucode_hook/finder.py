@@ -16,14 +16,17 @@ from docstring_parser import Docstring, DocstringStyle, ParseError, parse
 from docucode_hook.config import Config
 from docucode_hook.context import FunctionContext, Parameter, ParamKind, Style
 
-SKIP_MARKER = "docucode: skip"
 _SKIP_COMMENT = re.compile(r"#\s*docucode:\s*skip\b")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _OVERLOAD_MODULES = ("typing", "typing_extensions")
 _PROPERTY_DECORATORS = ("property", "functools.cached_property", "cached_property", "abc.abstractproperty")
-_PARSER_STYLES = {Style.GOOGLE: DocstringStyle.GOOGLE, Style.NUMPY: DocstringStyle.NUMPYDOC, Style.SPHINX: DocstringStyle.REST}
+_PARSER_STYLES = {
+    Style.GOOGLE: DocstringStyle.GOOGLE,
+    Style.NUMPY: DocstringStyle.NUMPYDOC,
+    Style.SPHINX: DocstringStyle.REST,
+}
 
 
 # --------------------------------------------------------------------------- the walk
@@ -296,7 +299,8 @@ def _signature(source: _Source, node: ast.FunctionDef | ast.AsyncFunctionDef) ->
 
 def _class_signature(source: _Source, node: ast.ClassDef) -> str:
     bases = [source.segment(base) for base in node.bases]
-    bases += [f"{kw.arg}={source.segment(kw.value)}" if kw.arg else f"**{source.segment(kw.value)}" for kw in node.keywords]
+    bases += [f"{kw.arg}={source.segment(kw.value)}" if kw.arg else f"**{source.segment(kw.value)}"
+              for kw in node.keywords]
     return f"class {node.name}({', '.join(bases)}):" if bases else f"class {node.name}:"
 
 
@@ -488,8 +492,13 @@ def _overload_names(imports: Sequence[ast.stmt]) -> frozenset[str]:
     return frozenset(names)
 
 
+def _statements(node: ast.AST) -> list[ast.stmt]:
+    """The body without its docstring."""
+    return node.body[1:] if _docstring_node(node) is not None else node.body
+
+
 def _body_lines(node: ast.AST) -> int:
-    statements = node.body[1:] if _docstring_node(node) is not None else node.body
+    statements = _statements(node)
     return statements[-1].end_lineno - statements[0].lineno + 1 if statements else 1
 
 
@@ -509,7 +518,8 @@ class _Rules:
             return "skip comment"
         if config.skip_overload and any(d in self.overload_names or d.endswith(".overload") for d in decorators):
             return "overload"
-        if config.skip_property_setters and any(d.count(".") == 1 and d.endswith((".setter", ".deleter")) for d in decorators):
+        is_accessor = any(d.count(".") == 1 and d.endswith((".setter", ".deleter")) for d in decorators)
+        if config.skip_property_setters and is_accessor:
             return "property setter"
         if config.skip_nested and scope.in_function:
             return "nested"
@@ -539,14 +549,13 @@ def _parse_docstring(text: str, style: Style) -> Docstring | None:
 
 def _is_stub(node: ast.AST) -> bool:
     """A body of only ``...``, ``pass`` or ``raise NotImplementedError``: an interface, not an implementation."""
-    statements = node.body[1:] if _docstring_node(node) is not None else node.body
-    for statement in statements:
-        if isinstance(statement, ast.Pass) or (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)):
-            continue
-        if isinstance(statement, ast.Raise) and statement.exc is not None and _raised_name(statement.exc) == "NotImplementedError":
-            continue
-        return False
-    return True
+    return all(_is_placeholder(statement) for statement in _statements(node))
+
+
+def _is_placeholder(statement: ast.stmt) -> bool:
+    if isinstance(statement, ast.Pass) or (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)):
+        return True
+    return isinstance(statement, ast.Raise) and statement.exc is not None and _raised_name(statement.exc) == "NotImplementedError"
 
 
 def _documented_names(docstring: Docstring) -> list[str]:
