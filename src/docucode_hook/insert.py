@@ -24,8 +24,14 @@ from typing import Mapping, TypeVar
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from docucode_hook.verify import UnsafeEdit
+
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _Definition = TypeVar("_Definition", cst.FunctionDef, cst.ClassDef)
+
+
+class InsertError(UnsafeEdit):
+    """The file cannot be edited safely; str(e) is a one-line reason (the file is left alone)."""
 
 
 def normalize_docstring(text: str) -> str:
@@ -80,12 +86,12 @@ def docstring_literal(text: str, indent: str, newline: str) -> str:
     """Source of a string literal whose cleaned value is ``normalize_docstring(text)``.
 
     ``indent`` is the absolute indentation of the body the docstring opens; continuation
-    lines and the closing quotes get it, blank lines stay empty. Raises ValueError when
+    lines and the closing quotes get it, blank lines stay empty. Raises InsertError when
     nothing is left of the text after normalisation.
     """
     clean = normalize_docstring(text)
     if not clean:
-        raise ValueError("empty docstring")
+        raise InsertError("empty docstring")
     quote = "'''" if '"""' in clean and "'''" not in clean else '"""'
     lines = clean.split("\n")
     one_line = len(lines) == 1
@@ -217,8 +223,8 @@ class _DocstringInserter(cst.CSTTransformer):
     def _literal(self, text: str, indent: str, line: int) -> str:
         try:
             return docstring_literal(text, indent, self.newline)
-        except ValueError as exc:
-            raise ValueError(f"line {line}: {exc}") from None
+        except InsertError as exc:
+            raise InsertError(f"line {line}: {exc}") from None
 
 
 def insert_docstrings(source: str, docstrings: Mapping[int, str]) -> str:
@@ -226,25 +232,32 @@ def insert_docstrings(source: str, docstrings: Mapping[int, str]) -> str:
 
     Keys are the ast ``lineno`` of the ``def``/``async def``/``class`` keyword, 0 for the
     module; values are the plain docstring text (no quotes, no indentation). Raises
-    ``libcst.ParserSyntaxError`` for source that does not parse, and ValueError for a key
-    that names no definition, a text that is empty once normalised, or a file LibCST
-    cannot print back unchanged.
+    InsertError (an UnsafeEdit) for source LibCST cannot parse or print back unchanged, a
+    key that names no definition, or a text that is empty once normalised.
     """
     if not docstrings:
         return source
-    module = cst.parse_module(source)
-    if source.endswith("\r"):
-        # LibCST only recognises a final "\n" as the trailing newline and drops a lone "\r".
-        module = module.with_changes(has_trailing_newline=True)
-    if module.code != source:
-        raise ValueError("LibCST does not reproduce this file byte for byte; left untouched")
+    module = _parse_exactly(source)
     inserter = _DocstringInserter(docstrings, module)
     # The module is not used again, so the wrapper may skip its defensive deep copy.
     new_module = MetadataWrapper(module, unsafe_skip_copy=True).visit(inserter)
     missing = sorted(set(docstrings) - inserter.done)
     if missing:
-        raise ValueError(f"no def or class starts on line(s) {', '.join(map(str, missing))}")
+        raise InsertError(f"no def or class starts on line(s) {', '.join(map(str, missing))}")
     return new_module.code
 
 
-__all__ = ["docstring_literal", "insert_docstrings", "normalize_docstring"]
+def _parse_exactly(source: str) -> cst.Module:
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        raise InsertError(f"LibCST cannot parse it: {exc.message}") from None
+    if source.endswith("\r"):
+        # LibCST only recognises a final "\n" as the trailing newline and drops a lone "\r".
+        module = module.with_changes(has_trailing_newline=True)
+    if module.code != source:
+        raise InsertError("LibCST does not reproduce this file byte for byte")
+    return module
+
+
+__all__ = ["InsertError", "docstring_literal", "insert_docstrings", "normalize_docstring"]
