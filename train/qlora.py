@@ -340,6 +340,17 @@ def _peak_memory_bytes() -> tuple[str, int]:
     return "cpu_max_rss", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def _optimizer_facts(optimizer) -> dict[str, Any]:
+    """What optimizer was really built, not just the name asked for (bitsandbytes: bits, paging)."""
+    inner = getattr(optimizer, "optimizer", optimizer)  # accelerate wraps it
+    bnb_args = getattr(inner, "args", None)
+    return {
+        "optimizer": f"{type(inner).__module__}.{type(inner).__name__}",
+        "optimizer_bits": getattr(bnb_args, "optim_bits", 32),
+        "optimizer_paged": bool(getattr(inner, "is_paged", False)),
+    }
+
+
 def train_log(state, wall_s: float, args: QLoRAArgs, extra: dict[str, Any]) -> dict[str, Any]:
     """Summary written next to the adapter: loss curves, throughput, memory, wall time."""
     losses = [{"step": h["step"], "loss": h["loss"]} for h in state.log_history if "loss" in h]
@@ -364,17 +375,16 @@ def run(args: QLoRAArgs) -> dict[str, Any]:
     import torch
     from trl import SFTTrainer
 
+    # Data first: a bad line fails in a second, before any model is loaded.
+    train_records = read_records(Path(args.train_file))
+    eval_path = Path(args.validation_file) if args.validation_file else None
+    eval_records = read_records(eval_path) if eval_path and eval_path.is_file() else []
     tokenizer = load_tokenizer(args)
-    train_examples = to_examples(read_records(Path(args.train_file)), tokenizer.eos_token, args.packages, args.max_samples)
+    train_examples = to_examples(train_records, tokenizer.eos_token, args.packages, args.max_samples)
     if not train_examples:
         selection = f" for packages {', '.join(args.packages)}" if args.packages else ""
         raise UsageError(f"{args.train_file}: no training records{selection}")
-    eval_path = Path(args.validation_file) if args.validation_file else None
-    eval_examples = (
-        to_examples(read_records(eval_path), tokenizer.eos_token, args.packages)
-        if eval_path and eval_path.is_file()
-        else []
-    )
+    eval_examples = to_examples(eval_records, tokenizer.eos_token, args.packages)
     precision, dtype = _compute_dtype(args.precision)
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
@@ -388,14 +398,21 @@ def run(args: QLoRAArgs) -> dict[str, Any]:
     start = time.perf_counter()
     trainer.train()
     wall_s = time.perf_counter() - start
-    if eval_examples:
+    evaluated_steps = {h["step"] for h in trainer.state.log_history if "eval_loss" in h}
+    if eval_examples and trainer.state.global_step not in evaluated_steps:
         trainer.evaluate()
     trainer.save_model(args.output_dir)
     log = train_log(
         trainer.state,
         wall_s,
         args,
-        {"precision": precision, "train_examples": len(train_examples), "eval_examples": len(eval_examples)},
+        {
+            "precision": precision,
+            "base_quantized_4bit": bool(getattr(trainer.model, "is_loaded_in_4bit", False)),
+            **_optimizer_facts(trainer.optimizer),
+            "train_examples": len(train_examples),
+            "eval_examples": len(eval_examples),
+        },
     )
     if trainer.is_world_process_zero():
         Path(args.output_dir, "train_log.json").write_text(json.dumps(log, indent=2) + "\n", encoding="utf-8")
