@@ -136,8 +136,10 @@ def load_model(ref: str, local_only: bool, adapter: Path | None, quantize: bool)
     started = time.perf_counter()
     import torch  # noqa: F401  # imported first so its cost counts as import, not load
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
     imported = time.perf_counter()
+    hf_logging.disable_progress_bar()  # a commit hook's output is for findings, not loading bars
     try:
         tokenizer = AutoTokenizer.from_pretrained(ref, local_files_only=local_only, trust_remote_code=False)
         model = AutoModelForCausalLM.from_pretrained(
