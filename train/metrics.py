@@ -279,7 +279,7 @@ def pydoclint_clean(subjects: Sequence[StyleSubject], style: Style, pydoclint: P
         # Run in the temp directory so that no pyproject.toml around us configures pydoclint.
         result = subprocess.run(
             [
-                str(pydoclint),
+                str(Path(pydoclint).absolute()),  # it runs from the temp directory
                 f"--style={Style(style).value}",
                 "--arg-type-hints-in-signature=False",
                 "--arg-type-hints-in-docstring=False",
