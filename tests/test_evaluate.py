@@ -32,8 +32,18 @@ def test_split(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def evaluated(tmp_path_factory: pytest.TempPathFactory, test_split: Path, tiny_model_dir: Path) -> Path:
     out = tmp_path_factory.mktemp("eval") / "tiny"
-    argv = ["--model", str(tiny_model_dir), "--data", str(test_split), "--out", str(out), "--max-new-tokens", "8",
-            "--pydoclint", str(pydoclint_executable())]  # fmt: skip
+    argv = [
+        "--model",
+        str(tiny_model_dir),
+        "--data",
+        str(test_split),
+        "--out",
+        str(out),
+        "--max-new-tokens",
+        "8",
+        "--pydoclint",
+        str(pydoclint_executable()),
+    ]
     assert evaluate.main(argv) == 0
     return out
 
@@ -52,7 +62,15 @@ def test_metrics_are_in_range_and_grounding_keeps_its_promises(evaluated: Path, 
     assert summary["functions"] == len(_records(test_split)) > 0
     assert set(summary["backends"]) == {"model", "template"}
     for name, scores in summary["backends"].items():
-        for key in ("bleu4", "bleu4_raw", "rouge_l", "codebleu", "ngram_match", "weighted_ngram_match", "raw_param_complete"):
+        for key in (
+            "bleu4",
+            "bleu4_raw",
+            "rouge_l",
+            "codebleu",
+            "ngram_match",
+            "weighted_ngram_match",
+            "raw_param_complete",
+        ):
             assert 0 <= scores[key] <= 100, (name, key)
         assert scores["syntax_match"] == scores["dataflow_match"] == 100.0  # constant on string literals
         # Whatever the backend wrote, the grounded text documents exactly the signature's parameters.
@@ -112,7 +130,9 @@ def test_method_records_get_their_method_context_back(test_split: Path) -> None:
 def test_prompt_seam_decodes_like_the_backend(tiny_model_dir: Path) -> None:
     """Fed the hook's own prompts, the evaluation path must give what ModelBackend.generate gives."""
     contexts = evaluate.probe_contexts()[:4]
-    backend = get_backend(Config(backend="model", model=str(tiny_model_dir), offline=True, max_new_tokens=6, batch_size=4))
+    backend = get_backend(
+        Config(backend="model", model=str(tiny_model_dir), offline=True, max_new_tokens=6, batch_size=4)
+    )
     expected = backend.generate(contexts, Style.GOOGLE)
     prompts = [build_prompt(ctx, Style.GOOGLE).text for ctx in contexts]
     assert [text for text, _ in evaluate.generate_from_prompts(backend, prompts, batch_size=4)] == expected
@@ -122,12 +142,20 @@ def test_prompt_seam_decodes_like_the_backend(tiny_model_dir: Path) -> None:
     ("line", "message"),
     [
         ("{not json", "test.jsonl:2: not JSON"),
-        (json.dumps({"prompt": "p", "code_snippet": "def f(:\n", "completion": "c", "qualname": "f"}), "test.jsonl:2: code_snippet of f does not parse"),
-        (json.dumps({"prompt": "p", "code_snippet": "x = 1\n", "completion": "c", "qualname": "f"}), "test.jsonl:2: code_snippet holds no function named f"),
+        (
+            json.dumps({"prompt": "p", "code_snippet": "def f(:\n", "completion": "c", "qualname": "f"}),
+            "test.jsonl:2: code_snippet of f does not parse",
+        ),
+        (
+            json.dumps({"prompt": "p", "code_snippet": "x = 1\n", "completion": "c", "qualname": "f"}),
+            "test.jsonl:2: code_snippet holds no function named f",
+        ),
         (json.dumps({"prompt": "p", "completion": "c", "qualname": "f"}), "test.jsonl:2: record lacks code_snippet"),
     ],
-)  # fmt: skip
-def test_bad_records_exit_2_naming_file_and_line(tmp_path: Path, line: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+)
+def test_bad_records_exit_2_naming_file_and_line(
+    tmp_path: Path, line: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     good = json.dumps({"prompt": "p", "code_snippet": "def g(x):\n    return x", "completion": "G.", "qualname": "g"})
     data = tmp_path / "test.jsonl"
     data.write_text(good + "\n" + line + "\n", encoding="utf-8")

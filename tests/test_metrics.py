@@ -29,8 +29,19 @@ from train.metrics import (
 
 def test_bleu_tokens_lower_case_and_split_punctuation_and_underscores() -> None:
     assert bleu_tokens("Return foo_bar's Value, (fast).") == [
-        "return", "foo", "_", "bar", "'", "s", "value", ",", "(", "fast", ")", ".",
-    ]  # fmt: skip
+        "return",
+        "foo",
+        "_",
+        "bar",
+        "'",
+        "s",
+        "value",
+        ",",
+        "(",
+        "fast",
+        ")",
+        ".",
+    ]
 
 
 def test_sentence_bleu4_short_hypothesis() -> None:
@@ -75,7 +86,7 @@ def test_codebleu_ngram_term_and_constant_syntax_and_dataflow() -> None:
     scores = codebleu_scores(["a b c d e f"], ["a b c d"])
     assert scores["ngram_match"] == pytest.approx(100 * math.exp(-0.5))
     different = codebleu_scores(
-        ["Return the sum.\n\nArgs:\n    a: It's \"a\"."], ["Open a file\\ and '''read''' it.\x00\\"]
+        ['Return the sum.\n\nArgs:\n    a: It\'s "a".'], ["Open a file\\ and '''read''' it.\x00\\"]
     )
     for result in (scores, different):
         assert result["syntax_match"] == 100.0 and result["dataflow_match"] == 100.0
@@ -155,13 +166,17 @@ def test_with_docstring_inserts_first_and_keeps_code() -> None:
 
 def test_pydoclint_clean_maps_violations_to_subjects() -> None:
     subjects = [
-        StyleSubject("def add(a: int, b: int = 2) -> int:\n    return a + b\n",
-                     "Add.\n\nArgs:\n    a: First.\n    b: Second.\n\nReturns:\n    The sum."),
-        StyleSubject("def push(self, item):\n    self.items.append(item)\n", "Push.\n\nArgs:\n    item: The item.", True),
+        StyleSubject(
+            "def add(a: int, b: int = 2) -> int:\n    return a + b\n",
+            "Add.\n\nArgs:\n    a: First.\n    b: Second.\n\nReturns:\n    The sum.",
+        ),
+        StyleSubject(
+            "def push(self, item):\n    self.items.append(item)\n", "Push.\n\nArgs:\n    item: The item.", True
+        ),
         StyleSubject("def half(x):\n    return x / 2\n", "Halve it."),
         StyleSubject("def broken(:\n    pass\n", "Broken."),
         StyleSubject("def stop():\n    raise ValueError('no')\n", "Stop.\n\nRaises:\n    ValueError: Always."),
-    ]  # fmt: skip
+    ]
     codes = pydoclint_clean(subjects, Style.GOOGLE, pydoclint_executable())
     assert codes[0] == [] and codes[1] == [] and codes[4] == []
     assert {"DOC101", "DOC201"} <= set(codes[2])  # x undocumented, no Returns section

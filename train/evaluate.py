@@ -124,7 +124,9 @@ def read_examples(path: Path, limit: int | None = None, seed: int = 0) -> list[E
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise EvalError(f"{where}: not JSON: {exc.msg}") from None
-        if not isinstance(record, dict) or (missing := [k for k in REQUIRED_FIELDS if not isinstance(record.get(k), str)]):
+        if not isinstance(record, dict) or (
+            missing := [k for k in REQUIRED_FIELDS if not isinstance(record.get(k), str)]
+        ):
             raise EvalError(f"{where}: record lacks {', '.join(missing) if isinstance(record, dict) else 'an object'}")
         examples.append(Example(record, context_for(record, where)))
     if not examples:
@@ -169,7 +171,9 @@ def generate_from_prompts(backend: Any, prompts: Sequence[str], batch_size: int)
     return results
 
 
-def generate_from_contexts(backend: Any, contexts: Sequence[FunctionContext], style: Style, batch_size: int) -> list[tuple[str | None, float]]:
+def generate_from_contexts(
+    backend: Any, contexts: Sequence[FunctionContext], style: Style, batch_size: int
+) -> list[tuple[str | None, float]]:
     """Any backend through its public ``generate``, timed per batch."""
     results: list[tuple[str | None, float]] = []
     for batch in _batches(range(len(contexts)), batch_size):
@@ -180,11 +184,14 @@ def generate_from_contexts(backend: Any, contexts: Sequence[FunctionContext], st
     return results
 
 
-def _grounded(raw_and_seconds: list[tuple[str | None, float]], contexts: Sequence[FunctionContext], style: Style) -> tuple[Generation, ...]:
+def _grounded(
+    raw_and_seconds: list[tuple[str | None, float]], contexts: Sequence[FunctionContext], style: Style
+) -> tuple[Generation, ...]:
     from docucode_hook.grounding import grounded_text
 
     return tuple(
-        Generation(raw, grounded_text(raw, ctx, style), seconds) for (raw, seconds), ctx in zip(raw_and_seconds, contexts)
+        Generation(raw, grounded_text(raw, ctx, style), seconds)
+        for (raw, seconds), ctx in zip(raw_and_seconds, contexts)
     )
 
 
@@ -195,9 +202,14 @@ def run_model(args: EvalArgs, examples: Sequence[Example], probes: Sequence[Func
     from docucode_hook.prompt import build_prompt
 
     config = Config(
-        style=args.style, backend="model", model=args.model, adapter=args.adapter, offline=True,
-        batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
-    )  # fmt: skip
+        style=args.style,
+        backend="model",
+        model=args.model,
+        adapter=args.adapter,
+        offline=True,
+        batch_size=args.batch_size,
+        max_new_tokens=args.max_new_tokens,
+    )
     try:
         backend = get_backend(config)
         started = time.perf_counter()
@@ -207,9 +219,13 @@ def run_model(args: EvalArgs, examples: Sequence[Example], probes: Sequence[Func
         raise EvalError(str(exc)) from None
     contexts = [example.ctx for example in examples]
     texts = generate_from_prompts(backend, [example.prompt_text for example in examples], args.batch_size)
-    probe_texts = generate_from_prompts(backend, [build_prompt(ctx, args.style).text for ctx in probes], args.batch_size)
+    probe_texts = generate_from_prompts(
+        backend, [build_prompt(ctx, args.style).text for ctx in probes], args.batch_size
+    )
     name = "model+adapter" if args.adapter else "model"
-    return BackendRun(name, _grounded(texts, contexts, args.style), _grounded(probe_texts, probes, args.style), load_seconds)
+    return BackendRun(
+        name, _grounded(texts, contexts, args.style), _grounded(probe_texts, probes, args.style), load_seconds
+    )
 
 
 def run_template(args: EvalArgs, examples: Sequence[Example], probes: Sequence[FunctionContext]) -> BackendRun:
@@ -230,7 +246,9 @@ def _percent(flags: Sequence[bool]) -> float:
     return 100 * sum(flags) / len(flags) if flags else 0.0
 
 
-def _param_scores(examples: Sequence[Example], generations: Sequence[Generation], style: Style, prefix: str, raw: bool) -> dict[str, float]:
+def _param_scores(
+    examples: Sequence[Example], generations: Sequence[Generation], style: Style, prefix: str, raw: bool
+) -> dict[str, float]:
     agreements = [
         metrics.param_agreement((gen.raw or "") if raw else gen.grounded, [p.name for p in ex.ctx.parameters], style)
         for ex, gen in zip(examples, generations)
@@ -241,7 +259,9 @@ def _param_scores(examples: Sequence[Example], generations: Sequence[Generation]
     }
 
 
-def style_codes(contexts: Sequence[FunctionContext], generations: Sequence[Generation], style: Style, pydoclint: Path) -> list[list[str]] | None:
+def style_codes(
+    contexts: Sequence[FunctionContext], generations: Sequence[Generation], style: Style, pydoclint: Path
+) -> list[list[str]] | None:
     """pydoclint's codes per grounded docstring; None when its venv is not installed."""
     if not pydoclint.is_file():
         return None
@@ -249,7 +269,9 @@ def style_codes(contexts: Sequence[FunctionContext], generations: Sequence[Gener
     return metrics.pydoclint_clean(subjects, style, pydoclint)
 
 
-def score(examples: Sequence[Example], generations: Sequence[Generation], style: Style, pydoclint: Path) -> dict[str, Any]:
+def score(
+    examples: Sequence[Example], generations: Sequence[Generation], style: Style, pydoclint: Path
+) -> dict[str, Any]:
     """Every metric for one backend's generations over the examples."""
     references = [example.reference_summary for example in examples]
     summaries = [metrics.summary_of(gen.grounded) for gen in generations]
@@ -262,11 +284,15 @@ def score(examples: Sequence[Example], generations: Sequence[Generation], style:
         "bleu4": metrics.smoothed_bleu4(references, summaries),
         "bleu4_raw": metrics.smoothed_bleu4(references, raw_summaries),
         "rouge_l": metrics.rouge_l(references, summaries),
-        **metrics.codebleu_scores([example.record["completion"] for example in examples], [gen.grounded for gen in generations]),
+        **metrics.codebleu_scores(
+            [example.record["completion"] for example in examples], [gen.grounded for gen in generations]
+        ),
         **_param_scores(examples, generations, style, "", raw=False),
         **_param_scores(examples, generations, style, "raw_", raw=True),
         "pydoclint_clean": None if codes is None else _percent([not found for found in codes]),
-        "pydoclint_codes": None if codes is None else dict(Counter(code for found in codes for code in found).most_common()),
+        "pydoclint_codes": (
+            None if codes is None else dict(Counter(code for found in codes for code in found).most_common())
+        ),
         **{f"summary_{k}": v for k, v in metrics.summary_checks(summaries, names).items()},
         **{f"raw_summary_{k}": v for k, v in metrics.summary_checks(raw_summaries, names).items()},
         "no_output": _percent([gen.raw is None for gen in generations]),
@@ -294,23 +320,37 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
 
 _TABLES = {
     "Summary and text": [
-        ("BLEU-4", "bleu4"), ("BLEU-4 raw", "bleu4_raw"), ("ROUGE-L", "rouge_l"), ("CodeBLEU", "codebleu"),
-        ("pydoclint clean %", "pydoclint_clean"), ("ms/function", "ms_per_function"), ("p95 ms", "ms_per_function_p95"),
+        ("BLEU-4", "bleu4"),
+        ("BLEU-4 raw", "bleu4_raw"),
+        ("ROUGE-L", "rouge_l"),
+        ("CodeBLEU", "codebleu"),
+        ("pydoclint clean %", "pydoclint_clean"),
+        ("ms/function", "ms_per_function"),
+        ("p95 ms", "ms_per_function_p95"),
     ],
     "CodeBLEU components": [
-        ("n-gram", "ngram_match"), ("weighted n-gram", "weighted_ngram_match"), ("syntax (AST)", "syntax_match"),
-        ("dataflow", "dataflow_match"), ("CodeBLEU", "codebleu"),
+        ("n-gram", "ngram_match"),
+        ("weighted n-gram", "weighted_ngram_match"),
+        ("syntax (AST)", "syntax_match"),
+        ("dataflow", "dataflow_match"),
+        ("CodeBLEU", "codebleu"),
     ],
     "Parameters (% of functions)": [
-        ("complete", "param_complete"), ("truthful", "param_truthful"),
-        ("raw complete", "raw_param_complete"), ("raw truthful", "raw_param_truthful"), ("no output %", "no_output"),
+        ("complete", "param_complete"),
+        ("truthful", "param_truthful"),
+        ("raw complete", "raw_param_complete"),
+        ("raw truthful", "raw_param_truthful"),
+        ("no output %", "no_output"),
     ],
     "Summary checks (% of functions)": [
-        ("empty", "summary_empty"), ("restates name", "summary_restates_name"), ("repetition", "summary_repetition"),
-        ("raw empty", "raw_summary_empty"), ("raw restates name", "raw_summary_restates_name"),
+        ("empty", "summary_empty"),
+        ("restates name", "summary_restates_name"),
+        ("repetition", "summary_repetition"),
+        ("raw empty", "raw_summary_empty"),
+        ("raw restates name", "raw_summary_restates_name"),
         ("raw repetition", "raw_summary_repetition"),
     ],
-}  # fmt: skip
+}
 
 _NOTES = """\
 - BLEU-4: smoothed sentence BLEU-4 of the summary (first paragraph) against the reference
@@ -335,7 +375,13 @@ def _code_block(text: str) -> str:
     return "```\n" + (text.rstrip() or "(empty)") + "\n```"
 
 
-def report_markdown(args: EvalArgs, examples: Sequence[Example], runs: Sequence[BackendRun], probes: Sequence[FunctionContext], sample: Sequence[int]) -> str:
+def report_markdown(
+    args: EvalArgs,
+    examples: Sequence[Example],
+    runs: Sequence[BackendRun],
+    probes: Sequence[FunctionContext],
+    sample: Sequence[int],
+) -> str:
     packages = sorted({example.record.get("package", "?") for example in examples})
     lines = [
         f"# Evaluation: {args.model or 'shipped default model'}" + (f" + {args.adapter}" if args.adapter else ""),
@@ -350,7 +396,10 @@ def report_markdown(args: EvalArgs, examples: Sequence[Example], runs: Sequence[
     for title, columns in _TABLES.items():
         rows = [[run.name, *(run.scores[key] for _, key in columns)] for run in runs]
         lines += ["", f"## {title}", "", markdown_table(["backend", *(label for label, _ in columns)], rows)]
-    lines += ["", "pydoclint findings: " + "; ".join(f"{run.name}: {_codes(run.scores['pydoclint_codes'])}" for run in runs)]
+    lines += [
+        "",
+        "pydoclint findings: " + "; ".join(f"{run.name}: {_codes(run.scores['pydoclint_codes'])}" for run in runs),
+    ]
     lines += ["", "## How to read it", "", _NOTES]
     lines += ["## Probes", "", "Fixed functions the model never saw (`train/probes/probe_functions.py`).", ""]
     for index, ctx in enumerate(probes):
@@ -359,8 +408,15 @@ def report_markdown(args: EvalArgs, examples: Sequence[Example], runs: Sequence[
             lines += [f"{run.name}, raw:", "", _code_block(run.probes[index].raw or ""), ""]
             lines += [f"{run.name}, grounded:", "", _code_block(run.probes[index].grounded), ""]
     lines += ["## Sample outputs", "", f"{len(sample)} functions drawn with seed {args.seed}; summaries only.", ""]
-    rows = [[examples[i].record.get("package", ""), f"`{examples[i].record['qualname']}`", examples[i].reference_summary,
-             *(metrics.summary_of(run.generations[i].grounded) for run in runs)] for i in sample]  # fmt: skip
+    rows = [
+        [
+            examples[i].record.get("package", ""),
+            f"`{examples[i].record['qualname']}`",
+            examples[i].reference_summary,
+            *(metrics.summary_of(run.generations[i].grounded) for run in runs),
+        ]
+        for i in sample
+    ]
     lines += [markdown_table(["package", "function", "reference", *(run.name for run in runs)], rows), ""]
     return "\n".join(lines)
 
@@ -383,12 +439,16 @@ def write_review(out: Path, examples: Sequence[Example], run: BackendRun, sample
     """review.csv and review.md: code, generated, reference and empty columns for a human reader."""
     rows = [
         {
-            "id": number, "package": examples[i].record.get("package", ""), "qualname": examples[i].record["qualname"],
-            "code": examples[i].record["code_snippet"], "generated": run.generations[i].grounded,
-            "reference": examples[i].record["completion"], **dict.fromkeys(REVIEW_COLUMNS, ""),
+            "id": number,
+            "package": examples[i].record.get("package", ""),
+            "qualname": examples[i].record["qualname"],
+            "code": examples[i].record["code_snippet"],
+            "generated": run.generations[i].grounded,
+            "reference": examples[i].record["completion"],
+            **dict.fromkeys(REVIEW_COLUMNS, ""),
         }
         for number, i in enumerate(sample, start=1)
-    ]  # fmt: skip
+    ]
     with (out / "review.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["id"])
         writer.writeheader()
@@ -400,28 +460,71 @@ def write_review(out: Path, examples: Sequence[Example], run: BackendRun, sample
         "",
     ]
     for row in rows:
-        lines += [f"## {row['id']}. `{row['qualname']}` ({row['package']})", "", "```python", row["code"].rstrip(), "```", ""]
-        lines += ["Generated:", "", _code_block(row["generated"]), "", "Reference:", "", _code_block(row["reference"]), ""]
-        lines += ["| " + " | ".join(REVIEW_COLUMNS) + " |", "|" + "---|" * len(REVIEW_COLUMNS), "|" + "   |" * len(REVIEW_COLUMNS), ""]
+        lines += [
+            f"## {row['id']}. `{row['qualname']}` ({row['package']})",
+            "",
+            "```python",
+            row["code"].rstrip(),
+            "```",
+            "",
+        ]
+        lines += [
+            "Generated:",
+            "",
+            _code_block(row["generated"]),
+            "",
+            "Reference:",
+            "",
+            _code_block(row["reference"]),
+            "",
+        ]
+        lines += [
+            "| " + " | ".join(REVIEW_COLUMNS) + " |",
+            "|" + "---|" * len(REVIEW_COLUMNS),
+            "|" + "   |" * len(REVIEW_COLUMNS),
+            "",
+        ]
     (out / "review.md").write_text("\n".join(lines), encoding="utf-8")
 
 
-def write_outputs(out: Path, args: EvalArgs, examples: Sequence[Example], runs: Sequence[BackendRun], probes: Sequence[FunctionContext], sample: Sequence[int]) -> None:
+def write_outputs(
+    out: Path,
+    args: EvalArgs,
+    examples: Sequence[Example],
+    runs: Sequence[BackendRun],
+    probes: Sequence[FunctionContext],
+    sample: Sequence[int],
+) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.md").write_text(report_markdown(args, examples, runs, probes, sample), encoding="utf-8")
     summary = {
-        "data": str(args.data), "model": args.model, "adapter": args.adapter, "style": args.style.value,
-        "functions": len(examples), "backends": {run.name: {**run.scores, "load_seconds": run.load_seconds} for run in runs},
-        "probes": [{"qualname": ctx.qualname, **{run.name: {"raw": run.probes[i].raw, "grounded": run.probes[i].grounded}
-                    for run in runs}} for i, ctx in enumerate(probes)],
-    }  # fmt: skip
+        "data": str(args.data),
+        "model": args.model,
+        "adapter": args.adapter,
+        "style": args.style.value,
+        "functions": len(examples),
+        "backends": {run.name: {**run.scores, "load_seconds": run.load_seconds} for run in runs},
+        "probes": [
+            {
+                "qualname": ctx.qualname,
+                **{run.name: {"raw": run.probes[i].raw, "grounded": run.probes[i].grounded} for run in runs},
+            }
+            for i, ctx in enumerate(probes)
+        ],
+    }
     (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     with (out / "outputs.jsonl").open("w", encoding="utf-8") as handle:
         for run in runs:
             for example, gen in zip(examples, run.generations):
-                row = {"backend": run.name, "path": example.record.get("path"), "qualname": example.record["qualname"],
-                       "raw": gen.raw, "grounded": gen.grounded, "ms": 1000 * gen.seconds,
-                       "bleu4": 100 * metrics.sentence_bleu4(example.reference_summary, metrics.summary_of(gen.grounded))}  # fmt: skip
+                row = {
+                    "backend": run.name,
+                    "path": example.record.get("path"),
+                    "qualname": example.record["qualname"],
+                    "raw": gen.raw,
+                    "grounded": gen.grounded,
+                    "ms": 1000 * gen.seconds,
+                    "bleu4": 100 * metrics.sentence_bleu4(example.reference_summary, metrics.summary_of(gen.grounded)),
+                }
                 handle.write(json.dumps(row) + "\n")
     write_review(out, examples, runs[0], sample)
 
@@ -437,7 +540,13 @@ def evaluate(args: EvalArgs) -> list[BackendRun]:
     if args.baseline == "template":
         runs.append(run_template(args, examples, probes))
     runs = [
-        BackendRun(run.name, run.generations, run.probes, run.load_seconds, score(examples, run.generations, args.style, args.pydoclint))
+        BackendRun(
+            run.name,
+            run.generations,
+            run.probes,
+            run.load_seconds,
+            score(examples, run.generations, args.style, args.pydoclint),
+        )
         for run in runs
     ]
     sample = sorted(random.Random(args.seed).sample(range(len(examples)), min(args.sample, len(examples))))
@@ -469,10 +578,19 @@ def parse_args(argv: Sequence[str] | None = None) -> EvalArgs:
         if getattr(ns, name) is not None and getattr(ns, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     return EvalArgs(
-        data=ns.data, model=ns.model, adapter=ns.adapter, limit=ns.limit, style=Style(ns.style), out=ns.out,
-        baseline=ns.baseline, batch_size=ns.batch_size, max_new_tokens=ns.max_new_tokens, sample=ns.sample,
-        seed=ns.seed, pydoclint=ns.pydoclint,
-    )  # fmt: skip
+        data=ns.data,
+        model=ns.model,
+        adapter=ns.adapter,
+        limit=ns.limit,
+        style=Style(ns.style),
+        out=ns.out,
+        baseline=ns.baseline,
+        batch_size=ns.batch_size,
+        max_new_tokens=ns.max_new_tokens,
+        sample=ns.sample,
+        seed=ns.seed,
+        pydoclint=ns.pydoclint,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -484,8 +602,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     for run in runs:
         scores = run.scores
-        print(f"{run.name}: BLEU-4 {scores['bleu4']:.2f}, ROUGE-L {scores['rouge_l']:.2f}, CodeBLEU {scores['codebleu']:.2f}, "
-              f"params {scores['param_complete']:.0f}% complete, {scores['ms_per_function']:.0f} ms/function")  # fmt: skip
+        print(
+            f"{run.name}: BLEU-4 {scores['bleu4']:.2f}, ROUGE-L {scores['rouge_l']:.2f}, "
+            f"CodeBLEU {scores['codebleu']:.2f}, "
+            f"params {scores['param_complete']:.0f}% complete, {scores['ms_per_function']:.0f} ms/function"
+        )
     print(f"wrote {args.out}/report.md")
     return 0
 

@@ -93,7 +93,13 @@ def codebleu_scores(references: Sequence[str], hypotheses: Sequence[str]) -> dic
 
     _same_length(references, hypotheses)
     if not references:
-        return {"codebleu": 0.0, "ngram_match": 0.0, "weighted_ngram_match": 0.0, "syntax_match": 0.0, "dataflow_match": 0.0}
+        return {
+            "codebleu": 0.0,
+            "ngram_match": 0.0,
+            "weighted_ngram_match": 0.0,
+            "syntax_match": 0.0,
+            "dataflow_match": 0.0,
+        }
     scores = calc_codebleu(
         [_as_python(text) for text in references],
         [_as_python(text) for text in hypotheses],
@@ -253,7 +259,9 @@ def _style_module(subjects: Sequence[StyleSubject]) -> tuple[str, list[tuple[int
             continue
         if subject.is_method:
             # pydoclint skips `self` only inside a class.
-            source = "class Subject:\n" + "".join("    " + row if row.strip() else row for row in source.splitlines(True))
+            source = "class Subject:\n" + "".join(
+                "    " + row if row.strip() else row for row in source.splitlines(True)
+            )
         source = source.rstrip("\n") + "\n\n\n"
         end = line + source.count("\n") - 1
         spans.append((line, end))
