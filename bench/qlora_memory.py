@@ -112,6 +112,7 @@ def quantize_to_nf4(model, compute_dtype) -> None:
 
 
 def add_lora(model, rank: int, quantized: bool):
+    """Freeze the base, turn on gradient checkpointing and wrap it in LoRA r=``rank`` on q/v."""
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
     if quantized:
@@ -164,6 +165,7 @@ def train_steps(model, device: str, seq: int, batch: int, steps: int, warmup: in
 
 
 def measure(name: str, model, device: str, args: argparse.Namespace) -> Measurement:
+    """Train ``model`` for the configured steps and read its throughput and peak memory."""
     import torch
 
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -190,6 +192,7 @@ def _release(device: str) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Both measurements on one model, bf16 LoRA first, as a JSON-ready report."""
     import torch
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -230,6 +233,7 @@ def _versions() -> dict[str, str]:
 
 
 def markdown_table(report: dict[str, Any]) -> str:
+    """The report as a one-line setup description and a Markdown table."""
     lines = [
         f"{report['shape']} on {report['device']}: seq {report['seq']}, batch {report['batch']}, "
         f"LoRA r={report['lora_rank']} on q_proj/v_proj, gradient checkpointing, {report['steps']} timed steps",
@@ -247,6 +251,7 @@ def markdown_table(report: dict[str, Any]) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Command-line options; shape-dependent defaults are filled in by ``main``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true", help="a tiny Llama config (CPU smoke run)")
     parser.add_argument("--seq", type=int, default=None, help="sequence length (default 512; tiny: 64)")
@@ -260,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark, print the table, write the JSON; 0 on success, 2 on bad flags."""
     parser = build_parser()
     args = parser.parse_args(argv)
     defaults = {"seq": 64, "steps": 3, "warmup": 1} if args.tiny else {"seq": 512, "steps": 20, "warmup": 3}

@@ -38,7 +38,10 @@ def _record(index: int, package: str) -> dict[str, str]:
         returns_value=True,
         code=f"def {name}(value: float, factor: float = {index}) -> float:\n    return value * factor\n",
     )
-    completion = f"Scale a value by {index}.\n\nArgs:\n    value: The value.\n    factor: The factor.\n\nReturns:\n    The product."
+    completion = (
+        f"Scale a value by {index}.\n\nArgs:\n    value: The value.\n    factor: The factor.\n\n"
+        "Returns:\n    The product."
+    )
     return {**build_record(ctx, Style.GOOGLE, completion), "package": package}
 
 

@@ -118,8 +118,10 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             raise UsageError(f"{source}: {name} must be true or false (got {value!r})")
         return value
     if kind in (int, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
-            raise UsageError(f"{source}: {name} must be {'an integer' if kind is int else 'a number'} (got {value!r})")
+        wanted = "an integer" if kind is int else "a number"
+        allowed = (int,) if kind is int else (int, float)
+        if isinstance(value, bool) or not isinstance(value, allowed):
+            raise UsageError(f"{source}: {name} must be {wanted} (got {value!r})")
         return kind(value)
     if not isinstance(value, str):
         raise UsageError(f"{source}: {name} must be a string (got {value!r})")
@@ -161,6 +163,7 @@ def _validate(args: QLoRAArgs) -> QLoRAArgs:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """``--config`` plus one flag per ``QLoRAArgs`` field, every default None (unset)."""
     parser = argparse.ArgumentParser(prog="python -m train.qlora", description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, help="YAML file of QLoRAArgs fields (flags override it)")
     for f in fields(QLoRAArgs):
@@ -278,6 +281,7 @@ def load_model(args: QLoRAArgs, dtype):
 
 
 def load_tokenizer(args: QLoRAArgs):
+    """The base model's tokenizer, with a pad token so batches can be padded."""
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(args.model, local_files_only=args.local_files_only)
@@ -288,6 +292,7 @@ def load_tokenizer(args: QLoRAArgs):
 
 
 def sft_config(args: QLoRAArgs, precision: str, has_eval: bool):
+    """TRL's SFTConfig for these arguments: precision, optimizer, batching, logging, evaluation."""
     import torch
     from trl import SFTConfig
 
@@ -420,6 +425,7 @@ def run(args: QLoRAArgs) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Train and save one adapter; 0 on success, 2 on bad configuration or data."""
     try:
         args = parse_args(argv)
         log = run(args)
