@@ -396,10 +396,9 @@ def report_markdown(
     for title, columns in _TABLES.items():
         rows = [[run.name, *(run.scores[key] for _, key in columns)] for run in runs]
         lines += ["", f"## {title}", "", markdown_table(["backend", *(label for label, _ in columns)], rows)]
-    lines += [
-        "",
-        "pydoclint findings: " + "; ".join(f"{run.name}: {_codes(run.scores['pydoclint_codes'])}" for run in runs),
-    ]
+        if "pydoclint_clean" in dict(columns).values():
+            findings = "; ".join(f"{run.name}: {_codes(run.scores['pydoclint_codes'])}" for run in runs)
+            lines += ["", f"pydoclint findings: {findings}"]
     lines += ["", "## How to read it", "", _NOTES]
     lines += ["## Probes", "", "Fixed functions the model never saw (`train/probes/probe_functions.py`).", ""]
     for index, ctx in enumerate(probes):
