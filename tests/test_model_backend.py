@@ -33,6 +33,7 @@ def backend_for(model_dir: Path, adapter: Path | None = None, quantize_4bit: boo
         ("Add two numbers.'''junk", "Add two numbers."),
         ("Summary.\n### Code\ndef f(): pass", "Summary."),
         ("Summary.\n  ### not a header\n", "Summary.\n  ### not a header"),
+        ("Re\x17turn the \ufffdsum.\r\n\tDetails.", "Return the sum.\n\tDetails."),
         ('"""', None),
         ("   \n\n", None),
     ],

@@ -23,6 +23,8 @@ WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
 # Files up to this size are hashed whole; larger ones by head and tail (a retrain changes both).
 FULL_HASH_LIMIT = 64 << 20
 SAMPLE_BYTES = 1 << 20
+# Control characters and U+FFFD (a byte-level BPE cut inside a UTF-8 sequence) never belong in a docstring.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ufffd]")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
@@ -31,7 +33,7 @@ class ModelLoadError(RuntimeError):
 
 
 def cut_completion(text: str) -> str | None:
-    """The docstring part of a raw completion: up to a closing quote or a ``### `` header line."""
+    """The docstring part of a raw completion: up to a closing quote or a ``### `` header line, printable."""
     end = len(text)
     for stop in ('"""', "'''"):
         if stop in text:
@@ -42,7 +44,7 @@ def cut_completion(text: str) -> str | None:
         if line.startswith("### "):
             lines = lines[:index]
             break
-    cleaned = "\n".join(lines).strip()
+    cleaned = _UNPRINTABLE.sub("", "\n".join(lines)).strip()
     return cleaned or None
 
 
