@@ -145,10 +145,18 @@ def test_server_failures_give_none_per_item(server, sample_contexts, mode, timeo
     assert texts == [None, None]
 
 
-def test_unreachable_server(sample_contexts) -> None:
+def test_unreachable_server_is_tried_once_per_call(sample_contexts) -> None:
     with socket.socket() as probe:  # a port that was free a moment ago has nobody listening
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with pytest.warns(UserWarning, match="cannot reach the server"):
-        texts = server_backend(f"http://127.0.0.1:{port}/v1").generate(sample_contexts[:1], Style.GOOGLE)
-    assert texts == [None]
+    with pytest.warns(UserWarning, match="cannot reach the server.*5 function") as caught:
+        texts = server_backend(f"http://127.0.0.1:{port}/v1", batch_size=2).generate(sample_contexts[:5], Style.GOOGLE)
+    assert texts == [None] * 5 and len(caught) == 1
+
+
+def test_a_timeout_skips_the_remaining_batches(server, sample_contexts) -> None:
+    server.mode = "slow"
+    backend = server_backend(server.base_url, server_timeout=0.2, batch_size=2)
+    with pytest.warns(UserWarning, match="no answer within 0.2 s"):
+        texts = backend.generate(sample_contexts[:4], Style.GOOGLE)
+    assert texts == [None] * 4 and len(server.requests) == 1

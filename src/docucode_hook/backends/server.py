@@ -18,6 +18,10 @@ from docucode_hook.prompt import PROMPT_VERSION, build_prompt
 class ServerError(Exception):
     """The server could not be reached or answered something other than completions."""
 
+    def __init__(self, message: str, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+
 
 class ServerBackend:
     """Raw docstring text from a shared server; code goes nowhere unless this backend is configured."""
@@ -29,7 +33,6 @@ class ServerBackend:
             raise ValueError("backend 'server' needs server_url")
         self.config = config
         self.url = config.server_url.rstrip("/") + "/completions"
-        self.requests = 0
 
     def cache_key(self) -> str:
         """Endpoint, served model name and length limit: what the server side can be told apart by."""
@@ -46,8 +49,12 @@ class ServerBackend:
             try:
                 texts = self._complete(batch)
             except ServerError as exc:
-                warnings.warn(f"{self.url}: {exc}; {len(batch)} function(s) fall back to the template", stacklevel=2)
-                results += [None] * len(batch)
+                # A server that is down or hanging would cost a timeout per batch: give up on the rest.
+                failed = len(prompts) - start if exc.unreachable else len(batch)
+                warnings.warn(f"{self.url}: {exc}; {failed} function(s) fall back to the template", stacklevel=2)
+                results += [None] * failed
+                if exc.unreachable:
+                    break
                 continue
             results += [cut_completion(text) for text in texts]
         return results
@@ -72,7 +79,6 @@ class ServerBackend:
         }
         data = json.dumps(body).encode("utf-8")
         request = urllib.request.Request(self.url, data=data, headers=self._headers(), method="POST")
-        self.requests += 1
         try:
             with urllib.request.urlopen(request, timeout=self.config.server_timeout) as response:
                 answer = json.loads(response.read().decode("utf-8"))
@@ -81,8 +87,8 @@ class ServerBackend:
         except OSError as exc:  # URLError, refused connections and timeouts are all OSErrors
             reason = getattr(exc, "reason", exc)
             if isinstance(reason, TimeoutError):
-                raise ServerError(f"no answer within {self.config.server_timeout:g} s") from None
-            raise ServerError(f"cannot reach the server ({reason})") from None
+                raise ServerError(f"no answer within {self.config.server_timeout:g} s", unreachable=True) from None
+            raise ServerError(f"cannot reach the server ({reason})", unreachable=True) from None
         except (UnicodeDecodeError, json.JSONDecodeError):
             raise ServerError("the answer is not JSON") from None
         return _choice_texts(answer, len(prompts))
