@@ -14,7 +14,7 @@ from docucode_hook.config import Config
 from docucode_hook.context import Style
 from docucode_hook.tinymodel import build_tiny_adapter
 
-FAST = {"max_new_tokens": 10, "batch_size": 2}
+FAST = {"max_new_tokens": 10, "batch_size": 2, "runtime": "transformers"}
 
 
 def backend_for(model_dir: Path, adapter: Path | None = None, quantize_4bit: bool = False, **config) -> ModelBackend:
@@ -95,11 +95,18 @@ def test_a_failing_batch_gives_none_and_a_warning_while_others_succeed(tiny_mode
 
         failed = False
 
-        def _generate_batch(self, loaded, input_ids):
-            if not self.failed:
-                self.failed = True
-                raise MemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-            return super()._generate_batch(loaded, input_ids)
+        def engine(self):
+            engine, backend = super().engine(), self
+            real = engine.generate
+
+            def generate(input_ids):
+                if not backend.failed:
+                    backend.failed = True
+                    raise MemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+                return real(input_ids)
+
+            engine.generate = generate
+            return engine
 
     backend = OutOfMemoryOnce(Config(model=str(tiny_model_dir), **FAST), quantize_4bit=False)
     contexts = sample_contexts[:4]
@@ -108,6 +115,46 @@ def test_a_failing_batch_gives_none_and_a_warning_while_others_succeed(tiny_mode
 
     assert texts.count(None) >= 2  # the whole first batch
     assert any(texts)  # the second batch still ran
+
+
+def test_small_llama_without_adapter_runs_on_numpy_with_the_same_text(tiny_model_dir, tiny_adapter_dir, sample_contexts) -> None:
+    auto = backend_for(tiny_model_dir, runtime="auto")
+    torch_backend = backend_for(tiny_model_dir)
+    assert auto.runtime == "numpy" and torch_backend.runtime == "transformers"
+    assert backend_for(tiny_model_dir, adapter=tiny_adapter_dir, runtime="auto").runtime == "transformers"
+    # Greedy decoding on both runtimes; HF's stop strings only end generation early, and
+    # cut_completion applies the same cut to the NumPy text.
+    assert auto.generate(sample_contexts, Style.GOOGLE) == torch_backend.generate(sample_contexts, Style.GOOGLE)
+    with pytest.raises(ModelLoadError, match="numpy runtime"):
+        backend_for(tiny_model_dir, adapter=tiny_adapter_dir, runtime="numpy")
+
+
+def test_long_prompts_are_shortened_to_fit_the_model(tiny_model_dir, sample_contexts, tmp_path) -> None:
+    import dataclasses
+    import json
+
+    from docucode_hook.prompt import build_prompt
+
+    short = tmp_path / "short-positions"
+    shutil.copytree(tiny_model_dir, short)
+    config = json.loads((short / "config.json").read_text())
+    config["max_position_embeddings"] = 256
+    (short / "config.json").write_text(json.dumps(config))
+    body = "".join(f"    total += {i} * value\n" for i in range(400))
+    long = dataclasses.replace(sample_contexts[0], code=f"def add_all(value):\n    total = 0\n{body}    return total\n")
+    backend = backend_for(short, runtime="auto")
+    engine = backend.engine()
+    built = build_prompt(long, Style.GOOGLE)
+    assert len(engine.encode([built.text])[0]) > 256
+
+    seen = []
+    real = engine.encode
+    engine.encode = lambda texts: seen.extend(texts) or real(texts)
+    backend.engine = lambda: engine
+    assert len(backend.generate([long], Style.GOOGLE)) == 1
+    fed = seen[-1]  # the text that was tokenized for generation
+    assert len(real([fed])[0]) <= 256 - FAST["max_new_tokens"]
+    assert "def add_all(value):" in fed and "truncated" in fed and fed.endswith("### Docstring\n")
 
 
 def test_missing_model_directory_is_a_clear_error(tmp_path: Path) -> None:

@@ -60,10 +60,10 @@ class Example:
     ctx: FunctionContext
 
     @property
-    def prompt_text(self) -> str:
-        from docucode_hook.prompt import model_input
+    def prompt(self) -> Any:
+        from docucode_hook.prompt import Prompt
 
-        return model_input(self.record["prompt"], self.record["code_snippet"])
+        return Prompt(self.record["prompt"], self.record["code_snippet"])
 
     @property
     def reference_summary(self) -> str:
@@ -117,7 +117,7 @@ def read_examples(path: Path, limit: int | None = None, seed: int = 0) -> list[E
     numbered = [(number, line) for number, line in enumerate(lines, start=1) if line.strip()]
     if limit is not None and limit < len(numbered):
         numbered = sorted(random.Random(seed).sample(numbered, limit))
-    examples = []
+    examples, unparsable = [], []
     for number, line in numbered:
         where = f"{path}:{number}"
         try:
@@ -128,7 +128,13 @@ def read_examples(path: Path, limit: int | None = None, seed: int = 0) -> list[E
             missing := [k for k in REQUIRED_FIELDS if not isinstance(record.get(k), str)]
         ):
             raise EvalError(f"{where}: record lacks {', '.join(missing) if isinstance(record, dict) else 'an object'}")
-        examples.append(Example(record, context_for(record, where)))
+        try:
+            examples.append(Example(record, context_for(record, where)))
+        except EvalError as exc:
+            # Snippets truncated by an older prompt builder can end mid-block; skip, don't guess.
+            unparsable.append(str(exc))
+    if unparsable:
+        print(f"skipped {len(unparsable)} record(s) whose code does not parse, e.g. {unparsable[0]}", file=sys.stderr)
     if not examples:
         raise EvalError(f"{path}: no records")
     return examples
@@ -149,25 +155,19 @@ def _batches(indices: Sequence[int], size: int) -> list[list[int]]:
     return [list(indices[start : start + size]) for start in range(0, len(indices), size)]
 
 
-def generate_from_prompts(backend: Any, prompts: Sequence[str], batch_size: int) -> list[tuple[str | None, float]]:
-    """The model backend's own loading, decoding and cutting, fed the given prompt texts.
+def generate_from_prompts(backend: Any, prompts: Sequence[Any], batch_size: int) -> list[tuple[str | None, float]]:
+    """The model backend's own fitting, decoding and cutting, fed the given prompts.
 
     ``ModelBackend.generate`` builds prompts from contexts; a record's prompt also holds
     context its snippet lacks (imports, class), so the record's own prompt is fed here.
-    Errors propagate: a silent template fallback would credit the model with its text.
+    Errors propagate (strict): a silent template fallback would credit the model with its text.
     """
-    from docucode_hook.backends.model import cut_completion
-
-    loaded = backend.loaded()
-    encoded = loaded.tokenizer(list(prompts))["input_ids"]
-    order = sorted(range(len(prompts)), key=lambda index: len(encoded[index]))
-    results: list[tuple[str | None, float]] = [(None, 0.0)] * len(prompts)
-    for batch in _batches(order, batch_size):
+    results: list[tuple[str | None, float]] = []
+    for batch in _batches(range(len(prompts)), batch_size):
         started = time.perf_counter()
-        texts = backend._generate_batch(loaded, [encoded[index] for index in batch])
+        texts = backend.generate_prompts([prompts[index] for index in batch], strict=True)
         share = (time.perf_counter() - started) / len(batch)
-        for index, text in zip(batch, texts):
-            results[index] = (cut_completion(text), share)
+        results += [(text, share) for text in texts]
     return results
 
 
@@ -213,14 +213,14 @@ def run_model(args: EvalArgs, examples: Sequence[Example], probes: Sequence[Func
     try:
         backend = get_backend(config)
         started = time.perf_counter()
-        backend.loaded()
+        backend.engine()
         load_seconds = time.perf_counter() - started
     except ModelLoadError as exc:
         raise EvalError(str(exc)) from None
     contexts = [example.ctx for example in examples]
-    texts = generate_from_prompts(backend, [example.prompt_text for example in examples], args.batch_size)
+    texts = generate_from_prompts(backend, [example.prompt for example in examples], args.batch_size)
     probe_texts = generate_from_prompts(
-        backend, [build_prompt(ctx, args.style).text for ctx in probes], args.batch_size
+        backend, [build_prompt(ctx, args.style) for ctx in probes], args.batch_size
     )
     name = "model+adapter" if args.adapter else "model"
     return BackendRun(

@@ -15,6 +15,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 from docucode_hook.context import Style
 
 BACKENDS = ("template", "model", "server")
+RUNTIMES = ("auto", "numpy", "transformers")
 
 
 class ConfigError(Exception):
@@ -27,6 +28,7 @@ class Config:
     backend: str = "model"
     model: str | None = None  # None: the model shipped inside the package
     adapter: str | None = None
+    runtime: str = "auto"  # auto | numpy | transformers (auto: NumPy for the small shipped model)
     offline: bool = False  # pass local_files_only to from_pretrained
     server_url: str | None = None  # OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1
     server_model: str | None = None
@@ -72,6 +74,10 @@ def _coerce(name: str, value: Any) -> Any:
             return Style(str(value).lower())
         except ValueError:
             raise ConfigError(f"style must be one of google, numpy, sphinx (got {value!r})") from None
+    if name == "runtime":
+        if value not in RUNTIMES:
+            raise ConfigError(f"runtime must be one of {', '.join(RUNTIMES)} (got {value!r})")
+        return value
     if name == "backend":
         if value not in BACKENDS:
             raise ConfigError(f"backend must be one of {', '.join(BACKENDS)} (got {value!r})")

@@ -9,6 +9,7 @@ exact text the model continues; training appends the completion and the EOS toke
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from docucode_hook.context import FunctionContext, Style
 
@@ -77,9 +78,9 @@ def _truncate_code(code: str, signature_lines: int, budget: int) -> str:
     return "\n".join(kept + [TRUNCATED])
 
 
-def _signature_lines(ctx: FunctionContext) -> int:
-    """Lines of ``ctx.code`` up to and including the line that ends the signature."""
-    lines = ctx.code.splitlines()
+def _signature_lines(code: str) -> int:
+    """Lines of ``code`` up to and including the line that ends the signature."""
+    lines = code.splitlines()
     for index, line in enumerate(lines):
         if line.startswith(("def ", "async def ", "class ")) or (index and not line.startswith("@")):
             # The signature ends at the first line, from here on, whose code ends with ':'.
@@ -96,13 +97,25 @@ def build_prompt(ctx: FunctionContext, style: Style, budget_chars: int = DEFAULT
     context = _context_lines(ctx)
     fixed = len(head) + len(CODE_HEADER) + len(ANSWER_HEADER) + len("### Context\n")
     code_budget = max(budget_chars - fixed - sum(len(line) + 1 for line in context), 0)
-    code = _truncate_code(ctx.code, _signature_lines(ctx), code_budget)
+    code = _truncate_code(ctx.code, _signature_lines(ctx.code), code_budget)
     # Context is trimmed only when even the shortest code (signature only) leaves no room.
     room = budget_chars - fixed - len(code)
     while context and sum(len(line) + 1 for line in context) > room:
         context.pop()
     prompt = head + ("### Context\n" + "\n".join(context) + "\n" if context else "")
     return Prompt(prompt=prompt, code_snippet=code)
+
+
+def fit_prompt(built: Prompt, count_tokens: Callable[[str], int], max_tokens: int) -> Prompt:
+    """Shorten the code (body lines from the end, never the signature) until the input fits a model."""
+    for _ in range(4):
+        used = count_tokens(built.text)
+        if used <= max_tokens:
+            break
+        code = built.code_snippet
+        budget = int(len(code) * max_tokens / used * 0.9)
+        built = Prompt(built.prompt, _truncate_code(code, _signature_lines(code), budget))
+    return built
 
 
 def build_record(ctx: FunctionContext, style: Style, completion: str) -> dict[str, str]:

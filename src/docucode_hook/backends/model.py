@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import re
 import time
 import warnings
@@ -13,7 +14,7 @@ from typing import Any, Sequence
 
 from docucode_hook.config import Config
 from docucode_hook.context import FunctionContext, Style
-from docucode_hook.prompt import PROMPT_VERSION, build_prompt
+from docucode_hook.prompt import PROMPT_VERSION, Prompt, build_prompt, fit_prompt
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "docucode-small"
 # The completion ends where a docstring closes or the next prompt section would start.
@@ -160,8 +161,86 @@ def load_model(ref: str, local_only: bool, adapter: Path | None, quantize: bool)
     return LoadedModel(tokenizer, model, imported - started, time.perf_counter() - imported)
 
 
+# A local Llama checkpoint at most this large runs on the NumPy runtime (no torch import).
+NUMPY_MAX_WEIGHT_BYTES = 512 << 20
+
+
+def numpy_runnable(directory: Path) -> bool:
+    """A local Llama directory small enough for ``runtime.NumpyLlama`` (the shipped model is)."""
+    try:
+        config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    weights = sum(p.stat().st_size for p in directory.glob("*.safetensors"))
+    return config.get("model_type") == "llama" and not config.get("rope_scaling") and 0 < weights <= NUMPY_MAX_WEIGHT_BYTES
+
+
+@functools.lru_cache(maxsize=4)  # one load per model directory per process
+def load_numpy(directory: str) -> Any:
+    from docucode_hook.runtime import NumpyLlama
+
+    try:
+        return NumpyLlama(directory)
+    except Exception as exc:  # unreadable shards, a bad tokenizer.json: all mean "cannot load"
+        raise ModelLoadError(f"{directory}: cannot load model: {exc}".splitlines()[0]) from exc
+
+
+class _TorchEngine:
+    def __init__(self, loaded: LoadedModel, max_new_tokens: int) -> None:
+        self.loaded, self.max_new_tokens = loaded, max_new_tokens
+        self.max_positions = getattr(loaded.model.config, "max_position_embeddings", None)
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        return self.loaded.tokenizer(list(texts))["input_ids"]
+
+    def generate(self, input_ids: list[list[int]]) -> list[str]:
+        import torch
+
+        tokenizer, model = self.loaded.tokenizer, self.loaded.model
+        batch = tokenizer.pad({"input_ids": input_ids}, return_tensors="pt").to(model.device)
+        with torch.inference_mode():
+            output = model.generate(
+                **batch,
+                max_new_tokens=self.max_new_tokens,
+                do_sample=False,
+                repetition_penalty=REPETITION_PENALTY,
+                stop_strings=list(STOP_STRINGS),
+                tokenizer=tokenizer,
+                pad_token_id=tokenizer.pad_token_id,
+                eos_token_id=tokenizer.eos_token_id,
+            )
+        return tokenizer.batch_decode(output[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
+
+    @staticmethod
+    def recover() -> None:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+class _NumpyEngine:
+    def __init__(self, runtime: Any, max_new_tokens: int, max_positions: int | None) -> None:
+        self.runtime, self.max_new_tokens, self.max_positions = runtime, max_new_tokens, max_positions
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        return [e.ids for e in self.runtime.tokenizer.encode_batch(list(texts))]
+
+    def generate(self, input_ids: list[list[int]]) -> list[str]:
+        rows = self.runtime.generate_ids(input_ids, self.max_new_tokens, REPETITION_PENALTY)
+        return self.runtime.tokenizer.decode_batch(rows, skip_special_tokens=True)
+
+    @staticmethod
+    def recover() -> None:
+        pass
+
+
 class ModelBackend:
-    """Raw docstring text from a local causal LM, loaded once on the first ``generate``."""
+    """Raw docstring text from a local causal LM, loaded once on the first ``generate``.
+
+    ``config.runtime`` "auto" runs a small local Llama without adapter (the shipped model)
+    on the NumPy runtime and everything else through transformers (NF4 on CUDA).
+    """
 
     name = "model"
 
@@ -170,6 +249,11 @@ class ModelBackend:
         self.model_ref, self.local = resolve_model(config.model)
         self.adapter = resolve_adapter(config.adapter)
         self.requested_4bit = quantize_4bit
+        small = self.local and numpy_runnable(Path(self.model_ref))
+        if config.runtime == "numpy" and (not small or self.adapter or quantize_4bit):
+            raise ModelLoadError(f"{self.model_ref}: the numpy runtime runs small local Llama models without adapter")
+        auto = config.runtime == "auto" and small and not self.adapter and not quantize_4bit
+        self.runtime = "numpy" if config.runtime == "numpy" or auto else "transformers"
         self.import_seconds = 0.0
         self.load_seconds = 0.0
         self.generate_seconds = 0.0
@@ -185,10 +269,19 @@ class ModelBackend:
         return torch.cuda.is_available()
 
     def loaded(self) -> LoadedModel:
-        """The process-wide model for this config; timings are those of its one load."""
+        """The process-wide transformers model for this config; timings are those of its one load."""
         loaded = load_model(self.model_ref, self.config.offline or self.local, self.adapter, self.quantize)
         self.import_seconds, self.load_seconds = loaded.import_seconds, loaded.load_seconds
         return loaded
+
+    def engine(self) -> _TorchEngine | _NumpyEngine:
+        if self.runtime == "transformers":
+            return _TorchEngine(self.loaded(), self.config.max_new_tokens)
+        started = time.perf_counter()
+        runtime = load_numpy(self.model_ref)
+        self.load_seconds = self.load_seconds or time.perf_counter() - started
+        config = json.loads((Path(self.model_ref) / "config.json").read_text(encoding="utf-8"))
+        return _NumpyEngine(runtime, self.config.max_new_tokens, config.get("max_position_embeddings"))
 
     def cache_key(self) -> str:
         """Model and adapter digests plus every setting that changes the generated text."""
@@ -201,12 +294,22 @@ class ModelBackend:
 
     def generate(self, contexts: Sequence[FunctionContext], style: Style) -> list[str | None]:
         """One text per context; a batch that fails (OOM, ...) gives None for its contexts."""
-        if not contexts:
+        return self.generate_prompts([build_prompt(ctx, style) for ctx in contexts], strict=False)
+
+    def generate_prompts(self, prompts: Sequence[Prompt], strict: bool = False) -> list[str | None]:
+        """Cut completions for built prompts, each shortened to fit the model's positions.
+
+        ``strict`` re-raises a failing batch (evaluation must not hide failures); otherwise
+        its prompts get None and a warning, and the pipeline falls back to the template.
+        """
+        if not prompts:
             return []
-        loaded = self.loaded()
+        engine = self.engine()
         started = time.perf_counter()
-        prompts = [build_prompt(ctx, style).text for ctx in contexts]
-        encoded = loaded.tokenizer(prompts)["input_ids"]
+        if engine.max_positions:
+            limit = engine.max_positions - self.config.max_new_tokens
+            prompts = [fit_prompt(p, lambda text: len(engine.encode([text])[0]), limit) for p in prompts]
+        encoded = engine.encode([p.text for p in prompts])
         # Similar lengths in a batch waste the least compute on padding.
         order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
         results: list[str | None] = [None] * len(prompts)
@@ -214,42 +317,18 @@ class ModelBackend:
         for start in range(0, len(order), size):
             batch = order[start : start + size]
             try:
-                texts = self._generate_batch(loaded, [encoded[i] for i in batch])
+                texts = engine.generate([encoded[i] for i in batch])
             except Exception as exc:  # OOM, a bad prompt, a CUDA error: fall back for this batch only
-                self._recover()
-                names = ", ".join(contexts[i].qualname for i in batch)
-                warnings.warn(f"model generation failed for {names}: {exc}".splitlines()[0], stacklevel=2)
+                if strict:
+                    raise
+                engine.recover()
+                warnings.warn(f"model generation failed for {len(batch)} function(s): {exc}".splitlines()[0], stacklevel=2)
                 continue
             for index, text in zip(batch, texts):
                 results[index] = cut_completion(text)
         self.generate_seconds += time.perf_counter() - started
         self.generated += len(prompts)
         return results
-
-    def _generate_batch(self, loaded: LoadedModel, input_ids: list[list[int]]) -> list[str]:
-        import torch
-
-        tokenizer, model = loaded.tokenizer, loaded.model
-        batch = tokenizer.pad({"input_ids": input_ids}, return_tensors="pt").to(model.device)
-        with torch.inference_mode():
-            output = model.generate(
-                **batch,
-                max_new_tokens=self.config.max_new_tokens,
-                do_sample=False,
-                repetition_penalty=REPETITION_PENALTY,
-                stop_strings=list(STOP_STRINGS),
-                tokenizer=tokenizer,
-                pad_token_id=tokenizer.pad_token_id,
-                eos_token_id=tokenizer.eos_token_id,
-            )
-        return tokenizer.batch_decode(output[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
-
-    @staticmethod
-    def _recover() -> None:
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
 
 
 __all__ = [
