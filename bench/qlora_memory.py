@@ -1,8 +1,10 @@
 """Peak memory and training tokens/s of 4-bit QLoRA vs plain bf16 LoRA on a 7B-shaped Llama.
 
-On one CUDA GPU (the numbers in docs/benchmarks.md)::
+On one CUDA GPU (the numbers in docs/benchmarks.md; ``--compile`` for the throughput target,
+since eager batch-1 steps are bound by kernel launches)::
 
-    python bench/qlora_memory.py --out bench/qlora_memory.json
+    python bench/qlora_memory.py --out qlora_memory.json
+    python bench/qlora_memory.py --compile --out qlora_memory_compile.json
 
 CPU smoke run on a tiny config (what the tests run)::
 
