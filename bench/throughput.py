@@ -1,0 +1,102 @@
+"""Functions/s of the model backend for a backfill: batched vs one at a time, per runtime.
+
+The functions come from a fixed list of standard-library modules (present on every machine),
+documented or not, so the numbers are comparable between this CPU and the GPU machine::
+
+    # CPU (the 2-core machine): NumPy runtime, batch 10 vs 1
+    python bench/throughput.py --functions 60 --runtime numpy --batch-sizes 1,10
+
+    # GPU machine: transformers on CUDA with large batches
+    python bench/throughput.py --functions 1000 --runtime transformers --batch-sizes 1,64,256
+
+Prints a Markdown table and writes JSON with --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sysconfig
+import time
+from pathlib import Path
+from typing import Sequence
+
+MODULES = ("json/encoder.py", "argparse.py", "textwrap.py", "shlex.py", "csv.py", "calendar.py", "fractions.py",
+           "statistics.py", "difflib.py", "pathlib.py", "configparser.py", "inspect.py")
+
+
+def bench_contexts(count: int) -> list:
+    from docucode_hook.finder import iter_contexts
+
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    found: list = []
+    for name in MODULES:
+        path = stdlib / name
+        if path.is_file():
+            found += [c for c in iter_contexts(path.read_text(encoding="utf-8"), name) if c.kind == "function"]
+        if len(found) >= count:
+            break
+    return found[:count]
+
+
+def measure(runtime: str, batch_size: int, contexts: Sequence, max_new_tokens: int, model: str | None) -> dict:
+    from docucode_hook.backends.model import ModelBackend
+    from docucode_hook.config import Config
+    from docucode_hook.context import Style
+
+    config = Config(runtime=runtime, model=model, batch_size=batch_size, max_new_tokens=max_new_tokens, cache=False)
+    backend = ModelBackend(config, quantize_4bit=False)
+    backend.generate(contexts[:1], Style.GOOGLE)  # load and warm up outside the timed part
+    started = time.perf_counter()
+    texts = backend.generate(contexts, Style.GOOGLE)
+    seconds = time.perf_counter() - started
+    return {
+        "runtime": runtime,
+        "batch_size": batch_size,
+        "functions": len(contexts),
+        "seconds": round(seconds, 3),
+        "functions_per_s": round(len(contexts) / seconds, 2),
+        "ms_per_function": round(1000 * seconds / len(contexts), 1),
+        "empty": sum(not t for t in texts),
+    }
+
+
+def device_name() -> str:
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return torch.cuda.get_device_name(0)
+    except ImportError:
+        pass
+    return f"{platform.processor() or platform.machine()} CPU"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--functions", type=int, default=60)
+    parser.add_argument("--runtime", default="numpy", help="comma list of numpy, transformers")
+    parser.add_argument("--batch-sizes", default="1,10")
+    parser.add_argument("--max-new-tokens", type=int, default=160)
+    parser.add_argument("--model", help="model directory (default: the shipped model)")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+
+    contexts = bench_contexts(args.functions)
+    rows = [
+        measure(runtime, int(size), contexts, args.max_new_tokens, args.model)
+        for runtime in args.runtime.split(",")
+        for size in args.batch_sizes.split(",")
+    ]
+    print(f"{len(contexts)} stdlib functions on {device_name()}, max_new_tokens {args.max_new_tokens}\n")
+    print("| runtime | batch | functions/s | ms/function | seconds |\n|---|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['runtime']} | {r['batch_size']} | {r['functions_per_s']} | {r['ms_per_function']} | {r['seconds']} |")
+    if args.out:
+        args.out.write_text(json.dumps({"device": device_name(), "rows": rows}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
