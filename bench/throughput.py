@@ -6,8 +6,9 @@ documented or not, so the numbers are comparable between this CPU and the GPU ma
     # CPU (the 2-core machine): NumPy runtime, batch 10 vs 1
     python bench/throughput.py --functions 60 --runtime numpy --batch-sizes 1,10
 
-    # GPU machine: transformers on CUDA with large batches
-    python bench/throughput.py --functions 1000 --runtime transformers --batch-sizes 1,64,256
+    # GPU machine: transformers on CUDA with large batches, bf16 and 4-bit NF4, with an adapter
+    python bench/throughput.py --functions 1000 --runtime transformers --batch-sizes 1,64,256 \
+        --nf4 off,on --adapter runs/qlora-numpy-family
 
 Prints a Markdown table and writes JSON with --out.
 """
@@ -40,19 +41,29 @@ def bench_contexts(count: int) -> list:
     return found[:count]
 
 
-def measure(runtime: str, batch_size: int, contexts: Sequence, max_new_tokens: int, model: str | None) -> dict:
+def measure(
+    runtime: str, batch_size: int, contexts: Sequence, max_new_tokens: int, model: str | None,
+    nf4: bool = False, adapter: str | None = None,
+) -> dict:
     from docucode_hook.backends.model import ModelBackend
     from docucode_hook.config import Config
     from docucode_hook.context import Style
 
-    config = Config(runtime=runtime, model=model, batch_size=batch_size, max_new_tokens=max_new_tokens, cache=False)
-    backend = ModelBackend(config, quantize_4bit=False)
+    config = Config(runtime=runtime, model=model, adapter=adapter, batch_size=batch_size,
+                    max_new_tokens=max_new_tokens, cache=False)
+    backend = ModelBackend(config, quantize_4bit=nf4)
     backend.generate(contexts[:1], Style.GOOGLE)  # load and warm up outside the timed part
     started = time.perf_counter()
     texts = backend.generate(contexts, Style.GOOGLE)
     seconds = time.perf_counter() - started
+    linear = "-"
+    if runtime == "transformers":  # what really ran: bitsandbytes Linear4bit layers or plain ones
+        linear = ",".join(sorted({type(m).__name__ for m in backend.loaded().model.modules() if "Linear" in type(m).__name__}))
     return {
         "runtime": runtime,
+        "nf4": nf4,
+        "adapter": bool(adapter),
+        "linear_layers": linear,
         "batch_size": batch_size,
         "functions": len(contexts),
         "seconds": round(seconds, 3),
@@ -80,19 +91,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch-sizes", default="1,10")
     parser.add_argument("--max-new-tokens", type=int, default=160)
     parser.add_argument("--model", help="model directory (default: the shipped model)")
+    parser.add_argument("--nf4", default="off", help="comma list of off, on: load the base in 4-bit NF4")
+    parser.add_argument("--adapter", help="also measure with this PEFT adapter (transformers runtime)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
 
     contexts = bench_contexts(args.functions)
     rows = [
-        measure(runtime, int(size), contexts, args.max_new_tokens, args.model)
+        measure(runtime, int(size), contexts, args.max_new_tokens, args.model, nf4 == "on", adapter)
         for runtime in args.runtime.split(",")
+        for nf4 in (args.nf4.split(",") if runtime == "transformers" else ["off"])
+        for adapter in ([None, args.adapter] if args.adapter and runtime == "transformers" else [None])
         for size in args.batch_sizes.split(",")
     ]
     print(f"{len(contexts)} stdlib functions on {device_name()}, max_new_tokens {args.max_new_tokens}\n")
-    print("| runtime | batch | functions/s | ms/function | seconds |\n|---|---:|---:|---:|---:|")
+    print("| runtime | nf4 | adapter | linear layers | batch | functions/s | ms/function | empty |")
+    print("|---|---|---|---|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['runtime']} | {r['batch_size']} | {r['functions_per_s']} | {r['ms_per_function']} | {r['seconds']} |")
+        print(f"| {r['runtime']} | {r['nf4']} | {r['adapter']} | {r['linear_layers']} | {r['batch_size']} "
+              f"| {r['functions_per_s']} | {r['ms_per_function']} | {r['empty']} |")
     if args.out:
         args.out.write_text(json.dumps({"device": device_name(), "rows": rows}, indent=2))
     return 0

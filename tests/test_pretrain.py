@@ -74,6 +74,11 @@ def test_end_to_end_losses_fall(trained: tuple[Path, dict]) -> None:
         assert stage["curve"][-1]["loss"] < stage["curve"][0]["loss"] - 0.3
         assert stage["tokens_per_s"] > 0 and stage["steps"] > 1
     assert stage_b["val_loss"] < stage_b["val_loss_before"]
+    for stage in (stage_a, stage_b):  # early stopping: the stage ends on its best validated weights
+        best = min(stage["val_curve"], key=lambda point: point["val_loss"])
+        assert stage["best_step"] == best["step"] and len(stage["val_curve"]) >= 2
+    # The restored weights are the best ones: the final validation equals the best seen.
+    assert stage_b["val_loss"] == pytest.approx(min(p["val_loss"] for p in stage_b["val_curve"]), abs=1e-3)
     assert log["sft"]["train"] == 70 and log["sft"]["validation"] == 20
 
 
