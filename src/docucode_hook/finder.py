@@ -22,6 +22,7 @@ _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _OVERLOAD_MODULES = ("typing", "typing_extensions")
 _PROPERTY_DECORATORS = ("property", "functools.cached_property", "cached_property", "abc.abstractproperty")
+_NO_VALUE = frozenset({"None", "NoReturn", "Never"})  # annotations that promise no value (as grounding reads them)
 _PARSER_STYLES = {
     Style.GOOGLE: DocstringStyle.GOOGLE,
     Style.NUMPY: DocstringStyle.NUMPYDOC,
@@ -579,12 +580,21 @@ def _parameter_problems(docstring: Docstring, parameters: Sequence[Parameter], l
     return [("DCU101", f"docstring parameters do not match signature ({'; '.join(parts)})")] if parts else []
 
 
+def _promises_value(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A return annotation other than None/NoReturn: ``-> int | None`` with ``return None`` still returns one."""
+    if node.returns is None:
+        return False
+    return ast.unparse(node.returns).strip("'\"").rsplit(".", 1)[-1] not in _NO_VALUE
+
+
 def _return_problems(docstring: Docstring, scope: _Scope, is_stub: bool) -> list[tuple[str, str]]:
     documented = any(not meta.is_generator for meta in docstring.many_returns)
     is_property = any(d in _PROPERTY_DECORATORS for d in _decorator_names(scope.node))
-    if documented and not scope.facts.returns_value and not scope.facts.is_generator and not is_stub:
+    promised = is_stub or _promises_value(scope.node)
+    if documented and not scope.facts.returns_value and not scope.facts.is_generator and not promised:
         return [("DCU102", "docstring documents a return value but the function returns nothing")]
-    if scope.facts.returns_value and not documented and not is_property:
+    # A generator's ``return x`` ends the iteration; its Yields section is what callers read.
+    if scope.facts.returns_value and not documented and not is_property and not scope.facts.is_generator:
         return [("DCU102", "function returns a value but the docstring has no Returns section")]
     return []
 
