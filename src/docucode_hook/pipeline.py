@@ -169,6 +169,7 @@ def fix_paths(
                 write_source(item.source, new)
             result.written = len(item.texts) if result.diff else 0
         except (UnsafeEdit, SourceError) as exc:
-            result.error = f"not written: {exc}"
+            # write_source's reasons already say "not written"; say it once.
+            result.error = str(exc) if "not written" in str(exc) else f"not written: {exc}"
             result.diff = ""
     return results
