@@ -1,0 +1,114 @@
+"""Awkward commits through the real pre-commit and git: partial staging, renames, deletions, non-Python, exclude.
+
+All cases share one hook repo and PRE_COMMIT_HOME (test_precommit's module fixtures), so the
+hook environment is installed once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_precommit import PRE_COMMIT, UNDOCUMENTED, _run, _user_repo, env, hook_repo  # noqa: F401  (fixtures)
+
+from docucode_hook.verify import assert_only_docstrings_changed, docstring_values
+
+LATER = "\n\ndef later(x):\n    return x * 2\n"
+
+
+def _installed_repo(tmp_path: Path, env, hook_repo, config_extra: str = "") -> Path:  # noqa: F811
+    repo = _user_repo(tmp_path / "user", env, hook_repo)
+    if config_extra:
+        config = repo / ".pre-commit-config.yaml"
+        config.write_text(config.read_text() + config_extra)
+    _run([*PRE_COMMIT, "install"], repo, env)
+    _run(["git", "add", "-A"], repo, env)
+    _run(["git", "commit", "-qm", "setup", "--no-verify"], repo, env)
+    return repo
+
+
+def _commit(repo: Path, env, message: str = "change"):  # noqa: F811
+    return _run(["git", "commit", "-m", message], repo, env, check=False)
+
+
+def _stopped_by_hook(done) -> bool:
+    return done.returncode != 0 and "files were modified by this hook" in done.stdout + done.stderr
+
+
+def test_partially_staged_file_only_staged_content_is_touched(tmp_path, env, hook_repo) -> None:  # noqa: F811
+    repo = _installed_repo(tmp_path, env, hook_repo)
+    path = repo / "geometry.py"
+    # Far enough apart that git's context lines of the unstaged hunks do not touch the docstring.
+    padding = "".join(f"UNIT_{n} = {n}\n" for n in range(8))
+    path.write_text("SCALE = 1\n" + padding + "\n\n" + UNDOCUMENTED + "\n\n" + padding.replace("UNIT", "RATIO"))
+    _run(["git", "add", "geometry.py"], repo, env)
+    staged = path.read_text()
+    path.write_text(staged.replace("SCALE = 1", "SCALE = 2") + LATER)  # unstaged: top and bottom of the file
+
+    done = _commit(repo, env)
+    assert _stopped_by_hook(done), done.stdout + done.stderr
+    after = path.read_text()
+    assert "SCALE = 2" in after and "def later(x):\n    return x * 2\n" in after  # the unstaged work is back
+    documented = docstring_values(after)
+    assert any("width" in text for text in documented.values())  # the staged function got its docstring
+    later_line = after[: after.index("def later")].count("\n") + 1
+    assert later_line not in documented  # the unstaged function was never shown to the hook
+    assert _run(["git", "show", ":geometry.py"], repo, env).stdout == staged  # the index is the author's
+    assert_only_docstrings_changed(staged.replace("SCALE = 1", "SCALE = 2") + LATER, after)
+
+
+def test_renamed_file_is_fixed_under_its_new_name(tmp_path, env, hook_repo) -> None:  # noqa: F811
+    repo = _installed_repo(tmp_path, env, hook_repo)
+    (repo / "old.py").write_text(UNDOCUMENTED)
+    _run(["git", "add", "old.py"], repo, env)
+    _run(["git", "commit", "-qm", "old", "--no-verify"], repo, env)
+    _run(["git", "mv", "old.py", "new.py"], repo, env)
+
+    assert _stopped_by_hook(_commit(repo, env))
+    assert not (repo / "old.py").exists()
+    assert_only_docstrings_changed(UNDOCUMENTED, (repo / "new.py").read_text())
+    assert '"""' in (repo / "new.py").read_text()
+    _run(["git", "add", "new.py"], repo, env)
+    assert _commit(repo, env).returncode == 0
+
+
+def test_deleted_file_commits_cleanly(tmp_path, env, hook_repo) -> None:  # noqa: F811
+    repo = _installed_repo(tmp_path, env, hook_repo)
+    (repo / "gone.py").write_text(UNDOCUMENTED)
+    (repo / "kept.py").write_text(UNDOCUMENTED)
+    _run(["git", "add", "-A"], repo, env)
+    _run(["git", "commit", "-qm", "two files", "--no-verify"], repo, env)
+    _run(["git", "rm", "-q", "gone.py"], repo, env)
+
+    done = _commit(repo, env, "remove gone.py")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (repo / "kept.py").read_text() == UNDOCUMENTED  # not staged, so not the hook's business
+    assert "gone.py" not in _run(["git", "ls-files"], repo, env).stdout
+
+
+def test_non_python_files_are_left_alone(tmp_path, env, hook_repo) -> None:  # noqa: F811
+    repo = _installed_repo(tmp_path, env, hook_repo)
+    files = {
+        "notes.txt": UNDOCUMENTED,
+        "tool": "#!/usr/bin/env python\n" + UNDOCUMENTED,  # pre-commit calls it python; we document *.py only
+        "stub.pyi": "def area(width: float, height: float) -> float: ...\n",
+    }
+    for name, text in files.items():
+        (repo / name).write_text(text)
+    _run(["git", "add", "-A"], repo, env)
+
+    done = _commit(repo, env, "non-python")
+    assert done.returncode == 0, done.stdout + done.stderr
+    for name, text in files.items():
+        assert (repo / name).read_text() == text
+
+
+def test_exclude_in_the_users_pre_commit_config_is_honoured(tmp_path, env, hook_repo) -> None:  # noqa: F811
+    repo = _installed_repo(tmp_path, env, hook_repo, config_extra="        exclude: ^vendor/\n")
+    (repo / "vendor").mkdir()
+    (repo / "vendor" / "lib.py").write_text(UNDOCUMENTED)
+    (repo / "app.py").write_text(UNDOCUMENTED)
+    _run(["git", "add", "-A"], repo, env)
+
+    assert _stopped_by_hook(_commit(repo, env))
+    assert (repo / "vendor" / "lib.py").read_text() == UNDOCUMENTED
+    assert '"""' in (repo / "app.py").read_text()
