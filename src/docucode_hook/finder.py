@@ -96,6 +96,22 @@ def _outer_parts(node: ast.AST) -> list[ast.AST]:
     return [*node.decorator_list, *args.defaults, *(d for d in args.kw_defaults if d is not None)]
 
 
+# Leaves, and nodes whose children can hold no call, return, yield or raise: not descended into.
+_LEAVES = (ast.Name, ast.Constant, ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop, ast.alias)
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    """``ast.iter_child_nodes`` as a list: the same nodes in the same order, without a generator per node."""
+    children: list[ast.AST] = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, list):
+            children += [item for item in value if isinstance(item, ast.AST)]
+        elif isinstance(value, ast.AST):
+            children.append(value)
+    return children
+
+
 def _body_facts(body: Sequence[ast.AST]) -> _BodyFacts:
     """Visit the body's own nodes once, stopping at nested definitions and lambdas."""
     returns_value = is_generator = False
@@ -104,6 +120,8 @@ def _body_facts(body: Sequence[ast.AST]) -> _BodyFacts:
     stack = list(reversed(body))
     while stack:
         node = stack.pop()
+        if isinstance(node, _LEAVES):
+            continue
         if isinstance(node, (*_DEFINITIONS, ast.Lambda)):
             stack.extend(reversed(_outer_parts(node)))
             continue
@@ -118,7 +136,7 @@ def _body_facts(body: Sequence[ast.AST]) -> _BodyFacts:
         elif isinstance(node, ast.Raise):
             if node.exc is not None and (name := _raised_name(node.exc)):
                 raises.setdefault(name)
-        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+        stack.extend(reversed(_children(node)))
     return _BodyFacts(returns_value, is_generator, tuple(raises), tuple(calls))
 
 
@@ -645,9 +663,11 @@ def _kind_name(node: ast.AST) -> str:
     return "class" if isinstance(node, ast.ClassDef) else "module" if isinstance(node, ast.Module) else "function"
 
 
-def scan_source(source: str, path: str, config: Config) -> FileScan:
+def scan_source(source: str, path: str, config: Config, *, targets: bool = True) -> FileScan:
     """Decide which definitions need a docstring written or refreshed, and what ``--check`` reports.
 
+    ``targets=False`` leaves ``FileScan.targets`` empty: ``--check`` reports findings only, and
+    building a context per undocumented function was most of its time on a large tree.
     Raises SyntaxError when ``source`` does not parse.
     """
     tree = ast.parse(source, filename=path)
@@ -656,7 +676,7 @@ def scan_source(source: str, path: str, config: Config) -> FileScan:
     rules = _Rules(config, _overload_names(root.imports), _skip_comment_lines(source))
     scopes = [root] if config.include_modules else []
     scopes += [s for s in _definitions(root) if config.include_classes or not isinstance(s.node, ast.ClassDef)]
-    targets: list[Target] = []
+    found: list[Target] = []
     findings: list[Finding] = []
     skipped: list[tuple[str, str]] = []
     documented = total = 0
@@ -670,7 +690,8 @@ def scan_source(source: str, path: str, config: Config) -> FileScan:
         if _docstring_node(scope.node) is None:
             name = scope.qualname or _module_name(path)
             findings.append(Finding(path, line, col, "DCU100", f"missing docstring in {_kind_name(scope.node)} {name}"))
-            targets.append(Target(_scope_context(module, tree, scope), "missing"))
+            if targets:
+                found.append(Target(_scope_context(module, tree, scope), "missing"))
             continue
         documented += 1
         if scope is root or not (config.check_stale or config.refresh_stale):
@@ -678,9 +699,9 @@ def scan_source(source: str, path: str, config: Config) -> FileScan:
         problems = _stale_problems(module, scope, config.style)
         if problems and config.check_stale:
             findings += [Finding(path, line, col, code, message) for code, message in problems]
-        if problems and config.refresh_stale:
-            targets.append(Target(_context(module, scope), "stale"))
-    return FileScan(path, tuple(targets), tuple(findings), documented, total, tuple(skipped))
+        if problems and config.refresh_stale and targets:
+            found.append(Target(_context(module, scope), "stale"))
+    return FileScan(path, tuple(found), tuple(findings), documented, total, tuple(skipped))
 
 
 def _scope_context(module: _Module, tree: ast.Module, scope: _Scope) -> FunctionContext:

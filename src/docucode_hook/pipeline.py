@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import os
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -48,13 +51,15 @@ def _display(path: Path, root: Path) -> str:
         return str(path)
 
 
-def scan_file(path: Path, root: Path, config: Config) -> tuple[SourceFile | None, FileScan | None, FileResult]:
+def scan_file(
+    path: Path, root: Path, config: Config, *, targets: bool = True
+) -> tuple[SourceFile | None, FileScan | None, FileResult]:
     """Read and scan one file; problems become a FileResult with ``error`` set."""
     shown = _display(path, root)
     result = FileResult(path=shown)
     try:
         source = read_source(path)
-        scan = scan_source(source.text, shown, config)
+        scan = scan_source(source.text, shown, config, targets=targets)
     except SourceError as exc:
         result.error = str(exc)
         return None, None, result
@@ -65,9 +70,33 @@ def scan_file(path: Path, root: Path, config: Config) -> tuple[SourceFile | None
     return source, scan, result
 
 
+# Below this many files, starting worker processes costs more than it saves.
+PARALLEL_CHECK_FILES = 64
+
+
+def _check_file(path: Path, root: Path, config: Config) -> FileResult:
+    return scan_file(path, root, config, targets=False)[2]
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the CPUs this process may use, not the host's
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
 def check_paths(paths: Sequence[Path], root: Path, config: Config) -> list[FileResult]:
-    """``--check``: the fast ast pass only; LibCST and the backends are never touched."""
-    return [scan_file(path, root, config)[2] for path in paths]
+    """``--check``: the fast ast pass only; LibCST and the backends are never touched.
+
+    A large tree is scanned in worker processes (``ast.parse`` is most of the time and holds
+    the GIL); results come back in the order of ``paths``.
+    """
+    check = partial(_check_file, root=root, config=config)
+    workers = min(_cpus(), len(paths) // PARALLEL_CHECK_FILES)
+    if workers < 2:
+        return [check(path) for path in paths]
+    with ProcessPoolExecutor(workers) as pool:
+        return list(pool.map(check, paths, chunksize=max(1, len(paths) // (workers * 16))))
 
 
 def _load_backend(config: Config) -> Backend:
