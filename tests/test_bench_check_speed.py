@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from docucode_hook.config import Config
+from docucode_hook.finder import scan_source
+from docucode_hook.pipeline import PARALLEL_CHECK_FILES, _check_file, check_paths, scan_file
+
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "bench" / "check_speed.py"
 INTERROGATE = REPO / ".venv-bench" / "bin" / "interrogate"
@@ -25,6 +29,7 @@ TREE = {
 
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
+    """A small package with a test file and a non-Python file."""
     for name, text in TREE.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text, encoding="utf-8")
@@ -33,11 +38,13 @@ def tree(tmp_path: Path) -> Path:
 
 
 def _bench(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, check=False, timeout=120)
+    command = [sys.executable, str(SCRIPT), *args]
+    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
 
 
 @pytest.mark.skipif(not INTERROGATE.is_file(), reason="interrogate venv missing: see bench/check_speed.py")
 def test_prints_table_with_both_tools_on_the_same_files_and_a_ratio(tree: Path) -> None:
+    """Both tools see the same three files and agree on coverage; the ratio line follows the table."""
     done = _bench("--tree", str(tree), "--repeat", "2")
     assert done.returncode == 0, done.stderr
     assert "tree: 3 *.py files" in done.stdout
@@ -54,6 +61,7 @@ def test_prints_table_with_both_tools_on_the_same_files_and_a_ratio(tree: Path) 
 
 
 def test_missing_interrogate_is_a_one_line_error(tree: Path, tmp_path: Path) -> None:
+    """No interrogate venv: exit 2 with the command that installs it."""
     done = _bench("--tree", str(tree), "--interrogate", str(tmp_path / "nowhere" / "interrogate"))
     assert done.returncode == 2
     assert done.stdout == ""
@@ -64,6 +72,43 @@ def test_missing_interrogate_is_a_one_line_error(tree: Path, tmp_path: Path) -> 
 
 
 def test_missing_tree_is_a_one_line_error(tmp_path: Path) -> None:
+    """A tree that does not exist: exit 2, one line."""
     done = _bench("--tree", str(tmp_path / "absent"))
     assert done.returncode == 2
     assert done.stderr.strip() == f"check_speed: error: {tmp_path / 'absent'}: no such directory to benchmark on"
+
+
+# The speed work behind the benchmark must not change what --check reports.
+MODULES = [
+    'def f(a):\n    """Do.\n\n    Args:\n        b: wrong name.\n    """\n    return a\n',
+    "class C:\n    def m(self, x):\n        yield x\n",
+    "def broken(:\n",  # a syntax error is a per-file error, in order
+    '"""Doc."""\n\n\ndef g():\n    raise ValueError(1)\n',
+]
+
+
+def test_parallel_check_reports_what_a_serial_scan_reports(tmp_path: Path) -> None:
+    """Enough files for worker processes: same results, same order, errors included."""
+    paths = []
+    for index in range(2 * PARALLEL_CHECK_FILES + 3):
+        path = tmp_path / f"m{index:03}.py"
+        path.write_text(MODULES[index % len(MODULES)], encoding="utf-8")
+        paths.append(path)
+    (tmp_path / "m005.py").write_bytes(b"x = '\xff'\n")  # not UTF-8
+    config = Config(include_classes=True)
+    parallel = check_paths(paths, tmp_path, config)
+    serial = [scan_file(path, tmp_path, config)[2] for path in paths]
+    assert parallel == serial
+    assert [r.error is not None for r in parallel].count(True) > 2
+    assert all(_check_file(p, tmp_path, config) == r for p, r in zip(paths[:8], serial))
+
+
+@pytest.mark.parametrize("source", MODULES[:2] + MODULES[3:])
+def test_scan_without_targets_keeps_findings_and_counts(source: str) -> None:
+    """``targets=False`` drops the contexts only."""
+    config = Config(include_classes=True, include_modules=True, refresh_stale=True)
+    full = scan_source(source, "m.py", config)
+    lean = scan_source(source, "m.py", config, targets=False)
+    assert full.targets and lean.targets == ()
+    assert (lean.findings, lean.documented, lean.total, lean.skipped) == (
+        full.findings, full.documented, full.total, full.skipped)
