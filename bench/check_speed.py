@@ -18,6 +18,7 @@ import argparse
 import importlib.util
 import json
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -62,11 +63,17 @@ class Timing:
     files: int
     coverage: float
     seconds: tuple[float, ...]
+    cpu_seconds: tuple[float, ...]
 
     @property
     def median(self) -> float:
         """Median wall seconds: one slow run on a busy machine does not move it."""
         return statistics.median(self.seconds)
+
+    @property
+    def cpu_median(self) -> float:
+        """Median CPU seconds (user + system, worker processes included): the work, whatever the load."""
+        return statistics.median(self.cpu_seconds)
 
 
 class BenchError(Exception):
@@ -111,15 +118,20 @@ def _copy_python_files(source: Path, target: Path) -> int:
     return sum(1 for _ in target.rglob("*.py"))
 
 
-def _run(command: Sequence[str], cwd: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
-    """Wall seconds of one cold run, and the run; exit 0 or 1 (findings) is success."""
-    start = time.perf_counter()
+def _cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run(command: Sequence[str], cwd: Path) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """Wall and CPU seconds of one cold run, and the run; exit 0 or 1 (findings) is success."""
+    cpu, start = _cpu_of_children(), time.perf_counter()
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, _cpu_of_children() - cpu
     if done.returncode not in (0, 1):
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
         raise BenchError(f"{' '.join(command)}: exit {done.returncode}: {tail[0]}")
-    return seconds, done
+    return seconds, cpu, done
 
 
 def _interrogate_files(output: str) -> int:
@@ -130,7 +142,7 @@ def _interrogate_files(output: str) -> int:
 
 def _docucode_files(args: Args, config: Path, tree: Path) -> int:
     """docucode's own file count, from one untimed ``--format json`` run."""
-    _, done = _run([str(args.docucode), "--check", "--config", str(config), "--format", "json", "."], tree)
+    _, _, done = _run([str(args.docucode), "--check", "--config", str(config), "--format", "json", "."], tree)
     return len(json.loads(done.stdout)["files"])
 
 
@@ -141,14 +153,22 @@ def _coverage(pattern: re.Pattern[str], output: str, tool: str) -> float:
     return float(match.group(1))
 
 
-def _time(commands: dict[str, Sequence[str]], tree: Path, repeat: int) -> dict[str, tuple[list[float], str]]:
+@dataclass(frozen=True)
+class _Runs:
+    seconds: tuple[float, ...] = ()
+    cpu_seconds: tuple[float, ...] = ()
+    output: str = ""  # the last run's stdout and stderr
+
+
+def _time(commands: dict[str, Sequence[str]], tree: Path, repeat: int) -> dict[str, _Runs]:
     """Run the tools in turns, so that a change in machine load falls on both alike."""
-    runs: dict[str, tuple[list[float], str]] = {tool: ([], "") for tool in commands}
+    runs = {tool: _Runs() for tool in commands}
     for index in range(repeat):
         for tool, command in commands.items():
-            elapsed, done = _run(command, tree)
-            runs[tool] = (runs[tool][0] + [elapsed], done.stdout + done.stderr)
-            print(f"  {tool} run {index + 1}/{repeat}: {elapsed:.2f} s", file=sys.stderr)
+            elapsed, cpu, done = _run(command, tree)
+            before = runs[tool]
+            runs[tool] = _Runs(before.seconds + (elapsed,), before.cpu_seconds + (cpu,), done.stdout + done.stderr)
+            print(f"  {tool} run {index + 1}/{repeat}: {elapsed:.2f} s wall, {cpu:.2f} s CPU", file=sys.stderr)
     return runs
 
 
@@ -161,27 +181,34 @@ def measure(args: Args, workdir: Path) -> tuple[int, list[Timing]]:
     docucode = (str(args.docucode), "--check", "--config", str(config), ".")
     interrogate = (str(args.interrogate), "-v", "--fail-under", "0", ".")
     runs = _time({"docucode": docucode, "interrogate": interrogate}, tree, args.repeat)
-    (d_seconds, d_output), (i_seconds, i_output) = runs["docucode"], runs["interrogate"]
+    d_runs, i_runs = runs["docucode"], runs["interrogate"]
     timings = [
         Timing("docucode --check", docucode, _docucode_files(args, config, tree),
-               _coverage(_DOCUCODE_COVERAGE, d_output, "docucode"), tuple(d_seconds)),
-        Timing("interrogate -v", interrogate, _interrogate_files(i_output),
-               _coverage(_INTERROGATE_COVERAGE, i_output, "interrogate"), tuple(i_seconds)),
+               _coverage(_DOCUCODE_COVERAGE, d_runs.output, "docucode"), d_runs.seconds, d_runs.cpu_seconds),
+        Timing("interrogate -v", interrogate, _interrogate_files(i_runs.output),
+               _coverage(_INTERROGATE_COVERAGE, i_runs.output, "interrogate"), i_runs.seconds, i_runs.cpu_seconds),
     ]
     return copied, timings
 
 
 def markdown(copied: int, timings: Sequence[Timing]) -> str:
-    """The results table and the interrogate/docucode ratio of the medians."""
+    """The results table and the interrogate/docucode ratios of the medians."""
     lines = [
         f"tree: {copied} *.py files",
         "",
-        "| tool | files | coverage % | wall s median | wall s min |",
-        "|---|---:|---:|---:|---:|",
+        "| tool | files | coverage % | wall s median | wall s min | CPU s median |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
-    lines += [f"| {t.tool} | {t.files} | {t.coverage:.1f} | {t.median:.2f} | {min(t.seconds):.2f} |" for t in timings]
+    lines += [
+        f"| {t.tool} | {t.files} | {t.coverage:.1f} | {t.median:.2f} | {min(t.seconds):.2f} | {t.cpu_median:.2f} |"
+        for t in timings
+    ]
     docucode, interrogate = timings
-    lines += ["", f"ratio interrogate/docucode (median wall): {interrogate.median / docucode.median:.2f}x"]
+    lines += [
+        "",
+        f"ratio interrogate/docucode (median wall): {interrogate.median / docucode.median:.2f}x",
+        f"ratio interrogate/docucode (median CPU): {interrogate.cpu_median / docucode.cpu_median:.2f}x",
+    ]
     return "\n".join(lines)
 
 

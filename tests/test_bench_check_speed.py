@@ -56,7 +56,8 @@ def test_prints_table_with_both_tools_on_the_same_files_and_a_ratio(tree: Path) 
         assert float(median) >= float(fastest) > 0
     # Both count the three modules, the class, two methods and one test function: 3 of 7 documented.
     assert [float(row[1]) for row in rows.values()] == [42.9, 42.9]
-    assert re.search(r"^ratio interrogate/docucode \(median wall\): \d+\.\d\dx$", done.stdout, re.M)
+    for measure in ("wall", "CPU"):
+        assert re.search(rf"^ratio interrogate/docucode \(median {measure}\): \d+\.\d\dx$", done.stdout, re.M)
     assert done.stderr.count(" run ") == 4  # two cold runs of each tool
 
 
