@@ -22,7 +22,6 @@ import io
 import multiprocessing
 import re
 import shutil
-import sys
 import sysconfig
 import tempfile
 import time
@@ -61,6 +60,7 @@ class Tally:
     failures: list[str] = field(default_factory=list)
 
     def add(self, other: "Tally") -> None:
+        """Fold another tally's counts into this one."""
         self.files += other.files
         self.changed += other.changed
         self.documented += other.documented

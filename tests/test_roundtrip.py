@@ -72,3 +72,10 @@ def test_corruption_check_catches_a_changed_body(tmp_path) -> None:
     assert roundtrip.corruption(original, path) == "comments changed"
     path.write_bytes(b"def f():\r\n    # why\r\n    return 2\r\n")
     assert "code other than docstrings changed" in roundtrip.corruption(original, path)
+
+
+@pytest.mark.slow
+def test_real_project_backfill_keeps_its_own_tests_passing() -> None:
+    import realproject
+
+    assert realproject.main(["more-itertools==11.2.1"]) == 0  # needs PyPI for the sdist and the hook env
