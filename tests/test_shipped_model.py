@@ -1,0 +1,68 @@
+"""The shipped DocuCode-small, loaded on CPU by default, documents a file end to end."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from docucode_hook.backends.model import DEFAULT_MODEL_DIR, ModelBackend, numpy_runnable
+from docucode_hook.backends.template import TemplateBackend
+from docucode_hook.config import Config
+from docucode_hook.context import Style
+from docucode_hook.finder import iter_contexts
+from docucode_hook.verify import assert_only_docstrings_changed, docstring_values
+
+SOURCE = '''\
+import json
+
+
+def load_settings(path: str, defaults: dict | None = None) -> dict:
+    settings = dict(defaults or {})
+    with open(path, encoding="utf-8") as handle:
+        settings.update(json.load(handle))
+    return settings
+
+
+def fibonacci(n: int) -> int:
+    if n < 0:
+        raise ValueError("n must not be negative")
+    return n if n < 2 else fibonacci(n - 1) + fibonacci(n - 2)
+'''
+
+
+def test_shipped_model_is_a_standard_model_directory_within_budget():
+    files = {p.name for p in DEFAULT_MODEL_DIR.iterdir()}
+    assert {"config.json", "tokenizer.json", "model.safetensors.index.json"} <= files
+    weights = sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.glob("*.safetensors"))
+    assert weights <= 40_000_000
+    assert numpy_runnable(DEFAULT_MODEL_DIR)
+
+
+def test_default_backend_writes_model_text_not_the_template():
+    backend = ModelBackend(Config())
+    assert backend.runtime == "numpy"  # no torch import on the hook's default path
+    contexts = list(iter_contexts(SOURCE, "settings.py"))
+    texts = backend.generate(contexts, Style.GOOGLE)
+    assert all(texts), texts
+    template = TemplateBackend().generate(contexts, Style.GOOGLE)
+    assert [t.splitlines()[0] for t in texts] != [t.splitlines()[0] for t in template]
+
+
+def test_cli_documents_a_file_with_the_shipped_model(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.docucode]\n")
+    path = tmp_path / "settings.py"
+    path.write_text(SOURCE)
+    done = subprocess.run(
+        [sys.executable, "-m", "docucode_hook", "settings.py"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == 1, done.stderr
+    assert "warning" not in done.stderr  # no fallback to the template
+    new = path.read_text()
+    assert_only_docstrings_changed(SOURCE, new)
+    docs = list(docstring_values(new).values())
+    assert len(docs) == 2
+    settings_doc, fib_doc = docs
+    assert "path (str)" in settings_doc and "defaults (dict | None)" in settings_doc and "Returns:" in settings_doc
+    assert "Raises:" in fib_doc and "ValueError" in fib_doc
+    rerun = subprocess.run([sys.executable, "-m", "docucode_hook", "settings.py"], cwd=tmp_path, capture_output=True)
+    assert rerun.returncode == 0 and path.read_text() == new
