@@ -49,7 +49,11 @@ class _Scope:
 
     node: ast.AST
     qualname: str
-    parent: _Scope | None
+    # The enclosing definition's node (None for the module), not its _Scope: a scope that
+    # pointed back at its parent would make a reference cycle, and every file's whole tree
+    # would then wait for the cyclic garbage collector, which on a large tree cost --check
+    # about half its time.
+    parent: ast.AST | None
     children: list[_Scope] = field(default_factory=list)
     imports: list[ast.stmt] = field(default_factory=list)  # filled for the module only
 
@@ -60,7 +64,7 @@ class _Scope:
 
     @property
     def in_class(self) -> bool:
-        return self.parent is not None and isinstance(self.parent.node, ast.ClassDef)
+        return isinstance(self.parent, ast.ClassDef)
 
     @cached_property
     def facts(self) -> _BodyFacts:
@@ -155,7 +159,7 @@ _BLOCKS = ("body", "cases", "handlers", "orelse", "finalbody")
 def _discover(scope: _Scope, statements: Sequence[ast.AST]) -> None:
     for statement in statements:
         if isinstance(statement, _DEFINITIONS):
-            child = _Scope(statement, _child_qualname(scope, statement.name), scope)
+            child = _Scope(statement, _child_qualname(scope, statement.name), scope.node)
             scope.children.append(child)
             _discover(child, statement.body)
             continue
@@ -338,9 +342,9 @@ def _enclosing_class(module: _Module, scope: _Scope) -> dict[str, object]:
     if not scope.in_class:
         return {}
     return {
-        "class_name": parent.node.name,
-        "class_bases": tuple(module.source.segment(base) for base in parent.node.bases),
-        "class_docstring": ast.get_docstring(parent.node),
+        "class_name": parent.name,
+        "class_bases": tuple(module.source.segment(base) for base in parent.bases),
+        "class_docstring": ast.get_docstring(parent),
     }
 
 
@@ -552,18 +556,30 @@ class _Rules:
         return None
 
 
+# docstring_parser's AUTO tries these in this order and keeps the result with the most sections.
+# It is not called directly: it keeps a failed style's ParseError in a local, a reference cycle
+# through the traceback's frames that holds the caller's whole AST until the cyclic collector
+# runs, which on a large tree cost --check about half its time.
+_ANY_STYLE = (DocstringStyle.REST, DocstringStyle.GOOGLE, DocstringStyle.NUMPYDOC, DocstringStyle.EPYDOC)
+
+
+def _parse_as(text: str, style: DocstringStyle) -> Docstring | None:
+    try:
+        return parse(text, style)
+    except ParseError:
+        return None
+
+
 def _parse_docstring(text: str, style: Style) -> Docstring | None:
     """The parsed docstring when it has sections; a summary-only docstring is never stale."""
     if "\n" not in text:  # one line cannot hold a section; most docstrings end here, unparsed
         return None
-    for parser_style in (_PARSER_STYLES[style], DocstringStyle.AUTO):
-        try:
-            parsed = parse(text, parser_style)
-        except ParseError:
-            continue
-        if parsed.meta:
-            return parsed
-    return None
+    chosen = _parse_as(text, _PARSER_STYLES[style])
+    if chosen is not None and chosen.meta:
+        return chosen
+    parsed = [doc for doc in (_parse_as(text, any_style) for any_style in _ANY_STYLE) if doc is not None]
+    best = max(parsed, key=lambda doc: len(doc.meta), default=None)  # the first of equals, as AUTO
+    return best if best is not None and best.meta else None
 
 
 def _is_stub(node: ast.AST) -> bool:
