@@ -10,17 +10,17 @@ its greedy tokens equal transformers' ``generate`` on the same model.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-# OpenBLAS threads spin on the small matrices of decoding: with a second busy process on a
-# 2-core machine a batched matmul measured 1.8 s with 2 threads and 25 ms with 1. Only
-# effective when NumPy is first imported here, which is the case in the hook's process.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np
+from threadpoolctl import threadpool_limits
 
-import numpy as np  # noqa: E402
+# OpenBLAS threads spin on the small matrices of decoding: on the 2-core machine with one
+# other busy process, a [10, 384] x [384, 1024] matmul took 13-28 ms with 2 threads and
+# 0.5 ms with 1, so generation runs single-threaded whatever the process set before.
+BLAS_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -100,21 +100,35 @@ class NumpyLlama:
         head = self.w["embed_tokens.weight"] if self.shape.tied else self.w.pop("lm_head.weight")
         self.lm_head_t = np.ascontiguousarray(head.T)
         half = self.shape.head_dim // 2
-        self.inv_freq = 1.0 / self.shape.rope_theta ** (np.arange(half, dtype=np.float32) * 2 / self.shape.head_dim)
+        self.inv_freq = (1.0 / self.shape.rope_theta ** (np.arange(half) * 2 / self.shape.head_dim)).astype(np.float32)
 
     def _rope(self, x: np.ndarray, positions: np.ndarray) -> np.ndarray:
         # x: [B, H, T, D]; positions: [B, T]. HF's rotate_half convention (not interleaved).
-        angles = positions[:, None, :, None] * self.inv_freq  # [B, 1, T, D/2]
+        # float32 positions: int64 * float32 would promote everything downstream to float64,
+        # and every later matmul would convert its weights (5-10x slower generation).
+        angles = positions[:, None, :, None].astype(np.float32) * self.inv_freq  # [B, 1, T, D/2]
         cos, sin = np.cos(angles), np.sin(angles)
         first, second = x[..., : x.shape[-1] // 2], x[..., x.shape[-1] // 2 :]
         return np.concatenate([first * cos - second * sin, second * cos + first * sin], axis=-1)
 
-    def _forward(self, ids: np.ndarray, positions: np.ndarray, allowed: np.ndarray, cache: list) -> np.ndarray:
-        """Logits of the last position. ``allowed``: [B, T_new, T_total] attention mask."""
+    def _forward(
+        self, ids: np.ndarray, positions: np.ndarray, allowed: np.ndarray, cache: list, start: int
+    ) -> np.ndarray:
+        """Logits of the last position; keys/values go to ``cache`` at ``start``.
+
+        ``allowed``: [B, T_new, start + T_new] attention mask. The cache is preallocated
+        [B, kv_heads, capacity, head_dim] per layer: concatenating a growing cache at every
+        step copied ~80 MB a token and was most of the decoding time.
+        """
         s, w = self.shape, self.w
         batch, steps = ids.shape
+        end = start + steps
         x = w["embed_tokens.weight"][ids]
         groups = s.heads // s.kv_heads
+        # One additive mask for all layers; the 1/sqrt(d) scale goes on q, which is smaller
+        # than the [T, T] scores in prefill.
+        bias = np.where(allowed, np.float32(0), np.float32(-1e9))[:, None]
+        scale = np.float32(1 / np.sqrt(s.head_dim))
         for i in range(s.layers):
             p = f"layers.{i}."
             h = _rms_norm(x, w[p + "input_layernorm.weight"], s.rms_eps)
@@ -122,16 +136,16 @@ class NumpyLlama:
             k = _linear(h, w[p + "self_attn.k_proj.weight"]).reshape(batch, steps, s.kv_heads, s.head_dim).transpose(0, 2, 1, 3)
             v = _linear(h, w[p + "self_attn.v_proj.weight"]).reshape(batch, steps, s.kv_heads, s.head_dim).transpose(0, 2, 1, 3)
             q, k = self._rope(q, positions), self._rope(k, positions)
-            if cache[i] is not None:
-                k = np.concatenate([cache[i][0], k], axis=2)
-                v = np.concatenate([cache[i][1], v], axis=2)
-            cache[i] = (k, v)
+            cache[i][0][:, :, start:end], cache[i][1][:, :, start:end] = k, v
+            k, v = cache[i][0][:, :, :end], cache[i][1][:, :, :end]
             if groups > 1:  # grouped-query attention: each key/value head serves `groups` query heads
                 k, v = np.repeat(k, groups, axis=1), np.repeat(v, groups, axis=1)
-            scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(s.head_dim)
-            scores = np.where(allowed[:, None], scores, -1e9)
-            scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
-            attn = (scores / scores.sum(axis=-1, keepdims=True)) @ v
+            scores = (q * scale) @ k.transpose(0, 1, 3, 2)
+            scores += bias
+            scores -= scores.max(axis=-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(axis=-1, keepdims=True)
+            attn = scores @ v
             attn = attn.transpose(0, 2, 1, 3).reshape(batch, steps, s.heads * s.head_dim)
             x = x + _linear(attn, w[p + "self_attn.o_proj.weight"])
             h = _rms_norm(x, w[p + "post_attention_layernorm.weight"], s.rms_eps)
@@ -144,6 +158,10 @@ class NumpyLlama:
         self, prompts: Sequence[Sequence[int]], max_new_tokens: int, repetition_penalty: float = 1.0
     ) -> list[list[int]]:
         """Greedy continuation of each prompt (left-padded into one batch), stopping at EOS."""
+        with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
+            return self._greedy(prompts, max_new_tokens, repetition_penalty)
+
+    def _greedy(self, prompts: Sequence[Sequence[int]], max_new_tokens: int, repetition_penalty: float) -> list[list[int]]:
         batch, width = len(prompts), max(len(p) for p in prompts)
         ids = np.zeros((batch, width), dtype=np.int64)
         real = np.zeros((batch, width), dtype=bool)
@@ -152,27 +170,33 @@ class NumpyLlama:
             real[row, width - len(prompt) :] = True
         positions = np.maximum(np.cumsum(real, axis=1) - 1, 0)
         causal = np.tril(np.ones((width, width), dtype=bool))
-        cache: list = [None] * self.shape.layers
-        logits = self._forward(ids, positions, causal[None] & real[:, None, :], cache)
+        shape = (batch, self.shape.kv_heads, width + max_new_tokens, self.shape.head_dim)
+        cache = [(np.zeros(shape, np.float32), np.zeros(shape, np.float32)) for _ in range(self.shape.layers)]
+        logits = self._forward(ids, positions, causal[None] & real[:, None, :], cache, 0)
+        filled = width
         seen = [set(p) for p in prompts]
         out: list[list[int]] = [[] for _ in prompts]
-        done = np.zeros(batch, dtype=bool)
+        active = np.arange(batch)  # original rows still generating, in cache order
         next_pos = positions[:, -1] + 1
         for _ in range(max_new_tokens):
             if repetition_penalty != 1.0:
-                for row in range(batch):
+                for slot, row in enumerate(active):
                     tokens = list(seen[row])
-                    picked = logits[row, tokens]
-                    logits[row, tokens] = np.where(picked < 0, picked * repetition_penalty, picked / repetition_penalty)
+                    picked = logits[slot, tokens]
+                    logits[slot, tokens] = np.where(picked < 0, picked * repetition_penalty, picked / repetition_penalty)
             token = logits.argmax(axis=-1)
-            for row in np.flatnonzero(~done):
-                out[row].append(int(token[row]))
-                seen[row].add(int(token[row]))
-                done[row] = token[row] in self.shape.eos_ids
-            if done.all():
+            for slot, row in enumerate(active):
+                out[row].append(int(token[slot]))
+                seen[row].add(int(token[slot]))
+            going = ~np.isin(token, self.shape.eos_ids)
+            if not going.any():
                 break
-            real = np.concatenate([real, np.ones((batch, 1), dtype=bool)], axis=1)
-            logits = self._forward(token[:, None], next_pos[:, None], real[:, None, :], cache)
+            if not going.all():  # drop finished rows: decoding cost follows the rows still going
+                active, token, next_pos, real = active[going], token[going], next_pos[going], real[going]
+                cache = [(k[going], v[going]) for k, v in cache]
+            real = np.concatenate([real, np.ones((len(active), 1), dtype=bool)], axis=1)
+            logits = self._forward(token[:, None], next_pos[:, None], real[:, None, :], cache, filled)
+            filled += 1
             next_pos = next_pos + 1
         return [[t for t in row if t not in self.shape.eos_ids] for row in out]
 
