@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import difflib
+import gc
 import os
 import warnings
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 from docucode_hook.backends import Backend, get_backend
 from docucode_hook.config import Config
@@ -85,6 +87,19 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
+@contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """A scan makes no reference cycles, so reference counting frees each AST; the cyclic
+    collector would only re-walk the live ones, a fifth of --check's time on a large tree."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def check_paths(paths: Sequence[Path], root: Path, config: Config) -> list[FileResult]:
     """``--check``: the fast ast pass only; LibCST and the backends are never touched.
 
@@ -94,8 +109,9 @@ def check_paths(paths: Sequence[Path], root: Path, config: Config) -> list[FileR
     check = partial(_check_file, root=root, config=config)
     workers = min(_cpus(), len(paths) // PARALLEL_CHECK_FILES)
     if workers < 2:
-        return [check(path) for path in paths]
-    with ProcessPoolExecutor(workers) as pool:
+        with _without_cyclic_gc():
+            return [check(path) for path in paths]
+    with ProcessPoolExecutor(workers, initializer=gc.disable) as pool:
         return list(pool.map(check, paths, chunksize=max(1, len(paths) // (workers * 16))))
 
 
