@@ -134,7 +134,7 @@ def test_prompt_seam_decodes_like_the_backend(tiny_model_dir: Path) -> None:
         Config(backend="model", model=str(tiny_model_dir), offline=True, max_new_tokens=6, batch_size=4)
     )
     expected = backend.generate(contexts, Style.GOOGLE)
-    prompts = [build_prompt(ctx, Style.GOOGLE).text for ctx in contexts]
+    prompts = [build_prompt(ctx, Style.GOOGLE) for ctx in contexts]
     assert [text for text, _ in evaluate.generate_from_prompts(backend, prompts, batch_size=4)] == expected
 
 

@@ -117,7 +117,7 @@ def read_examples(path: Path, limit: int | None = None, seed: int = 0) -> list[E
     numbered = [(number, line) for number, line in enumerate(lines, start=1) if line.strip()]
     if limit is not None and limit < len(numbered):
         numbered = sorted(random.Random(seed).sample(numbered, limit))
-    examples, unparsable = [], []
+    examples = []
     for number, line in numbered:
         where = f"{path}:{number}"
         try:
@@ -128,13 +128,7 @@ def read_examples(path: Path, limit: int | None = None, seed: int = 0) -> list[E
             missing := [k for k in REQUIRED_FIELDS if not isinstance(record.get(k), str)]
         ):
             raise EvalError(f"{where}: record lacks {', '.join(missing) if isinstance(record, dict) else 'an object'}")
-        try:
-            examples.append(Example(record, context_for(record, where)))
-        except EvalError as exc:
-            # Snippets truncated by an older prompt builder can end mid-block; skip, don't guess.
-            unparsable.append(str(exc))
-    if unparsable:
-        print(f"skipped {len(unparsable)} record(s) whose code does not parse, e.g. {unparsable[0]}", file=sys.stderr)
+        examples.append(Example(record, context_for(record, where)))
     if not examples:
         raise EvalError(f"{path}: no records")
     return examples

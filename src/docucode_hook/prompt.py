@@ -8,12 +8,13 @@ exact text the model continues; training appends the completion and the EOS toke
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from typing import Callable
 
 from docucode_hook.context import FunctionContext, Style
 
-PROMPT_VERSION = "1"
+PROMPT_VERSION = "2"  # 2: truncation keeps whole statements
 # Characters, not tokens: the builder must run without a tokenizer (template backend,
 # mining) and code averages 3-4 characters a BPE token, so 2,400 chars stays near 700 tokens.
 DEFAULT_BUDGET_CHARS = 2400
@@ -23,6 +24,7 @@ TRUNCATED = "    ...  # truncated"
 CODE_HEADER = "### Code\n"
 ANSWER_HEADER = "\n### Docstring\n"
 
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _STYLE_NAMES = {Style.GOOGLE: "Google", Style.NUMPY: "NumPy", Style.SPHINX: "Sphinx"}
 
 
@@ -64,18 +66,28 @@ def _instruction(ctx: FunctionContext, style: Style) -> str:
 
 
 def _truncate_code(code: str, signature_lines: int, budget: int) -> str:
-    """Drop body lines from the end until the code fits; the signature is never cut."""
-    lines = code.rstrip().splitlines()
+    """Drop body statements from the end until the code fits; the signature is never cut.
+
+    Whole top-level statements of the body are kept, so a truncated snippet still parses
+    (train.evaluate rebuilds contexts from snippets); code ast cannot read is cut by lines.
+    """
+    code = code.rstrip()
+    lines = code.splitlines()
     if len(code) <= budget or len(lines) <= signature_lines:
-        return code.rstrip()
-    kept = lines[:signature_lines]
-    used = sum(len(line) + 1 for line in kept) + len(TRUNCATED)
-    for line in lines[signature_lines:]:
-        if used + len(line) + 1 > budget:
+        return code
+    try:
+        body = next(n for n in ast.parse(code).body if isinstance(n, _DEFINITIONS)).body
+        ends, indent = [stmt.end_lineno for stmt in body], " " * body[0].col_offset
+        start = body[0].lineno - 1
+    except (SyntaxError, StopIteration):
+        ends, indent, start = list(range(signature_lines + 1, len(lines) + 1)), "    ", signature_lines
+    marker = indent + TRUNCATED.strip()
+    kept = start
+    for end in ends:
+        if sum(len(line) + 1 for line in lines[:end]) + len(marker) > budget:
             break
-        kept.append(line)
-        used += len(line) + 1
-    return "\n".join(kept + [TRUNCATED])
+        kept = end
+    return "\n".join(lines[: max(kept, start)] + [marker])
 
 
 def _signature_lines(code: str) -> int:

@@ -1,0 +1,69 @@
+"""The shared prompt builder: context, instruction, and truncation that keeps code parseable."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from docucode_hook.context import Style
+from docucode_hook.finder import iter_contexts
+from docucode_hook.prompt import ANSWER_HEADER, build_prompt, build_record, fit_prompt
+
+SOURCE = '''\
+import os
+from typing import Iterable
+
+
+class Walker(Base):
+    """Walks trees."""
+
+    @cached(size=3)
+    def walk(self, root: str,
+             pattern: str = "*") -> Iterable[str]:
+        for folder, _, files in os.walk(root):
+            if folder.startswith("."):
+                continue
+            for name in files:
+                if fnmatch(name, pattern):
+                    yield os.path.join(folder, name)
+        self.done = True
+        return None
+'''
+
+
+@pytest.fixture(scope="module")
+def ctx():
+    return next(iter_contexts(SOURCE, "walker.py"))
+
+
+def test_prompt_holds_instruction_context_and_code(ctx):
+    built = build_prompt(ctx, Style.NUMPY)
+    assert built.prompt.startswith("### Instruction\nWrite a NumPy-style docstring for the Python method `Walker.walk`.")
+    for line in ("import: import os", "class: Walker(Base) - Walks trees.", "calls: os.walk"):
+        assert line in built.prompt
+    assert built.code_snippet.startswith("@cached(size=3)\ndef walk(self, root: str,")
+    assert built.text.endswith(ANSWER_HEADER)
+
+
+@pytest.mark.parametrize("budget", range(200, 900, 25))
+def test_truncated_code_keeps_the_signature_and_still_parses(ctx, budget):
+    built = build_prompt(ctx, Style.GOOGLE, budget_chars=budget)
+    code = built.code_snippet
+    assert code.startswith("@cached(size=3)\ndef walk(self, root: str,\n         pattern: str = \"*\") -> Iterable[str]:")
+    ast.parse(code)
+    assert len(built.text) <= max(budget, len(built.prompt) + 200)
+
+
+def test_fit_prompt_shortens_to_a_token_limit(ctx):
+    built = build_prompt(ctx, Style.GOOGLE)
+    words = lambda text: len(text.split())  # noqa: E731 - a stand-in tokenizer: one token a word
+    fitted = fit_prompt(built, words, words(built.text) - 10)
+    assert words(fitted.text) <= words(built.text) - 10
+    assert "truncated" in fitted.code_snippet
+    ast.parse(fitted.code_snippet)
+
+
+def test_training_record_is_the_seed_format(ctx):
+    record = build_record(ctx, Style.GOOGLE, "  Walk the tree.  ")
+    assert set(record) == {"prompt", "code_snippet", "completion"} and record["completion"] == "Walk the tree."
