@@ -143,10 +143,20 @@ def _report(results: Sequence[FileResult], args: argparse.Namespace, fail_under:
     return code
 
 
+def _show_warning(message, *_args, **_kwargs) -> None:
+    print(f"docucode: warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    # One line per warning, and the caller's warning display restored afterwards.
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    warnings.formatwarning = lambda message, *_a, **_k: f"docucode: warning: {message}\n"
     root = find_project_root(Path.cwd())
     try:
         config = load_config(args.config, root, _overrides(args))
