@@ -150,7 +150,7 @@ def test_bad_config_is_one_line_naming_the_file(tmp_path: Path, capsys, config_t
     ("lines", "message"),
     [
         (['{"prompt": "p", "code_snippet": "c", "completion": "d"}', "{not json"], ":2: invalid JSON"),
-        (['{"prompt": "p", "completion": "d"}'], ":1: record lacks string field(s) code_snippet"),
+        (['{"prompt": "p", "completion": "d"}'], ":1: missing string field(s) code_snippet"),
     ],
 )
 def test_bad_data_line_is_reported_with_file_and_line(

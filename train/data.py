@@ -30,19 +30,22 @@ def read_jsonl(path: Path, required: Iterable[str] = ()) -> list[dict[str, Any]]
     """Read one JSON object a line, checking that each has the ``required`` string fields."""
     if not path.is_file():
         raise DataError(f"{path}: file not found")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read data: {exc}") from None
     records = []
-    with path.open(encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from None
-            missing = [key for key in required if not isinstance(record.get(key), str)]
-            if missing:
-                raise DataError(f"{path}:{lineno}: missing string field(s) {', '.join(missing)}")
-            records.append(record)
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from None
+        missing = [key for key in required if not isinstance(record, dict) or not isinstance(record.get(key), str)]
+        if missing:
+            raise DataError(f"{path}:{lineno}: missing string field(s) {', '.join(missing)}")
+        records.append(record)
     if not records:
         raise DataError(f"{path}: no records")
     return records

@@ -193,23 +193,12 @@ def parse_args(argv: Sequence[str] | None = None) -> QLoRAArgs:
 
 def read_records(path: Path) -> list[dict[str, Any]]:
     """Records of a mined JSONL file; a bad line is an error naming the file and line."""
+    from train.data import DataError, read_jsonl
+
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read data: {exc.strerror}") from None
-    records = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"{path}:{number}: invalid JSON: {exc.msg}") from None
-        missing = [key for key in REQUIRED_KEYS if not isinstance(record, dict) or not isinstance(record.get(key), str)]
-        if missing:
-            raise UsageError(f"{path}:{number}: record lacks string field(s) {', '.join(missing)}")
-        records.append(record)
-    return records
+        return read_jsonl(path, REQUIRED_KEYS)
+    except DataError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def to_examples(
