@@ -96,7 +96,13 @@ FIELD_CASES = [
         "    except OSError as err:\n        raise err\n    if x:\n        raise ValueError('x') from None\n"
         "    raise errors.Bad\n    raise ValueError\n",
         "f",
-        {"raises": ("ValueError", "errors.Bad"), "calls": ("x", "ValueError")},
+        # a bare `raise` re-raises what its `except` caught (pydoclint counts it too)
+        {"raises": ("KeyError", "ValueError", "errors.Bad"), "calls": ("x", "ValueError")},
+    ),
+    (
+        "def f(p):\n    try:\n        open(p)\n    except (OSError, io.Error):\n        raise\n    except:\n        raise\n",
+        "f",
+        {"raises": ("OSError", "io.Error")},
     ),
     ("def f():\n    def g():\n        raise KeyError\n    g()", "f", {"raises": (), "calls": ("g",)}),
     # calls: dotted, unique, first seen, own body only, decorator calls of a nested def belong to the outer one

@@ -116,18 +116,26 @@ def _children(node: ast.AST) -> list[ast.AST]:
     return children
 
 
+def _handled_names(handler: ast.ExceptHandler) -> tuple[str, ...]:
+    """The exception names an ``except`` clause catches (what a bare ``raise`` in it re-raises)."""
+    caught = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type] if handler.type else []
+    return tuple(name for name in map(_dotted, caught) if name)
+
+
 def _body_facts(body: Sequence[ast.AST]) -> _BodyFacts:
     """Visit the body's own nodes once, stopping at nested definitions and lambdas."""
     returns_value = is_generator = False
     raises: dict[str, None] = {}  # dicts keep first-seen order
     calls: dict[str, None] = {}
-    stack = list(reversed(body))
+    # Each node travels with the names its enclosing `except` catches: a bare `raise` there
+    # re-raises them, and pydoclint expects them in Raises.
+    stack: list[tuple[ast.AST, tuple[str, ...]]] = [(node, ()) for node in reversed(body)]
     while stack:
-        node = stack.pop()
+        node, handling = stack.pop()
         if isinstance(node, _LEAVES):
             continue
         if isinstance(node, (*_DEFINITIONS, ast.Lambda)):
-            stack.extend(reversed(_outer_parts(node)))
+            stack.extend((part, ()) for part in reversed(_outer_parts(node)))
             continue
         if isinstance(node, ast.Call):
             if name := _dotted(node.func):
@@ -137,10 +145,15 @@ def _body_facts(body: Sequence[ast.AST]) -> _BodyFacts:
             returns_value |= value is not None and not (isinstance(value, ast.Constant) and value.value is None)
         elif isinstance(node, (ast.Yield, ast.YieldFrom)):
             is_generator = True
+        elif isinstance(node, ast.ExceptHandler):
+            handling = _handled_names(node)
         elif isinstance(node, ast.Raise):
-            if node.exc is not None and (name := _raised_name(node.exc)):
+            if node.exc is None:
+                for name in handling:
+                    raises.setdefault(name)
+            elif name := _raised_name(node.exc):
                 raises.setdefault(name)
-        stack.extend(reversed(_children(node)))
+        stack.extend((child, handling) for child in reversed(_children(node)))
     return _BodyFacts(returns_value, is_generator, tuple(raises), tuple(calls))
 
 
