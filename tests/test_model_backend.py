@@ -35,6 +35,7 @@ def backend_for(model_dir: Path, adapter: Path | None = None, quantize_4bit: boo
         ("Summary.\n  ### not a header\n", "Summary.\n  ### not a header"),
         ("Re\x17turn the \ufffdsum.\r\n\tDetails.", "Return the sum.\n\tDetails."),
         ('"""', None),
+        ("Summary.\n\nArgs:\n    - ``a``: loop\n    - ``a``: loop\n    - ``a``: loop", "Summary.\n\nArgs:\n    - ``a``: loop"),
         ("   \n\n", None),
     ],
 )

@@ -35,7 +35,7 @@ class Config:
     server_api_key_env: str | None = None  # name of the env var holding the key
     server_timeout: float = 60.0
     batch_size: int = 8
-    max_new_tokens: int = 160
+    max_new_tokens: int = 96  # a summary and a few parameter lines; longer is mostly loops
     cache: bool = True
     include: tuple[str, ...] = ("*.py",)
     exclude: tuple[str, ...] = ()

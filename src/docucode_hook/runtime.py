@@ -19,8 +19,9 @@ from threadpoolctl import threadpool_limits
 
 # OpenBLAS threads spin on the small matrices of decoding: on the 2-core machine with one
 # other busy process, a [10, 384] x [384, 1024] matmul took 13-28 ms with 2 threads and
-# 0.5 ms with 1, so generation runs single-threaded whatever the process set before.
-BLAS_THREADS = 1
+# 0.5 ms with 1, so decoding runs single-threaded whatever the process set before. The
+# prompt pass multiplies [tokens, 384] matrices, large enough for BLAS's own threads.
+DECODE_BLAS_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -158,10 +159,12 @@ class NumpyLlama:
         self, prompts: Sequence[Sequence[int]], max_new_tokens: int, repetition_penalty: float = 1.0
     ) -> list[list[int]]:
         """Greedy continuation of each prompt (left-padded into one batch), stopping at EOS."""
-        with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
-            return self._greedy(prompts, max_new_tokens, repetition_penalty)
+        logits, cache, real, next_pos = self._prefill(prompts, max_new_tokens)
+        with threadpool_limits(limits=DECODE_BLAS_THREADS, user_api="blas"):
+            return self._decode(prompts, logits, cache, real, next_pos, max_new_tokens, repetition_penalty)
 
-    def _greedy(self, prompts: Sequence[Sequence[int]], max_new_tokens: int, repetition_penalty: float) -> list[list[int]]:
+    def _prefill(self, prompts: Sequence[Sequence[int]], max_new_tokens: int) -> tuple:
+        """The prompt pass: logits of each prompt's last token, a KV cache with room to decode."""
         batch, width = len(prompts), max(len(p) for p in prompts)
         ids = np.zeros((batch, width), dtype=np.int64)
         real = np.zeros((batch, width), dtype=bool)
@@ -173,11 +176,21 @@ class NumpyLlama:
         shape = (batch, self.shape.kv_heads, width + max_new_tokens, self.shape.head_dim)
         cache = [(np.zeros(shape, np.float32), np.zeros(shape, np.float32)) for _ in range(self.shape.layers)]
         logits = self._forward(ids, positions, causal[None] & real[:, None, :], cache, 0)
-        filled = width
+        return logits, cache, real, positions[:, -1] + 1
+
+    def _decode(
+        self,
+        prompts: Sequence[Sequence[int]],
+        logits: np.ndarray,
+        cache: list,
+        real: np.ndarray,
+        next_pos: np.ndarray,
+        max_new_tokens: int,
+        repetition_penalty: float,
+    ) -> list[list[int]]:
         seen = [set(p) for p in prompts]
         out: list[list[int]] = [[] for _ in prompts]
-        active = np.arange(batch)  # original rows still generating, in cache order
-        next_pos = positions[:, -1] + 1
+        active = np.arange(len(prompts))  # original rows still generating, in cache order
         for _ in range(max_new_tokens):
             if repetition_penalty != 1.0:
                 for slot, row in enumerate(active):
@@ -194,9 +207,9 @@ class NumpyLlama:
             if not going.all():  # drop finished rows: decoding cost follows the rows still going
                 active, token, next_pos, real = active[going], token[going], next_pos[going], real[going]
                 cache = [(k[going], v[going]) for k, v in cache]
+            filled = real.shape[1]
             real = np.concatenate([real, np.ones((len(active), 1), dtype=bool)], axis=1)
             logits = self._forward(token[:, None], next_pos[:, None], real[:, None, :], cache, filled)
-            filled += 1
             next_pos = next_pos + 1
         return [[t for t in row if t not in self.shape.eos_ids] for row in out]
 

@@ -37,17 +37,21 @@ class ModelLoadError(RuntimeError):
 
 
 def cut_completion(text: str) -> str | None:
-    """The docstring part of a raw completion: up to a closing quote or a ``### `` header line, printable."""
+    """The docstring part of a raw completion: up to a closing quote, a ``### `` header or a repeated line."""
     end = len(text)
     for stop in ('"""', "'''"):
         if stop in text:
             end = min(end, text.index(stop))
     text = text[:end]
     lines = text.splitlines()
+    seen: set[str] = set()
     for index, line in enumerate(lines):
-        if line.startswith("### "):
+        # A header starts the next prompt section; a repeated line means greedy decoding of a
+        # small model has fallen into a loop, and everything from there on is that loop.
+        if line.startswith("### ") or (line.strip() and line in seen):
             lines = lines[:index]
             break
+        seen.add(line)
     cleaned = _UNPRINTABLE.sub("", "\n".join(lines)).strip()
     return cleaned or None
 
