@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--functions", type=int, default=60)
     parser.add_argument("--runtime", default="numpy", help="comma list of numpy, transformers")
     parser.add_argument("--batch-sizes", default="1,10")
-    parser.add_argument("--max-new-tokens", type=int, default=160)
+    parser.add_argument("--max-new-tokens", type=int, help="default: the hook's own (Config.max_new_tokens)")
     parser.add_argument("--model", help="model directory (default: the shipped model)")
     parser.add_argument("--nf4", default="off", help="comma list of off, on: load the base in 4-bit NF4")
     parser.add_argument("--adapter", help="also measure with this PEFT adapter (transformers runtime)")
@@ -97,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     contexts = bench_contexts(args.functions)
+    if args.max_new_tokens is None:
+        from docucode_hook.config import Config
+
+        args.max_new_tokens = Config().max_new_tokens
     rows = [
         measure(runtime, int(size), contexts, args.max_new_tokens, args.model, nf4 == "on", adapter)
         for runtime in args.runtime.split(",")
