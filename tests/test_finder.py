@@ -540,3 +540,33 @@ def test_scan_never_imports_libcst() -> None:
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_a_docstring_that_crashes_docstring_parser_is_not_a_crash():
+    # docstring_parser's REST parser raises IndexError on a field line that starts with ": "
+    # (seen in pyasn1); the finder must still scan the file.
+    source = (
+        "def position(name):\n"
+        '    """Return field position by name.\n\n    Parameters\n    ----------\n'
+        "    name: :py:class:`str`\n        Field name\n\n    Returns\n    -------\n"
+        '    : :py:class:`int`\n        Field position\n    """\n    return 0\n'
+    )
+    scan = scan_source(source, "pos.py", Config())
+    assert scan.documented == 1 and not [f for f in scan.findings if f.code == "DCU100"]
+
+
+@pytest.mark.parametrize(
+    "docstring",
+    [
+        "Do it.\n\nArgs:\n    a: A.",
+        "Do it.\n\nParameters\n----------\na : int",
+        "Do it.\n\n:param a: A.",
+        "Do it.\n\n@param a: A.",
+        "Do it.\n\n.. deprecated:: 1.0\n    Use other.",
+    ],
+)
+def test_docstrings_with_sections_are_still_checked(docstring):
+    body = "\n".join("    " + line if line else "" for line in docstring.splitlines())
+    source = f'def f(b):\n    """{body.strip()}\n    """\n    return b\n'
+    # The section pre-filter must let every style through to the stale checks.
+    assert "DCU101" in [f.code for f in scan_source(source, "f.py", Config()).findings]

@@ -142,7 +142,7 @@ def documented_params(docstring: str, style: Style) -> tuple[str, ...]:
     """Parameter names the docstring documents, stars dropped; none when it does not parse."""
     try:
         parsed = docstring_parser.parse(docstring, style=_PARSER_STYLES[Style(style)])
-    except docstring_parser.ParseError:
+    except (docstring_parser.ParseError, ValueError, IndexError):  # IndexError: parser bugs
         return ()
     names: list[str] = []
     for param in parsed.params:

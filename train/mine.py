@@ -239,7 +239,7 @@ def _normalised(doc: Docstring) -> Docstring:
 def _documented_fields(ctx: FunctionContext, style: Style) -> dict:
     try:
         doc = _normalised(parse(ctx.docstring))
-    except ParseError:
+    except (ParseError, ValueError, IndexError):  # docstring_parser raises IndexError on some texts
         return {"completion": None}
     completion = render_docstring(doc, style)
     return {

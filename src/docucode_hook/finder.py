@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import PurePath
 from typing import Iterator, Sequence
 
-from docstring_parser import Docstring, DocstringStyle, ParseError, parse
+from docstring_parser import Docstring, DocstringStyle, parse
 
 from docucode_hook.config import Config
 from docucode_hook.context import FunctionContext, Parameter, ParamKind, Style
@@ -576,16 +576,22 @@ class _Rules:
 _ANY_STYLE = (DocstringStyle.REST, DocstringStyle.GOOGLE, DocstringStyle.NUMPYDOC, DocstringStyle.EPYDOC)
 
 
+# What any docstring_parser style needs to find a section: a title line ("Args:"), a NumPy
+# underline, a field (":param", "@param", "::") or a directive (".. deprecated::"). Text with
+# none of these is summary-only and is not parsed (about half of all docstrings).
+_MAY_HAVE_SECTIONS = re.compile(r"^[ \t]*(?:[A-Za-z][A-Za-z ]*:[ \t]*$|-+[ \t]*$|[:@]\S|\.\. )", re.M)
+
+
 def _parse_as(text: str, style: DocstringStyle) -> Docstring | None:
     try:
         return parse(text, style)
-    except ParseError:
+    except Exception:  # ParseError, and IndexError from docstring_parser's own bugs (pyasn1's docstrings)
         return None
 
 
 def _parse_docstring(text: str, style: Style) -> Docstring | None:
     """The parsed docstring when it has sections; a summary-only docstring is never stale."""
-    if "\n" not in text:  # one line cannot hold a section; most docstrings end here, unparsed
+    if "\n" not in text or not _MAY_HAVE_SECTIONS.search(text):
         return None
     chosen = _parse_as(text, _PARSER_STYLES[style])
     if chosen is not None and chosen.meta:
