@@ -370,31 +370,39 @@ def _scope_parameters(source: _Source, scope: _Scope) -> tuple[list[Parameter], 
     return _parameters(source, scope.node.args, drop_first)
 
 
+def _definition_fields(module: _Module, scope: _Scope) -> dict[str, object]:
+    """The FunctionContext fields that a function and a class share."""
+    node = scope.node
+    return {
+        "path": module.path,
+        "qualname": scope.qualname,
+        "name": node.name,
+        "lineno": node.lineno,
+        "col": node.col_offset,
+        "decorators": tuple(module.source.segment(d) for d in node.decorator_list),
+        "code": _definition_code(module.source, node),
+        "imports": module.imports,
+        "module_docstring": module.docstring,
+        "calls": scope.facts.calls,
+        "docstring": ast.get_docstring(node),
+        **_enclosing_class(module, scope),
+    }
+
+
 def _function_context(module: _Module, scope: _Scope) -> FunctionContext:
     node = scope.node
     parameters, dropped = _scope_parameters(module.source, scope)
     return FunctionContext(
-        path=module.path,
-        qualname=scope.qualname,
-        name=node.name,
         kind="function",
-        lineno=node.lineno,
-        col=node.col_offset,
         is_async=isinstance(node, ast.AsyncFunctionDef),
         is_method=dropped,
-        decorators=tuple(module.source.segment(d) for d in node.decorator_list),
         signature=_signature(module.source, node),
         parameters=tuple(parameters),
         returns_annotation=module.source.segment(node.returns) if node.returns is not None else None,
         returns_value=scope.facts.returns_value,
         is_generator=scope.facts.is_generator,
         raises=scope.facts.raises,
-        code=_definition_code(module.source, node),
-        imports=module.imports,
-        module_docstring=module.docstring,
-        calls=scope.facts.calls,
-        docstring=ast.get_docstring(node),
-        **_enclosing_class(module, scope),
+        **_definition_fields(module, scope),
     )
 
 
@@ -403,25 +411,13 @@ def _init_of(scope: _Scope) -> _Scope | None:
 
 
 def _class_context(module: _Module, scope: _Scope) -> FunctionContext:
-    node = scope.node
     init = _init_of(scope)
     return FunctionContext(
-        path=module.path,
-        qualname=scope.qualname,
-        name=node.name,
         kind="class",
-        lineno=node.lineno,
-        col=node.col_offset,
-        decorators=tuple(module.source.segment(d) for d in node.decorator_list),
-        signature=_class_signature(module.source, node),
+        signature=_class_signature(module.source, scope.node),
         parameters=tuple(_scope_parameters(module.source, scope)[0]),
         raises=init.facts.raises if init else (),
-        code=_definition_code(module.source, node),
-        imports=module.imports,
-        module_docstring=module.docstring,
-        calls=scope.facts.calls,
-        docstring=ast.get_docstring(node),
-        **_enclosing_class(module, scope),
+        **_definition_fields(module, scope),
     )
 
 
