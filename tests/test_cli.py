@@ -244,3 +244,13 @@ def test_flake8_plugin_reports_the_same_codes(project):
     )
     assert done.returncode == 1, done.stderr
     assert "mod.py:4:1: DCU100 missing docstring" in done.stdout
+
+
+def test_functions_on_the_same_line_in_different_files_keep_their_own_docstrings(project):
+    # One batch holds functions of several files; their line numbers repeat.
+    first = _write(project, "a.py", "def load_config(path):\n    return path\n")
+    second = _write(project, "b.py", "def save_report(rows):\n    return rows\n")
+    assert main(["a.py", "b.py"]) == 1
+    a_doc, b_doc = (docstring_values(p.read_text())[1] for p in (first, second))
+    assert "config" in a_doc.lower() and "report" not in a_doc.lower()
+    assert "report" in b_doc.lower() and "config" not in b_doc.lower()

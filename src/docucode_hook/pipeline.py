@@ -145,14 +145,15 @@ def _texts_for(targets: Sequence[Target], backend: Backend | None, config: Confi
     failed = [ctx for ctx, text in zip(fresh, raw) if text is None]
     if failed and backend is not None and backend.name != "template":
         warnings.warn(f"{len(failed)} function(s) fell back to the template backend", stacklevel=2)
-    fallback = dict(zip((c.lineno for c in failed), TemplateBackend().generate(failed, config.style)))
-    generated = {ctx.lineno: text if text is not None else fallback[ctx.lineno] for ctx, text in zip(fresh, raw)}
+    fallback = iter(TemplateBackend().generate(failed, config.style))
+    # In target order: line numbers repeat across files, so texts are matched by position.
+    generated = iter([text if text is not None else next(fallback) for text in raw])
 
     def text_for(target: Target) -> str:
         ctx: FunctionContext = target.context
         if target.reason == "stale":
             return refresh_sections(ctx.docstring or "", ctx, config.style)
-        return grounded_text(generated[ctx.lineno], ctx, config.style)
+        return grounded_text(next(generated), ctx, config.style)
 
     return [text_for(t) for t in targets]
 
