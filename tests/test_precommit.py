@@ -55,19 +55,20 @@ def hook_repo(tmp_path_factory, env):
     return repo, rev
 
 
-def _user_repo(root: Path, env, hook_repo, hook_id="docucode") -> Path:
+def _user_repo(root: Path, env, hook_repo, hook_id="docucode", config=CONFIG) -> Path:
     repo_path, rev = hook_repo
     root.mkdir()
     _run(["git", "init", "-q"], root, env)
     (root / ".pre-commit-config.yaml").write_text(
         f"repos:\n  - repo: {repo_path}\n    rev: {rev}\n    hooks:\n      - id: {hook_id}\n"
     )
-    (root / "pyproject.toml").write_text(CONFIG)
+    (root / "pyproject.toml").write_text(config)
     return root
 
 
 def test_commit_stops_with_docstrings_then_goes_through(tmp_path, env, hook_repo):
-    repo = _user_repo(tmp_path / "user", env, hook_repo)
+    # The default config: the shipped model, from the package pre-commit installed.
+    repo = _user_repo(tmp_path / "user", env, hook_repo, config="[tool.docucode]\n")
     _run([*PRE_COMMIT, "install"], repo, env)
     (repo / "geometry.py").write_text(UNDOCUMENTED)
     _run(["git", "add", "-A"], repo, env)
@@ -75,6 +76,9 @@ def test_commit_stops_with_docstrings_then_goes_through(tmp_path, env, hook_repo
     first = _run(["git", "commit", "-m", "add geometry"], repo, env, check=False)
     assert first.returncode != 0, first.stdout
     assert "files were modified by this hook" in first.stdout + first.stderr
+    output = first.stdout + first.stderr
+    assert "docucode: wrote 1 docstring(s) in geometry.py" in output  # the hook's own output is shown...
+    assert "warning" not in output  # ...and it has no template fallback: the shipped model ran
     fixed = (repo / "geometry.py").read_text()
     assert_only_docstrings_changed(UNDOCUMENTED, fixed)
     assert '"""' in fixed and "width" in fixed
