@@ -35,6 +35,7 @@ class LlamaShape:
     rms_eps: float
     tied: bool
     eos_ids: tuple[int, ...]
+    max_positions: int | None
 
     @classmethod
     def from_config(cls, config: dict) -> "LlamaShape":
@@ -55,6 +56,7 @@ class LlamaShape:
             rms_eps=float(config.get("rms_norm_eps", 1e-6)),
             tied=bool(config.get("tie_word_embeddings", False)),
             eos_ids=tuple(eos) if isinstance(eos, list) else (() if eos is None else (eos,)),
+            max_positions=config.get("max_position_embeddings"),
         )
 
 

@@ -265,6 +265,7 @@ class ModelBackend:
         self.load_seconds = 0.0
         self.generate_seconds = 0.0
         self.generated = 0
+        self._engine: _TorchEngine | _NumpyEngine | None = None
 
     @property
     def quantize(self) -> bool:
@@ -282,13 +283,16 @@ class ModelBackend:
         return loaded
 
     def engine(self) -> _TorchEngine | _NumpyEngine:
-        if self.runtime == "transformers":
-            return _TorchEngine(self.loaded(), self.config.max_new_tokens)
-        started = time.perf_counter()
-        runtime = load_numpy(self.model_ref)
-        self.load_seconds = self.load_seconds or time.perf_counter() - started
-        config = json.loads((Path(self.model_ref) / "config.json").read_text(encoding="utf-8"))
-        return _NumpyEngine(runtime, self.config.max_new_tokens, config.get("max_position_embeddings"))
+        """The generation engine, built on the first call and kept: the pipeline asks per batch."""
+        if self._engine is None:
+            if self.runtime == "transformers":
+                self._engine = _TorchEngine(self.loaded(), self.config.max_new_tokens)
+            else:
+                started = time.perf_counter()
+                runtime = load_numpy(self.model_ref)
+                self.load_seconds = time.perf_counter() - started
+                self._engine = _NumpyEngine(runtime, self.config.max_new_tokens, runtime.shape.max_positions)
+        return self._engine
 
     def cache_key(self) -> str:
         """Model and adapter digests plus every setting that changes the generated text."""
