@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -158,12 +158,19 @@ class NumpyLlama:
         return last @ self.lm_head_t
 
     def generate_ids(
-        self, prompts: Sequence[Sequence[int]], max_new_tokens: int, repetition_penalty: float = 1.0
+        self,
+        prompts: Sequence[Sequence[int]],
+        max_new_tokens: int,
+        repetition_penalty: float = 1.0,
+        stop: Callable[[int, list[int]], bool] | None = None,
     ) -> list[list[int]]:
-        """Greedy continuation of each prompt (left-padded into one batch), stopping at EOS."""
+        """Greedy continuation of each prompt (left-padded into one batch).
+
+        A row stops at EOS, or when ``stop(row, generated)`` says its text is complete.
+        """
         logits, cache, real, next_pos = self._prefill(prompts, max_new_tokens)
         with threadpool_limits(limits=DECODE_BLAS_THREADS, user_api="blas"):
-            return self._decode(prompts, logits, cache, real, next_pos, max_new_tokens, repetition_penalty)
+            return self._decode(prompts, logits, cache, real, next_pos, max_new_tokens, repetition_penalty, stop)
 
     def _prefill(self, prompts: Sequence[Sequence[int]], max_new_tokens: int) -> tuple:
         """The prompt pass: logits of each prompt's last token, a KV cache with room to decode."""
@@ -189,6 +196,7 @@ class NumpyLlama:
         next_pos: np.ndarray,
         max_new_tokens: int,
         repetition_penalty: float,
+        stop: Callable[[int, list[int]], bool] | None,
     ) -> list[list[int]]:
         seen = [set(p) for p in prompts]
         out: list[list[int]] = [[] for _ in prompts]
@@ -204,6 +212,8 @@ class NumpyLlama:
                 out[row].append(int(token[slot]))
                 seen[row].add(int(token[slot]))
             going = ~np.isin(token, self.shape.eos_ids)
+            if stop is not None:
+                going &= [not stop(int(row), out[row]) for row in active]
             if not going.any():
                 break
             if not going.all():  # drop finished rows: decoding cost follows the rows still going
