@@ -67,3 +67,23 @@ def test_fit_prompt_shortens_to_a_token_limit(ctx):
 def test_training_record_is_the_seed_format(ctx):
     record = build_record(ctx, Style.GOOGLE, "  Walk the tree.  ")
     assert set(record) == {"prompt", "code_snippet", "completion"} and record["completion"] == "Walk the tree."
+
+
+def test_comment_prompt_keeps_signature_and_marked_block_when_truncated() -> None:
+    from docucode_hook.prompt import BLOCK_END, BLOCK_START, TRUNCATED, build_comment_prompt, fit_prompt
+
+    body = "".join(f"    step_{i} = compute({i})\n" for i in range(60))
+    code = f"def run(items):\n{body}    for item in items:\n        use(item)\n        keep(item)\n{body}    return items\n"
+    first = 62  # the `for` line
+    built = build_comment_prompt("run", code, first, first + 2, budget_chars=600)
+    snippet = built.code_snippet
+    lines = snippet.splitlines()
+    assert len(built.text) <= 600 and lines[0] == "def run(items):" and lines[1] == "    " + TRUNCATED.strip()
+    start = lines.index("    " + BLOCK_START)
+    assert lines[start + 1 : start + 5] == ["    for item in items:", "        use(item)", "        keep(item)", "    " + BLOCK_END]
+    assert lines[start - 1] == "    step_59 = compute(59)" and lines[-1] == "    " + TRUNCATED.strip()
+    ast.parse(snippet)
+    # Fitting to a token budget shortens it the same way: the block survives.
+    fitted = fit_prompt(built, len, 300)
+    assert len(fitted.text) <= 300 and fitted.task == built.task
+    assert "    for item in items:" in fitted.code_snippet and BLOCK_END in fitted.code_snippet

@@ -4,13 +4,17 @@ A record is the seed's TRL shape ``{"prompt", "code_snippet", "completion"}``: `
 holds the instruction and the context, ``code_snippet`` the definition without its
 docstring, ``completion`` the docstring text. ``model_input`` joins the first two into the
 exact text the model continues; training appends the completion and the EOS token.
+
+Two tasks share the format. The docstring task is the above. The comment task
+(``build_comment_prompt``) shows a whole function with one block between marker lines and
+asks for a one-line comment to put above that block; its answer header is ``### Comment``.
 """
 
 from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 from docucode_hook.context import FunctionContext, Style
 
@@ -23,6 +27,16 @@ MAX_CALLS = 16
 TRUNCATED = "    ...  # truncated"
 CODE_HEADER = "### Code\n"
 ANSWER_HEADER = "\n### Docstring\n"
+DOCSTRING_TASK = "docstring"
+COMMENT_TASK = "comment"
+COMMENT_ANSWER_HEADER = "\n### Comment\n"
+_ANSWER_HEADERS = {DOCSTRING_TASK: ANSWER_HEADER, COMMENT_TASK: COMMENT_ANSWER_HEADER}
+# The comment goes where BLOCK_START is; the block is everything down to BLOCK_END.
+BLOCK_START = "# >>> block"
+BLOCK_END = "# <<< block"
+# A comment needs the block and what leads up to it, not the whole function: a smaller budget
+# keeps comment prompts near 350 tokens, inside the shipped model's 512 positions.
+COMMENT_BUDGET_CHARS = 1200
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _STYLE_NAMES = {Style.GOOGLE: "Google", Style.NUMPY: "NumPy", Style.SPHINX: "Sphinx"}
@@ -32,14 +46,20 @@ _STYLE_NAMES = {Style.GOOGLE: "Google", Style.NUMPY: "NumPy", Style.SPHINX: "Sph
 class Prompt:
     prompt: str
     code_snippet: str
+    task: str = DOCSTRING_TASK
 
     @property
     def text(self) -> str:
-        return model_input(self.prompt, self.code_snippet)
+        return model_input(self.prompt, self.code_snippet, self.task)
 
 
-def model_input(prompt: str, code_snippet: str) -> str:
-    return f"{prompt}{CODE_HEADER}{code_snippet.rstrip()}{ANSWER_HEADER}"
+def model_input(prompt: str, code_snippet: str, task: str = DOCSTRING_TASK) -> str:
+    return f"{prompt}{CODE_HEADER}{code_snippet.rstrip()}{_ANSWER_HEADERS[task]}"
+
+
+def record_input(record: Mapping[str, Any]) -> str:
+    """The model input of a mined record of either task (records without "task" are docstrings)."""
+    return model_input(record["prompt"], record["code_snippet"], record.get("task", DOCSTRING_TASK))
 
 
 def _first_line(text: str | None) -> str:
@@ -126,11 +146,89 @@ def fit_prompt(built: Prompt, count_tokens: Callable[[str], int], max_tokens: in
             break
         code = built.code_snippet
         budget = int(len(code) * max_tokens / used * 0.9)
-        built = Prompt(built.prompt, _truncate_code(code, _signature_lines(code), budget))
+        built = Prompt(built.prompt, shorten_snippet(code, built.task, budget), built.task)
     return built
+
+
+def shorten_snippet(code: str, task: str, budget: int) -> str:
+    """``code`` cut to ``budget`` characters the way its task's builder cuts it."""
+    if task == COMMENT_TASK:
+        return _truncate_marked(code, budget)
+    return _truncate_code(code, _signature_lines(code), budget)
 
 
 def build_record(ctx: FunctionContext, style: Style, completion: str) -> dict[str, str]:
     """A training record in the seed's TRL format."""
     built = build_prompt(ctx, style)
     return {"prompt": built.prompt, "code_snippet": built.code_snippet, "completion": completion.strip()}
+
+
+def mark_block(code: str, first: int, last: int) -> str:
+    """``code`` with BLOCK_START above line ``first`` and BLOCK_END below line ``last`` (1-based).
+
+    The markers take the indentation of the block's first line, so the snippet reads as the
+    function with a placeholder comment where the new comment will go.
+    """
+    lines = code.splitlines()
+    opening = lines[first - 1]
+    indent = opening[: len(opening) - len(opening.lstrip())]
+    marked = [*lines[: first - 1], indent + BLOCK_START, *lines[first - 1 : last], indent + BLOCK_END, *lines[last:]]
+    return "\n".join(marked)
+
+
+def _chars(lines: list[str]) -> int:
+    return sum(len(line) + 1 for line in lines)
+
+
+def _truncate_marked(code: str, budget: int) -> str:
+    """Fit a marked function into ``budget`` characters, keeping what a comment needs most.
+
+    Kept in this order: the signature, the markers and the block's first lines, then the
+    lines right above the block (nearest first); lines after the block go first. Each gap
+    becomes one ``...  # truncated`` line at the block's indentation.
+    """
+    code = code.rstrip()
+    lines = code.splitlines()
+    if len(code) <= budget or BLOCK_START not in code:
+        return code
+    start = next(i for i, line in enumerate(lines) if line.strip() == BLOCK_START)
+    end = next((i for i, line in enumerate(lines) if i > start and line.strip() == BLOCK_END), len(lines) - 1)
+    gap = lines[start][: len(lines[start]) - len(lines[start].lstrip())] + TRUNCATED.strip()
+    head = lines[: min(_signature_lines(code), start)]
+    block = lines[start : end + 1]
+    room = budget - _chars(head) - _chars([gap]) * 2
+    if _chars(block) > room:
+        inner = []
+        for line in block[1:-1]:
+            if _chars([block[0], *inner, line, gap, block[-1]]) > room:
+                break
+            inner.append(line)
+        block = [block[0], *inner, gap, block[-1]]
+    above: list[str] = []
+    for line in reversed(lines[len(head) : start]):
+        if _chars([line, *above, *block]) > room:
+            break
+        above.insert(0, line)
+    cut_above = [gap] if len(head) + len(above) < start else []
+    cut_below = [gap] if end + 1 < len(lines) else []
+    return "\n".join([*head, *cut_above, *above, *block, *cut_below])
+
+
+def _comment_instruction(qualname: str) -> str:
+    return f"### Instruction\nWrite a one-line comment for the marked block in the Python function `{qualname}`.\n"
+
+
+def build_comment_prompt(
+    qualname: str, code: str, first: int, last: int, budget_chars: int = COMMENT_BUDGET_CHARS
+) -> Prompt:
+    """The comment task: ``code`` (a dedented function) with lines ``first``..``last`` marked."""
+    head = _comment_instruction(qualname)
+    room = budget_chars - len(head) - len(CODE_HEADER) - len(COMMENT_ANSWER_HEADER)
+    return Prompt(head, _truncate_marked(mark_block(code, first, last), room), COMMENT_TASK)
+
+
+def build_comment_record(qualname: str, code: str, first: int, last: int, comment: str) -> dict[str, str]:
+    """A comment-task training record: the TRL fields plus ``"task": "comment"``."""
+    built = build_comment_prompt(qualname, code, first, last)
+    completion = comment.strip()
+    return {"prompt": built.prompt, "code_snippet": built.code_snippet, "completion": completion, "task": COMMENT_TASK}
