@@ -34,7 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-cache", dest="cache", action="store_const", const=False)
     parser.add_argument("--offline", action="store_const", const=True, help="never reach a model hub")
     parser.add_argument("--refresh-stale", action="store_const", const=True, help="rewrite stale sections")
-    parser.add_argument("--comments", action="store_const", const=True, help="also write inline comments")
+    parser.add_argument(
+        "--comments", action=argparse.BooleanOptionalAction, help="also write inline comments above complex blocks"
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print findings and errors only")
     return parser
 
@@ -111,7 +113,7 @@ def _report(results: Sequence[FileResult], args: argparse.Namespace, fail_under:
         payload = {
             "files": [
                 {"path": r.path, "documented": r.documented, "total": r.total, "written": r.written,
-                 "changed": r.changed, "error": r.error}
+                 "comments": r.commented, "changed": r.changed, "error": r.error}
                 for r in results
             ],
             "findings": [f.__dict__ for r in results for f in r.findings] if args.check else [],
@@ -132,7 +134,8 @@ def _report(results: Sequence[FileResult], args: argparse.Namespace, fail_under:
         elif args.diff:
             sys.stdout.write(r.diff)
         elif r.changed and not args.quiet:
-            print(f"docucode: wrote {r.written} docstring(s) in {r.path}", file=sys.stderr)
+            comments = f" and {r.commented} comment(s)" if r.commented else ""
+            print(f"docucode: wrote {r.written} docstring(s){comments} in {r.path}", file=sys.stderr)
     if not args.quiet:
         if len(results) > HANDFUL:
             _summary_table(results, args.check)

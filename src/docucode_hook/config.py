@@ -55,7 +55,8 @@ class Config:
     fail_under: float = 0.0  # minimum docstring coverage (percent) for --check
     max_line_length: int = 88
     comments: bool = False  # inline comments for complex blocks (opt-in)
-    max_comments_per_function: int = 2
+    max_comments_per_function: int = 2  # comments on complex blocks a function may have, old ones included
+    comment_threshold: int = 2  # complexity points a block needs for a comment (rule in comments.py)
 
     def replace(self, **changes: Any) -> "Config":
         return load_mapping({**self.as_mapping(), **changes})
@@ -116,6 +117,8 @@ def load_mapping(raw: Mapping[str, Any]) -> Config:
     config = Config(**values)
     if config.batch_size < 1:
         raise ConfigError("batch_size must be at least 1")
+    if config.comment_threshold < 1:
+        raise ConfigError("comment_threshold must be at least 1 (0 would comment trivial lines)")
     if config.backend == "server" and not config.server_url:
         raise ConfigError("backend 'server' needs server_url")
     return config

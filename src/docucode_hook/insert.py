@@ -237,7 +237,7 @@ def insert_docstrings(source: str, docstrings: Mapping[int, str]) -> str:
     """
     if not docstrings:
         return source
-    module = _parse_exactly(source)
+    module = parse_exactly(source)
     inserter = _DocstringInserter(docstrings, module)
     # The module is not used again, so the wrapper may skip its defensive deep copy.
     new_module = MetadataWrapper(module, unsafe_skip_copy=True).visit(inserter)
@@ -247,7 +247,8 @@ def insert_docstrings(source: str, docstrings: Mapping[int, str]) -> str:
     return new_module.code
 
 
-def _parse_exactly(source: str) -> cst.Module:
+def parse_exactly(source: str) -> cst.Module:
+    """The LibCST module of ``source``; InsertError unless it prints back byte for byte."""
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
@@ -260,4 +261,4 @@ def _parse_exactly(source: str) -> cst.Module:
     return module
 
 
-__all__ = ["InsertError", "docstring_literal", "insert_docstrings", "normalize_docstring"]
+__all__ = ["InsertError", "docstring_literal", "insert_docstrings", "normalize_docstring", "parse_exactly"]

@@ -11,13 +11,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from docucode_hook.backends import Backend, get_backend
 from docucode_hook.config import Config
 from docucode_hook.context import FunctionContext
 from docucode_hook.fileio import SourceError, SourceFile, read_source, write_source
 from docucode_hook.finder import FileScan, Finding, Target, scan_source
+
+if TYPE_CHECKING:  # LibCST is for fix mode only; --check never imports it
+    from docucode_hook.comments import CommentSite
 
 Progress = Callable[[int], None]
 
@@ -31,6 +34,7 @@ class FileResult:
     documented: int = 0
     total: int = 0
     written: int = 0  # docstrings inserted or refreshed
+    commented: int = 0  # inline comments inserted (--comments)
     diff: str = ""
     error: str | None = None
 
@@ -180,6 +184,41 @@ def _diff(path: str, old: str, new: str) -> str:
     return "".join(lines)
 
 
+def _comment_texts(sites: Sequence[CommentSite], backend: Backend | None, config: Config) -> list[str | None] | None:
+    """Raw comment text per site from a model backend; None (one warning) when there is none."""
+    from docucode_hook.backends import PromptBackend
+
+    if backend is None:
+        backend = _load_backend(config)
+    if not isinstance(backend, PromptBackend):
+        # The template backend knows only what the code says, which is no comment worth writing.
+        warnings.warn(f"--comments needs a model backend, not {backend.name!r}: no comments written", stacklevel=2)
+        return None
+    texts: list[str | None] = []
+    for start in range(0, len(sites), config.batch_size):
+        texts += backend.generate_prompts([site.prompt for site in sites[start : start + config.batch_size]])
+    return texts
+
+
+def _add_comments(pending: list[tuple[FileResult, str]], backend: Backend | None, config: Config) -> list[str]:
+    """Each file's text with comments above its complex blocks, or as it was where that is unsafe."""
+    from docucode_hook.comments import apply_comments, find_comment_sites
+    from docucode_hook.verify import UnsafeEdit
+
+    sites = [find_comment_sites(text, config) for _, text in pending]
+    wanted = [site for per_file in sites for site in per_file]
+    texts = iter(_comment_texts(wanted, backend, config) or []) if wanted else iter(())
+    out = []
+    for (result, text), per_file in zip(pending, sites):
+        raw = [next(texts, None) for _ in per_file]
+        try:
+            text, result.commented = apply_comments(text, per_file, raw, config)
+        except UnsafeEdit as exc:  # the docstrings are still good: keep them, drop the comments
+            warnings.warn(f"{result.path}: comments left out: {exc}", stacklevel=2)
+        out.append(text)
+    return out
+
+
 def fix_paths(
     paths: Sequence[Path],
     root: Path,
@@ -196,26 +235,38 @@ def fix_paths(
     for path in paths:
         source, scan, result = scan_file(path, root, config)
         results.append(result)
-        if source is not None and scan is not None and scan.targets:
+        if source is not None and scan is not None and (scan.targets or config.comments):
             work.append((_Work(source, scan), result))
-    targets = [t for w, _ in work for t in w.scan.targets]
-    if not targets:
+    if not work:
         return results
+    targets = [t for w, _ in work for t in w.scan.targets]
     missing = sum(t.reason == "missing" for t in targets)
     # Refreshing stale sections needs no model, so a model is loaded only for missing docstrings.
     backend = _load_backend(config) if missing else None
     progress = progress_factory(missing) if progress_factory and missing else None
-    texts = iter(_texts_for(targets, backend, config, progress))
+    texts = iter(_texts_for(targets, backend, config, progress) if targets else ())
+    rewritten: list[tuple[_Work, FileResult, str]] = []
     for item, result in work:
         item.texts = {t.context.lineno: next(texts) for t in item.scan.targets}
         try:
-            new = _rewrite(item, config)
-            result.diff = _diff(result.path, item.source.text, new)
-            if write and result.diff:
+            rewritten.append((item, result, _rewrite(item, config) if item.texts else item.source.text))
+            result.written = len(item.texts)
+        except UnsafeEdit as exc:
+            result.error = f"not written: {exc}"
+    if config.comments and rewritten:
+        commented = _add_comments([(result, new) for _, result, new in rewritten], backend, config)
+        rewritten = [(item, result, new) for (item, result, _), new in zip(rewritten, commented)]
+    for item, result, new in rewritten:
+        result.diff = _diff(result.path, item.source.text, new)
+        if not result.diff:
+            result.written = 0
+            continue
+        try:
+            if write:
                 write_source(item.source, new)
-            result.written = len(item.texts) if result.diff else 0
-        except (UnsafeEdit, SourceError) as exc:
+        except SourceError as exc:
             # write_source's reasons already say "not written"; say it once.
             result.error = str(exc) if "not written" in str(exc) else f"not written: {exc}"
             result.diff = ""
+            result.written = result.commented = 0
     return results

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
 
 _DOCUMENTABLE = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
 
@@ -62,6 +64,37 @@ def assert_only_docstrings_changed(old: str, new: str) -> None:
         raise UnsafeEdit(f"code other than docstrings changed{where}")
 
 
+def _lone_comment_lines(source: str) -> set[int]:
+    """Lines (1-based) that hold a comment and nothing else, as the tokenizer sees them."""
+    lines = set()
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.COMMENT and not token.line[: token.start[1]].strip():
+            lines.add(token.start[0])
+    return lines
+
+
+def assert_only_comment_lines_added(old: str, new: str) -> None:
+    """Raise UnsafeEdit unless ``new`` is ``old`` with whole comment lines inserted.
+
+    Comments are not in the AST, so besides an equal AST this checks the text: every line
+    of ``old`` is still there, unchanged and in order (so every original comment survives),
+    and each extra line of ``new`` is a comment alone on its line, not text inside a string.
+    """
+    if ast.dump(_parse(old, "original")) != ast.dump(_parse(new, "new")):
+        raise UnsafeEdit("code changed where only comments were to be added")
+    old_lines, new_lines = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    comments = _lone_comment_lines(new)
+    kept = 0
+    for number, line in enumerate(new_lines, start=1):
+        # Greedy matching is exact here: an added line may only equal an old one if both are comments.
+        if kept < len(old_lines) and line == old_lines[kept]:
+            kept += 1
+        elif number not in comments:
+            raise UnsafeEdit(f"line {number} is neither an original line nor an added comment")
+    if kept < len(old_lines):
+        raise UnsafeEdit(f"line {kept + 1} of the original is missing or changed")
+
+
 def definition_line_map(old: str, new: str) -> dict[int, int]:
     """Where each def/class of ``old`` starts in ``new`` (0 stays 0 for the module).
 
@@ -89,4 +122,10 @@ def docstring_values(source: str) -> dict[int, str]:
     return values
 
 
-__all__ = ["UnsafeEdit", "assert_only_docstrings_changed", "definition_line_map", "docstring_values"]
+__all__ = [
+    "UnsafeEdit",
+    "assert_only_comment_lines_added",
+    "assert_only_docstrings_changed",
+    "definition_line_map",
+    "docstring_values",
+]

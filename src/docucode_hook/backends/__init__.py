@@ -2,14 +2,18 @@
 
 Every backend implements ``generate``: one text per context, in order, or ``None`` where
 it could not produce one (the pipeline then falls back to the template for that function).
+A backend that runs a language model is also a ``PromptBackend``: it completes prompts the
+shared builder made, of either task (docstring or inline comment). The template backend
+writes from the code alone, so it cannot write comments and is not one.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from typing import Protocol, Sequence, runtime_checkable
 
 from docucode_hook.config import Config
 from docucode_hook.context import FunctionContext, Style
+from docucode_hook.prompt import Prompt
 
 
 class Backend(Protocol):
@@ -19,6 +23,15 @@ class Backend(Protocol):
 
     def cache_key(self) -> str:
         """Identifies what produced the text (model id, adapter digest, ...) for the cache."""
+        ...
+
+
+@runtime_checkable
+class PromptBackend(Protocol):
+    name: str
+
+    def generate_prompts(self, prompts: Sequence[Prompt], strict: bool = False) -> list[str | None]:
+        """One cut completion per prompt (a comment prompt gets one line), None where generation failed."""
         ...
 
 

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 from docucode_hook.config import Config
 from docucode_hook.context import FunctionContext, Style
-from docucode_hook.prompt import PROMPT_VERSION, Prompt, build_prompt, fit_prompt
+from docucode_hook.prompt import COMMENT_TASK, PROMPT_VERSION, Prompt, build_prompt, fit_prompt
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "docucode-small"
 # The completion ends where a docstring closes or the next prompt section would start.
@@ -54,6 +54,17 @@ def cut_completion(text: str) -> str | None:
         seen.add(line)
     cleaned = _UNPRINTABLE.sub("", "\n".join(lines)).strip()
     return cleaned or None
+
+
+def cut_comment(text: str) -> str | None:
+    """The first line of a comment completion: a comment is one line, the rest is not its text."""
+    lines = _UNPRINTABLE.sub("", text).strip().splitlines()
+    return lines[0].strip() if lines else None
+
+
+def cut(prompt: Prompt, text: str) -> str | None:
+    """The usable part of a raw completion, by the prompt's task."""
+    return cut_comment(text) if prompt.task == COMMENT_TASK else cut_completion(text)
 
 
 def resolve_model(ref: str | None) -> tuple[str, bool]:
@@ -336,7 +347,7 @@ class ModelBackend:
                 warnings.warn(f"model generation failed for {len(batch)} function(s): {exc}".splitlines()[0], stacklevel=2)
                 continue
             for index, text in zip(batch, texts):
-                results[index] = cut_completion(text)
+                results[index] = cut(prompts[index], text)
         self.generate_seconds += time.perf_counter() - started
         self.generated += len(prompts)
         return results
@@ -348,6 +359,8 @@ __all__ = [
     "LoadedModel",
     "ModelBackend",
     "ModelLoadError",
+    "cut",
+    "cut_comment",
     "cut_completion",
     "directory_digest",
     "load_model",

@@ -9,10 +9,10 @@ import urllib.request
 import warnings
 from typing import Any, Sequence
 
-from docucode_hook.backends.model import STOP_STRINGS, cut_completion
+from docucode_hook.backends.model import STOP_STRINGS, cut
 from docucode_hook.config import Config
 from docucode_hook.context import FunctionContext, Style
-from docucode_hook.prompt import PROMPT_VERSION, build_prompt
+from docucode_hook.prompt import PROMPT_VERSION, Prompt, build_prompt
 
 
 class ServerError(Exception):
@@ -41,14 +41,19 @@ class ServerBackend:
 
     def generate(self, contexts: Sequence[FunctionContext], style: Style) -> list[str | None]:
         """One text per context; a batch the server fails gives None for its contexts, with a warning."""
-        prompts = [build_prompt(ctx, style).text for ctx in contexts]
+        return self.generate_prompts([build_prompt(ctx, style) for ctx in contexts])
+
+    def generate_prompts(self, prompts: Sequence[Prompt], strict: bool = False) -> list[str | None]:
+        """Cut completions for built prompts (either task); ``strict`` re-raises a failing batch."""
         results: list[str | None] = []
         size = self.config.batch_size
         for start in range(0, len(prompts), size):
             batch = prompts[start : start + size]
             try:
-                texts = self._complete(batch)
+                texts = self._complete([prompt.text for prompt in batch])
             except ServerError as exc:
+                if strict:
+                    raise
                 # A server that is down or hanging would cost a timeout per batch: give up on the rest.
                 failed = len(prompts) - start if exc.unreachable else len(batch)
                 warnings.warn(f"{self.url}: {exc}; {failed} function(s) fall back to the template", stacklevel=2)
@@ -56,7 +61,7 @@ class ServerBackend:
                 if exc.unreachable:
                     break
                 continue
-            results += [cut_completion(text) for text in texts]
+            results += [cut(prompt, text) for prompt, text in zip(batch, texts)]
         return results
 
     def _headers(self) -> dict[str, str]:
