@@ -175,3 +175,31 @@ def test_usage_errors(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as raised:
         evaluate.main(["--data", str(tmp_path / "t.jsonl"), "--limit", "0"])
     assert raised.value.code == 2
+
+
+def test_comment_task_reports_bleu_and_examples_and_ignores_docstring_records(
+    tmp_path: Path, test_split: Path, tiny_model_dir: Path
+) -> None:
+    from docucode_hook.prompt import build_comment_record
+
+    code = "def total(rows):\n    out = 0\n    for row in rows:\n        if row and row.ok or row.forced:\n            out += row.n\n    return out\n"
+    comments = [
+        {**build_comment_record(f"total_{i}", code, 3, 5, f"Sum the counts of rows that pass {i}"), "qualname": f"total_{i}"}
+        for i in range(4)
+    ]
+    data = tmp_path / "mixed.jsonl"
+    # A docstring record first: the comment task must skip it, as the docstring task skips comments.
+    data.write_text(test_split.read_text(encoding="utf-8").splitlines()[0] + "\n"
+                    + "".join(json.dumps(r) + "\n" for r in comments), encoding="utf-8")
+    out = tmp_path / "eval"
+    argv = ["--model", str(tiny_model_dir), "--data", str(data), "--out", str(out), "--task", "comments",
+            "--max-new-tokens", "8", "--sample", "3"]
+    assert evaluate.main(argv) == 0
+    rows = _records(out / "comments.jsonl")
+    assert [r["reference"] for r in rows] == [r["completion"] for r in comments]
+    report = (out / "comments.md").read_text(encoding="utf-8")
+    bleu = 100 * sum(metrics.sentence_bleu4(r["reference"], r["generated"]) for r in rows) / len(rows)
+    assert f"| 4 | {bleu:.2f} |" in report
+    assert report.count("- reference: `Sum the counts") == 3 and "# >>> block" in report
+    assert len((out / "comments-review.csv").read_text(encoding="utf-8").splitlines()) > 3
+    assert len(evaluate.read_examples(data)) == 1

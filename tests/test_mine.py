@@ -258,3 +258,63 @@ def test_speed_on_the_installed_site_packages(capsys: pytest.CaptureFixture[str]
     assert report.files == 300
     assert len(report.records) > 0
     assert not report.records["package"].isin({"site-packages", ""}).any()
+
+
+COMMENTED_SOURCE = '''\
+import re
+
+
+def parse(text):
+    """Parse the text."""
+    total = 0
+    # Skip blank lines and count the rest
+    for line in text.splitlines():
+        if line:
+            total += 1
+    # return total
+    if total > 3:
+        return total
+    # TODO: handle tabs
+    while total:
+        total -= 1
+    # noqa: E501
+    if text:
+        pass
+    # Two lines of comment
+    # make a paragraph
+    for ch in text:
+        print(ch)
+    # Copyright 2020 Someone
+    with open(text) as handle:
+        handle.read()
+    # Strip markup before matching
+    words = re.findall(r"\\w+", re.sub("<[^>]+>", "", text))
+    # plain statements are no blocks
+    total = 0
+    return words
+'''
+
+
+def test_comment_pairs_are_mined_and_filtered(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "text.py").write_text(COMMENTED_SOURCE, encoding="utf-8")
+    (tmp_path / "pkg" / "test_text.py").write_text(COMMENTED_SOURCE, encoding="utf-8")
+    out = tmp_path / "out"
+    assert main([str(tmp_path), "--out", str(out), "--workers", "1", "--licences", "all"]) == 0
+    records = [r for split in SPLITS for r in _read_jsonl(out / f"{split}.jsonl")]
+    comments = [r for r in records if r["task"] == "comment"]
+    assert {r["task"] for r in records} == {"docstring", "comment"}
+    # Commented-out code, a TODO, a pragma, a two-line comment, a licence line and a comment
+    # above a plain statement are left out; the test file's copies too.
+    assert [r["completion"] for r in comments] == ["Skip blank lines and count the rest", "Strip markup before matching"]
+    first = comments[0]
+    assert tuple(first) == RECORD_COLUMNS and first["qualname"] == "parse"
+    assert "Write a one-line comment for the marked block" in first["prompt"]
+    snippet = first["code_snippet"]
+    assert "Skip blank lines" not in snippet and "    # >>> block\n    for line in text.splitlines():" in snippet
+    ast.parse(snippet)  # the markers are comments: the snippet is still the function
+    stats = (out / "stats.md").read_text(encoding="utf-8")
+    # "noqa: E501" parses (an annotation), so it goes out as code before the pragma filter.
+    for line in ("| comments above blocks | 12 |", "| test file or function | 6 |", "| commented-out code | 2 |",
+                 "| pragma, TODO or licence line | 2 |", "(1 docstring, 2 comment)"):
+        assert line in stats

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from docucode_hook.context import FunctionContext, Style
-from docucode_hook.prompt import TRUNCATED, build_record, model_input
+from docucode_hook.prompt import TRUNCATED, build_comment_record, build_record, model_input, record_input
 from train import pretrain
 from train.data import (
     IGNORE_INDEX,
@@ -41,6 +41,13 @@ def _function(rng: random.Random, body_lines: int = 3) -> tuple[dict[str, str], 
     return build_record(ctx, Style.GOOGLE, completion), code
 
 
+def _comment(code: str) -> dict[str, str]:
+    """A comment-task record on the loop of a ``_function`` (lines 3 to the line before return)."""
+    name = code.split("(", 1)[0].removeprefix("def ")
+    last = len(code.splitlines()) - 1
+    return build_comment_record(name, code, 3, last, f"{name.split('_')[0].capitalize()} every item up to the limit")
+
+
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A miner-shaped data dir: code.jsonl, train.jsonl, validation.jsonl."""
@@ -48,8 +55,10 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rng = random.Random(0)
     pairs = [_function(rng, rng.randint(1, 4)) for _ in range(90)]
     (root / "code.jsonl").write_text("".join(json.dumps({"package": "pkg", "code": c}) + "\n" for _, c in pairs))
-    for name, part in (("train", pairs[:70]), ("validation", pairs[70:])):
-        (root / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r, _ in part))
+    # Both tasks, as train.mine writes them: docstring records, then comment records on some of the same code.
+    for name, part, commented in (("train", pairs[:70], pairs[:20]), ("validation", pairs[70:], pairs[70:75])):
+        records = [r for r, _ in part] + [_comment(c) for _, c in commented]
+        (root / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     return root
 
 
@@ -79,7 +88,8 @@ def test_end_to_end_losses_fall(trained: tuple[Path, dict]) -> None:
         assert stage["best_step"] == best["step"] and len(stage["val_curve"]) >= 2
     # The restored weights are the best ones: the final validation equals the best seen.
     assert stage_b["val_loss"] == pytest.approx(min(p["val_loss"] for p in stage_b["val_curve"]), abs=1e-3)
-    assert log["sft"]["train"] == 70 and log["sft"]["validation"] == 20
+    assert log["sft"]["train"] == 90 and log["sft"]["validation"] == 25
+    assert log["sft"]["train_records_by_task"] == {"docstring": 70, "comment": 20}
 
 
 def test_saved_model_loads_and_generates(trained: tuple[Path, dict], corpus: Path) -> None:
@@ -157,6 +167,17 @@ def test_encode_sft_cuts_code_never_completion(tokenizer) -> None:
     prompt_text = tokenizer.decode(example.input_ids[: example.prompt_len], skip_special_tokens=True)
     assert TRUNCATED in prompt_text and prompt_text.startswith(record["prompt"])
     assert prompt_text.endswith("### Docstring\n")
+
+
+def test_encode_sft_keeps_the_marked_block_of_a_comment_record(tokenizer) -> None:
+    _, code = _function(random.Random(3), body_lines=40)
+    record = _comment(code)
+    full = len(tokenizer(record_input(record))["input_ids"])
+    (example,), dropped = encode_sft(tokenizer, [record], full // 2)
+    prompt_text = tokenizer.decode(example.input_ids[: example.prompt_len], skip_special_tokens=True)
+    assert dropped == 0 and len(example.input_ids) <= full // 2
+    assert "# >>> block" in prompt_text and "# <<< block" in prompt_text and TRUNCATED.strip() in prompt_text
+    assert prompt_text.endswith("### Comment\n")
 
 
 def test_encode_sft_drops_what_cannot_fit(tokenizer) -> None:

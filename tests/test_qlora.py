@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from docucode_hook.context import FunctionContext, Parameter, ParamKind, Style
-from docucode_hook.prompt import build_record, model_input
+from docucode_hook.prompt import build_comment_record, build_record, model_input, record_input
 from docucode_hook.tinymodel import build_tiny_model
 from train import qlora
 
@@ -45,6 +45,11 @@ def _record(index: int, package: str) -> dict[str, str]:
     return {**build_record(ctx, Style.GOOGLE, completion), "package": package}
 
 
+def _comment_record(index: int) -> dict[str, str]:
+    code = f"def scale_{index}(values, factor):\n    for i, v in enumerate(values):\n        values[i] = v * factor\n"
+    return build_comment_record(f"scale_{index}", code, 2, 3, "Scale every value in place")
+
+
 def _write_jsonl(path: Path, records: list[dict]) -> Path:
     path.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
     return path
@@ -55,6 +60,8 @@ def workspace(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("qlora")
     build_tiny_model(root / "model")
     records = [_record(i, "alpha" if i % 2 else "beta") for i in range(8)]
+    # Both tasks train together: two comment records on the same kind of code.
+    records += [{**_comment_record(i), "package": "alpha"} for i in (1, 3)]
     _write_jsonl(root / "train.jsonl", records)
     _write_jsonl(root / "validation.jsonl", [_record(i, "alpha") for i in (11, 13)])
     return root
@@ -90,12 +97,12 @@ def test_train_log_shows_4bit_base_paged_optimizer_and_falling_loss(trained: Pat
     assert log["optimizer_bits"] == 8 and log["optimizer_paged"] is True
     losses = [entry["loss"] for entry in log["loss"]]
     assert len(losses) == TRAIN_STEPS and all(math.isfinite(loss) for loss in losses)
-    # Same 8 records every epoch at lr 5e-3: the completion loss must go down.
+    # Same 10 records every epoch at lr 5e-3: the completion loss must go down.
     assert losses[-1] < losses[0]
     assert [entry["step"] for entry in log["eval"]] == [2, 4]
     assert log["train_tokens"] > 0 and log["tokens_per_s"] > 0
     assert log["peak_memory_bytes"] > 0 and log["wall_s"] > 0
-    assert log["train_examples"] == 8 and log["eval_examples"] == 2
+    assert log["train_examples"] == 10 and log["eval_examples"] == 2
 
 
 def test_adapter_loads_with_peft_and_changes_the_logits(workspace: Path, trained: Path) -> None:
@@ -121,6 +128,9 @@ def test_examples_use_the_shared_prompt_format_and_end_with_eos() -> None:
     assert examples[0].completion == records[0]["completion"] + "</s>"
     only_alpha = qlora.to_examples(records, "</s>", packages=["alpha"], max_samples=1)
     assert [e.prompt for e in only_alpha] == [examples[0].prompt]
+    (comment,) = qlora.to_examples([_comment_record(1)], "</s>")
+    assert comment.prompt == record_input(_comment_record(1)) and comment.prompt.endswith("### Comment\n")
+    assert comment.completion == "Scale every value in place</s>"
 
 
 def test_cli_flags_override_the_yaml_config() -> None:

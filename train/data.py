@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from docucode_hook.prompt import TRUNCATED, model_input
+from docucode_hook.prompt import COMMENT_TASK, DOCSTRING_TASK, TRUNCATED, model_input, record_input, shorten_snippet
 
 if TYPE_CHECKING:
     import numpy as np
@@ -140,12 +140,21 @@ def _drop_code_lines(code: str, fraction: float) -> str:
 
 
 def _fit_prompt(tokenizer: PreTrainedTokenizerFast, record: dict[str, Any], room: int) -> list[int] | None:
-    """Prompt ids within ``room`` tokens, shortening the code from its end; None if it cannot fit."""
-    code = record["code_snippet"]
+    """Prompt ids within ``room`` tokens, shortening the code from its end; None if it cannot fit.
+
+    A comment record is shortened as its builder shortens it, keeping the marked block.
+    """
+    code, task = record["code_snippet"], record.get("task", DOCSTRING_TASK)
     while True:
-        ids = tokenizer(model_input(record["prompt"], code))["input_ids"]
+        ids = tokenizer(model_input(record["prompt"], code, task))["input_ids"]
         if len(ids) <= room:
             return ids
+        if task == COMMENT_TASK:
+            shorter = shorten_snippet(code, task, int(len(code) * room / len(ids) * 0.9))
+            if shorter == code:
+                return None
+            code = shorter
+            continue
         lines = code.rstrip().splitlines()
         if len(lines) <= 1 or (len(lines) == 2 and lines[-1] == TRUNCATED):
             return None
@@ -156,12 +165,12 @@ def _fit_prompt(tokenizer: PreTrainedTokenizerFast, record: dict[str, Any], room
 def encode_sft(
     tokenizer: PreTrainedTokenizerFast, records: list[dict[str, Any]], max_len: int
 ) -> tuple[list[SftExample], int]:
-    """Encode records as prompt + completion + <|eos|>, at most ``max_len`` tokens each.
+    """Encode records of either task as prompt + completion + <|eos|>, at most ``max_len`` tokens each.
 
     Only the code part of a prompt is shortened; a completion is never cut, and a record
     whose completion does not fit beside its signature is dropped (counted in the result).
     """
-    prompts = [model_input(r["prompt"], r["code_snippet"]) for r in records]
+    prompts = [record_input(r) for r in records]
     completions = [r["completion"].strip() for r in records]
     prompt_ids = list(_encode_ids(tokenizer, prompts, special=True))
     completion_ids = list(_encode_ids(tokenizer, completions, special=False))

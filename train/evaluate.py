@@ -4,11 +4,14 @@
     python -m train.evaluate --model runs/base --adapter runs/numpy-adapter \\
         --data data/numpy-test.jsonl --style numpy --out docs/eval/numpy-adapter
     python -m train.evaluate --data data/test.jsonl --limit 200   # the model shipped in the package
+    python -m train.evaluate --data data/test.jsonl --task comments --out docs/eval/comments
 
 Generation goes through the hook's own code: the model backend's loader and decoding on the
 record's own prompt (the exact training format), the template backend on the regenerated
 context, and the hook's grounding on both. Writes under --out: report.md, metrics.json,
-outputs.jsonl, review.csv and review.md (a human-review sheet for a sample).
+outputs.jsonl, review.csv and review.md (a human-review sheet for a sample). ``--task
+comments`` (or ``both``) scores the inline-comment records instead (or as well): see
+train/evaluate_comments.py for what it writes.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class EvalArgs:
     sample: int = 30
     seed: int = 0
     pydoclint: Path = DEFAULT_PYDOCLINT
+    task: str = "docstrings"  # docstrings | comments | both
 
 
 @dataclass(frozen=True)
@@ -108,17 +112,16 @@ def context_for(record: dict[str, Any], where: str) -> FunctionContext:
     return min(matching, key=lambda ctx: ctx.qualname.count("."))  # the outermost one
 
 
-def read_examples(path: Path, limit: int | None = None, seed: int = 0) -> list[Example]:
-    """Records of a train.mine JSONL file; with ``limit``, a seeded sample kept in file order."""
+def read_records(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(``path:line``, record) for every record of a train.mine JSONL file, either task."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise EvalError(f"{path}: cannot read: {exc}") from None
-    numbered = [(number, line) for number, line in enumerate(lines, start=1) if line.strip()]
-    if limit is not None and limit < len(numbered):
-        numbered = sorted(random.Random(seed).sample(numbered, limit))
-    examples = []
-    for number, line in numbered:
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
         where = f"{path}:{number}"
         try:
             record = json.loads(line)
@@ -128,9 +131,21 @@ def read_examples(path: Path, limit: int | None = None, seed: int = 0) -> list[E
             missing := [k for k in REQUIRED_FIELDS if not isinstance(record.get(k), str)]
         ):
             raise EvalError(f"{where}: record lacks {', '.join(missing) if isinstance(record, dict) else 'an object'}")
-        examples.append(Example(record, context_for(record, where)))
+        records.append((where, record))
+    return records
+
+
+def read_examples(path: Path, limit: int | None = None, seed: int = 0) -> list[Example]:
+    """Docstring records of a train.mine JSONL file; with ``limit``, a seeded sample kept in file order."""
+    from docucode_hook.prompt import COMMENT_TASK
+
+    numbered = [(where, record) for where, record in read_records(path) if record.get("task") != COMMENT_TASK]
+    if limit is not None and limit < len(numbered):
+        keep = set(random.Random(seed).sample(range(len(numbered)), limit))
+        numbered = [item for index, item in enumerate(numbered) if index in keep]
+    examples = [Example(record, context_for(record, where)) for where, record in numbered]
     if not examples:
-        raise EvalError(f"{path}: no records")
+        raise EvalError(f"{path}: no docstring records")
     return examples
 
 
@@ -189,11 +204,11 @@ def _grounded(
     )
 
 
-def run_model(args: EvalArgs, examples: Sequence[Example], probes: Sequence[FunctionContext]) -> BackendRun:
+def load_model_backend(args: EvalArgs) -> tuple[Any, float]:
+    """The hook's model backend for ``args`` with its engine loaded, and the load time."""
     from docucode_hook.backends import get_backend
     from docucode_hook.backends.model import ModelLoadError
     from docucode_hook.config import Config
-    from docucode_hook.prompt import build_prompt
 
     config = Config(
         style=args.style,
@@ -211,6 +226,13 @@ def run_model(args: EvalArgs, examples: Sequence[Example], probes: Sequence[Func
         load_seconds = time.perf_counter() - started
     except ModelLoadError as exc:
         raise EvalError(str(exc)) from None
+    return backend, load_seconds
+
+
+def run_model(args: EvalArgs, examples: Sequence[Example], probes: Sequence[FunctionContext]) -> BackendRun:
+    from docucode_hook.prompt import build_prompt
+
+    backend, load_seconds = load_model_backend(args)
     contexts = [example.ctx for example in examples]
     texts = generate_from_prompts(backend, [example.prompt for example in examples], args.batch_size)
     probe_texts = generate_from_prompts(
@@ -425,6 +447,7 @@ def _command_line(args: EvalArgs) -> list[str]:
     parts += [f"--model {args.model}"] if args.model else []
     parts += [f"--adapter {args.adapter}"] if args.adapter else []
     parts += [f"--limit {args.limit}"] if args.limit else []
+    parts += [f"--task {args.task}"] if args.task != "docstrings" else []
     return parts + [f"--style {args.style.value}", f"--out {args.out}", f"--baseline {args.baseline}"]
 
 
@@ -547,6 +570,20 @@ def evaluate(args: EvalArgs) -> list[BackendRun]:
     return runs
 
 
+def evaluate_comment_task(args: EvalArgs) -> dict[str, float]:
+    """Comment records of ``args.data`` through the model; writes the comment report files."""
+    from train import evaluate_comments
+
+    records = evaluate_comments.comment_records([r for _, r in read_records(args.data)], args.limit, args.seed)
+    if not records:
+        raise EvalError(f"{args.data}: no comment records (mine with a train.mine that extracts comments)")
+    backend, _ = load_model_backend(args)
+    results = evaluate_comments.generate_comments(backend, records, args.batch_size)
+    title = (args.model or "shipped default model") + (f" + {args.adapter}" if args.adapter else "")
+    command = "python -m train.evaluate " + " ".join(_command_line(args))
+    return evaluate_comments.write_outputs(args.out, title, command, results, args.sample, args.seed)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m train.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="a train.mine JSONL split, e.g. data/test.jsonl")
@@ -561,6 +598,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--sample", type=int, default=EvalArgs.sample, help="functions in the review sheet")
     parser.add_argument("--seed", type=int, default=EvalArgs.seed)
     parser.add_argument("--pydoclint", type=Path, default=DEFAULT_PYDOCLINT, help="pydoclint from its own venv")
+    parser.add_argument("--task", choices=["docstrings", "comments", "both"], default="docstrings")
     return parser
 
 
@@ -583,16 +621,20 @@ def parse_args(argv: Sequence[str] | None = None) -> EvalArgs:
         sample=ns.sample,
         seed=ns.seed,
         pydoclint=ns.pydoclint,
+        task=ns.task,
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        runs = evaluate(args)
+        runs = evaluate(args) if args.task != "comments" else []
+        comments = evaluate_comment_task(args) if args.task != "docstrings" else None
     except EvalError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if comments is not None:
+        print(f"comments: BLEU-4 {comments['bleu4']:.2f} on {comments['comments']}, {comments['usable']:.0f}% usable")
     for run in runs:
         scores = run.scores
         print(
@@ -600,7 +642,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"CodeBLEU {scores['codebleu']:.2f}, "
             f"params {scores['param_complete']:.0f}% complete, {scores['ms_per_function']:.0f} ms/function"
         )
-    print(f"wrote {args.out}/report.md")
+    written = (["report.md"] if runs else []) + (["comments.md"] if comments else [])
+    print("wrote " + " and ".join(f"{args.out}/{name}" for name in written))
     return 0
 
 

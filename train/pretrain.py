@@ -1,9 +1,10 @@
-"""Train DocuCode-small from scratch: BPE tokenizer, code LM (stage A), prompt -> docstring SFT (stage B).
+"""Train DocuCode-small from scratch: BPE tokenizer, code LM (stage A), prompt -> completion SFT (stage B).
 
 The data directory holds the miner's output: ``code.jsonl`` ({"package", "code"}) for
 stage A, ``train.jsonl`` and ``validation.jsonl`` ({"prompt", "code_snippet",
-"completion", ...}) for stage B. The result is a standard HF model directory (fp16
-safetensors in small shards, tokenizer, ``training_log.json``).
+"completion", "task", ...}) for stage B, which trains on every record of both tasks
+(docstrings and inline comments) mixed in one shuffled stream. The result is a standard
+HF model directory (fp16 safetensors in small shards, tokenizer, ``training_log.json``).
 
 Commands::
 
@@ -26,11 +27,13 @@ import math
 import random
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from docucode_hook.prompt import DOCSTRING_TASK
 from train.data import (
     DataError,
     collate_sft,
@@ -442,7 +445,12 @@ def run(args: PretrainArgs) -> dict[str, Any]:
     sft_train, kept, dropped = prepare_sft(tokenizer, train_records, args.stage_b, device, args.seed)
     sft_val, val_kept, val_dropped = prepare_sft(tokenizer, val_records, args.stage_b, device, args.seed)
     timings["prepare_sft_s"] = round(time.perf_counter() - mark, 2)
-    print(f"sft: {kept} train examples ({dropped} dropped), {val_kept} validation ({val_dropped} dropped)", flush=True)
+    tasks = dict(Counter(record.get("task", DOCSTRING_TASK) for record in train_records))
+    print(
+        f"sft: {kept} train examples ({dropped} dropped; records by task {tasks}), "
+        f"{val_kept} validation ({val_dropped} dropped)",
+        flush=True,
+    )
     val_before = evaluate(model, sft_val, device)
     stage_b = train_stage(
         "B", compiled, sft_batches(sft_train, args.seed), args.stage_b, device,
@@ -463,7 +471,13 @@ def run(args: PretrainArgs) -> dict[str, Any]:
         "vocab": len(tokenizer),
         "code_texts": len(code),
         "code_tokens": int(len(flat)),
-        "sft": {"train": kept, "train_dropped": dropped, "validation": val_kept, "validation_dropped": val_dropped},
+        "sft": {
+            "train": kept,
+            "train_dropped": dropped,
+            "train_records_by_task": tasks,
+            "validation": val_kept,
+            "validation_dropped": val_dropped,
+        },
         "timings": timings,
         "stages": [asdict(stage_a), asdict(stage_b)],
     }

@@ -1,4 +1,4 @@
-"""QLoRA-fine-tune any Hugging Face causal LM on mined docstring records and save a PEFT adapter.
+"""QLoRA-fine-tune any Hugging Face causal LM on mined records (docstrings and inline comments) and save a PEFT adapter.
 
 Single GPU (or CPU, for a smoke run)::
 
@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Sequence
 
-from docucode_hook.prompt import model_input
+from docucode_hook.prompt import record_input
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 REQUIRED_KEYS = ("prompt", "code_snippet", "completion")
@@ -204,11 +204,11 @@ def read_records(path: Path) -> list[dict[str, Any]]:
 def to_examples(
     records: Sequence[dict[str, Any]], eos_token: str, packages: Sequence[str] = (), max_samples: int | None = None
 ) -> list[Example]:
-    """TRL prompt-completion pairs in the exact text the hook's model sees at inference."""
+    """TRL prompt-completion pairs in the exact text the hook's model sees at inference (both tasks)."""
     wanted = set(packages)
     chosen = [rec for rec in records if not wanted or rec.get("package") in wanted]
     return [
-        Example(prompt=model_input(rec["prompt"], rec["code_snippet"]), completion=rec["completion"] + eos_token)
+        Example(prompt=record_input(rec), completion=rec["completion"] + eos_token)
         for rec in chosen[:max_samples]
     ]
 
