@@ -38,6 +38,21 @@ def test_fixed_file_passes_its_own_check(tmp_path, monkeypatch, capsys, source) 
     assert docucode(["mod.py"]) == 0
 
 
+def test_a_type_with_a_colon_is_left_out_of_the_google_line(tmp_path, monkeypatch, capsys) -> None:
+    """hypothesis/database.py::_db_for_path: ``Literal[":memory:"]`` cut the ``name (type): text`` line in two."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text(CONFIG + "skip_private = false\n")
+    (tmp_path / "mod.py").write_text(
+        "from typing import Literal\n\n\n"
+        "def _db_for_path(path: str | Literal[\":memory:\"] | None = None) -> \"ExampleDatabase\":\n"
+        "    if path == \":memory:\":\n        raise HypothesisException(path)\n    return make(path)\n"
+    )
+    assert docucode(["mod.py"]) == 1, capsys.readouterr().err
+    fixed = (tmp_path / "mod.py").read_text()
+    assert "    path: The path. Defaults to None.\n" in fixed
+    assert docucode(["mod.py"]) == 0 and docucode(["--check", "mod.py"]) == 0, capsys.readouterr()
+
+
 def _tree(root: Path) -> None:
     """A handful of files of every awkward kind the bench must get through cleanly."""
     (root / "pkg").mkdir()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import re
 
 from docstring_parser import Docstring, DocstringStyle, compose
@@ -35,14 +36,28 @@ def _prepared(doc: Docstring, style: Style) -> Docstring:
     prepared.blank_after_short_description = bool(prepared.long_description or has_sections)
     prepared.blank_after_long_description = bool(prepared.long_description and has_sections)
     for meta in prepared.meta:
+        if _colon_breaks_line(meta, style):
+            # Google splits "name (type): text" and "type: text" at the first colon, and NumPy a
+            # return's "name : type" line: a type such as Literal[":memory:"] would be cut in two
+            # when parsed back (the description garbled, the name unknown). It is in the signature.
+            meta.type_name = None
         if isinstance(meta, DocstringParam):
             # Optionality and defaults are visible in the signature; pydoclint rejects them in types.
             meta.is_optional = None
             meta.default = None
         elif isinstance(meta, DocstringReturns) and style is Style.NUMPY and not meta.type_name:
-            # A NumPy entry's first line is its type; with none known the description stands alone.
-            meta.type_name, meta.description = meta.description, None
+            # A NumPy entry's first line is its type; with none known the description stands alone,
+            # its later lines indented under the first (unindented, each would read as one more entry).
+            first, _, rest = (meta.description or "").partition("\n")
+            meta.type_name, meta.description = first, inspect.cleandoc(rest) or None
     return prepared
+
+
+def _colon_breaks_line(meta: object, style: Style) -> bool:
+    type_name = getattr(meta, "type_name", None)
+    if not type_name or ":" not in type_name or isinstance(meta, DocstringRaises):
+        return False
+    return style is Style.GOOGLE or (style is Style.NUMPY and isinstance(meta, DocstringReturns))
 
 
 def _render_sphinx(doc: Docstring) -> str:
