@@ -158,18 +158,18 @@ def test_any_text_grounds_to_exactly_the_signature(raw: str | None, style: Style
 STALE_SOURCE = "def fetch(url: str, *, retries: int = 3) -> bytes:\n    if not url:\n        raise ValueError(url)\n    return b''\n"
 STALE_CASES = [
     (
-        "Google kept in Google; human text kept, removed parameter dropped, new one and Raises added",
+        "Google kept in Google; removed parameter dropped, new one and Raises added, Returns and Example verbatim",
         "Download a page.\n\n    Follows redirects.\n\n    Args:\n        url: Where to go,\n            "
         "absolute.\n        timeout: Gone.\n\n    Returns:\n        Body bytes.\n\n    Example:\n        fetch('x')\n    ",
         "Download a page.\n\nFollows redirects.\n\nArgs:\n    url (str): Where to go,\n        absolute.\n"
-        "    retries (int): The retries. Defaults to 3.\n\nReturns:\n    bytes: Body bytes.\n\nRaises:\n"
-        "    ValueError: If an argument has an invalid value.\n\nExamples:\n    fetch('x')",
+        "    retries (int): The retries. Defaults to 3.\n\nReturns:\n    Body bytes.\n\nRaises:\n"
+        "    ValueError: If an argument has an invalid value.\n\nExample:\n    fetch('x')",
     ),
     (
-        "Sphinx kept in Sphinx",
+        "Sphinx kept in Sphinx, :returns: verbatim",
         "Download a page.\n\n:param link: old name\n:returns: body\n",
         "Download a page.\n\n:param url: The url.\n:type url: str\n:param retries: The retries. Defaults to 3.\n"
-        ":type retries: int\n:returns: body\n:rtype: bytes\n:raises ValueError: If an argument has an invalid value.",
+        ":type retries: int\n:returns: body\n:raises ValueError: If an argument has an invalid value.",
     ),
     (
         "summary only: the configured style",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
 import re
 
 from docstring_parser import Docstring, DocstringStyle, ParseError, parse
 from docstring_parser.common import DocstringMeta, DocstringParam, DocstringRaises, DocstringReturns
+from docstring_parser.google import GoogleParser
+from docstring_parser.numpydoc import NumpydocParser
 
 from docucode_hook.backends.template import (
     describe_exception,
@@ -56,25 +59,271 @@ def grounded_text(raw: str | None, ctx: FunctionContext, style: Style) -> str:
 
 
 def refresh_sections(existing: str, ctx: FunctionContext, style: Style) -> str:
-    """Rewrite a stale docstring's sections to match the code, keeping what a human wrote.
+    """Rewrite the sections of a stale docstring that disagree with the code; keep the rest verbatim.
 
-    The summary, the long description, other sections (examples, notes) and the
-    descriptions of parameters that still exist are kept verbatim. The result is in the
-    style the existing docstring uses when that can be told, else in ``style``.
+    Only the sections the finder checks are ever rewritten (parameters, returns, yields,
+    raises), and only those that disagree with the code: a removed parameter, a missing one,
+    an undocumented exception. Everything else (summary, prose, examples, notes, "See
+    Also", sections that still agree) keeps the author's exact text, so a second pass reads
+    the same docstring and changes nothing. The docstring is read the way the finder reads
+    it; new sections are written in the style it was read in, else in ``style``.
     """
-    parsed = _parse(inspect.cleandoc(existing))
-    detected = _DETECTED.get(parsed.style) if parsed.meta else None
-    doc = Docstring()
-    doc.short_description = (parsed.short_description or "").strip() or summarise(ctx)
-    doc.long_description = parsed.long_description
-    if ctx.kind != "module":
-        doc.meta = [
-            *_params(parsed, ctx, keep=True),
-            *_results(parsed, ctx, keep=True),
-            *_raises(parsed, ctx, keep=True),
-            *(meta for meta in parsed.meta if _is_other_section(meta)),
-        ]
-    return render_docstring(doc, detected or style)
+    from docucode_hook.finder import _parse_docstring
+
+    text = inspect.cleandoc(existing)
+    if ctx.kind == "module":  # the finder never calls a module docstring stale
+        return text or summarise(ctx)
+    parsed = _parse_docstring(text, style) or Docstring()
+    checked = [meta for meta in parsed.params if meta.args[0] in ("param", "other_param")]
+    checked += [*parsed.many_returns, *parsed.raises]
+    # Sections are written in the docstring's own style. Text that only some other parser reads
+    # as fields (epydoc's @param, or prose lines starting ":attr:" read as Sphinx) gets the configured one.
+    own = _DETECTED.get(parsed.style) if checked else None
+    sections = _Sections(text, own or style, ctx)
+    for kind, metas in _stale_kinds(parsed, ctx).items():
+        sections.replace(kind, metas)
+    return sections.text()
+
+
+# The sections refresh may rewrite, in the order new ones are placed; keyed by what the parsers call them.
+_KINDS = ("params", "returns", "yields", "raises")
+_SECTION_KINDS = {
+    "param": "params", "other_param": "params", "returns": "returns", "yields": "yields", "raises": "raises",
+}
+_GOOGLE, _NUMPY = GoogleParser(), NumpydocParser()
+_REST_KINDS = {
+    "param": "params", "parameter": "params", "arg": "params", "argument": "params", "type": "params",
+    "returns": "returns", "return": "returns", "rtype": "returns",
+    "yields": "yields", "yield": "yields", "ytype": "yields",
+    "raises": "raises", "raise": "raises", "except": "raises", "exception": "raises",
+}
+
+
+def _stale_kinds(parsed: Docstring, ctx: FunctionContext) -> dict[str, list[DocstringMeta]]:
+    """The new entries of each kind of section that the finder would call stale; others are absent.
+
+    Mirrors the finder's rules (``finder._stale_problems``): a section that passes them is
+    kept as the author wrote it.
+    """
+    kinds: dict[str, list[DocstringMeta]] = {}
+    documented = [
+        part.strip().lstrip("*")
+        for meta in parsed.params
+        if meta.args[0] in ("param", "other_param")
+        for part in (meta.arg_name or "").split(",")
+        if part.strip()
+    ]
+    expected = [param.name for param in ctx.parameters]
+    lenient = (ctx.kind == "class" or ctx.name == "__init__") and not documented
+    if not lenient and (set(expected) - set(documented) or set(documented) - set(expected)):
+        kinds["params"] = list(_params(_with_other_params(parsed), ctx, keep=True))
+    if ctx.kind != "function":
+        return kinds
+    has_returns = any(not meta.is_generator for meta in parsed.many_returns)
+    has_yields = any(meta.is_generator for meta in parsed.many_returns)
+    stub, property_ = _stub_or_property(ctx)
+    if has_returns and not (ctx.returns_value or ctx.is_generator or stub or _promises_value(ctx)):
+        kinds["returns"] = []
+    elif not has_returns and ctx.returns_value and not ctx.is_generator and not property_:
+        kinds["returns"] = [DocstringReturns(["returns"], *_result_parts(parsed, ctx, False), False)]
+    if has_yields and not ctx.is_generator and not stub:
+        kinds["yields"] = []
+    elif not has_yields and ctx.is_generator:
+        kinds["yields"] = [DocstringReturns(["yields"], *_result_parts(parsed, ctx, True), True)]
+        if has_returns and not ctx.returns_value:
+            # "Returns: an iterator over ..." on a generator: that text becomes its Yields, in its place.
+            kinds["returns"] = []
+    documented_raises = {_short(meta.type_name) for meta in parsed.raises if meta.type_name}
+    raised = {_short(name) for name in ctx.raises}
+    if raised - documented_raises or (raised and documented_raises - raised):
+        kinds["raises"] = list(_raises(parsed, ctx, keep=True))
+    return kinds
+
+
+def _short(name: str) -> str:
+    return name.rsplit(".", 1)[-1].strip()
+
+
+# NumPy's "Other Parameters" and Sphinx's ":arg x:" are merged into the rewritten parameters.
+_MERGED_PARAMS = ("other_param", "parameter", "arg", "argument")
+
+
+def _with_other_params(parsed: Docstring) -> Docstring:
+    """A copy whose "Other Parameters" (and ``:arg x:``) entries count as parameters, their text kept."""
+    merged = Docstring(style=parsed.style)
+    merged.meta = [
+        DocstringParam(["param", *meta.args[1:]], meta.description, meta.arg_name, meta.type_name, None, None)
+        if isinstance(meta, DocstringParam) and meta.args[0] in _MERGED_PARAMS else meta
+        for meta in parsed.meta
+    ]
+    return merged
+
+
+def _result_parts(parsed: Docstring, ctx: FunctionContext, generator: bool) -> tuple[str, str | None]:
+    """(description, type) of a new Returns/Yields entry, reusing the author's text of the other one."""
+    found = next((meta for meta in parsed.many_returns if _return_description(meta)), None)
+    annotation = _one_line(ctx.returns_annotation)
+    type_name = _yield_type(annotation) if generator else annotation
+    return (_return_description(found) if found else None) or describe_return(ctx), type_name
+
+
+def _stub_or_property(ctx: FunctionContext) -> tuple[bool, bool]:
+    """(stub, property) by the finder's own rules, applied to the definition's code.
+
+    A stub (abstract, or a body of only ``...``, ``pass``, a string, ``raise
+    NotImplementedError``) may document Returns and Yields; a property need not.
+    """
+    from docucode_hook import finder
+
+    try:
+        node = ast.parse(ctx.code).body[0]
+    except (SyntaxError, ValueError, IndexError):
+        return False, False
+    decorators = finder._decorator_names(node)
+    abstract = any(name in ("abstractmethod", "abc.abstractmethod") for name in decorators)
+    return abstract or finder._is_stub(node), any(name in finder._PROPERTY_DECORATORS for name in decorators)
+
+
+class _Sections:
+    """A docstring as lines, cut where its parser cuts sections, so that sections can be swapped.
+
+    Google: a title line (``Args:``) and the indented lines after it, as docstring_parser
+    reads them. NumPy: a title, its underline, everything up to the next title. Sphinx: a
+    ``:field:`` line and its indented continuation. Lines outside the sections that get
+    rewritten are never touched.
+    """
+
+    def __init__(self, text: str, style: Style, ctx: FunctionContext) -> None:
+        self.style, self.ctx = style, ctx
+        self.lines = text.split("\n") if text else []
+        self.spans: list[tuple[int, int, str]] = []  # (start, end, kind) in line numbers, end exclusive
+        self.edits: dict[int, list[str] | None] = {}  # span index -> new lines (None: removed)
+        self.inserts: list[tuple[int, int, list[str]]] = []  # (line, order, lines)
+        {Style.GOOGLE: self._cut_google, Style.NUMPY: self._cut_numpy, Style.SPHINX: self._cut_sphinx}[style]()
+        # A docstring that opens with a section has no summary: the template's goes first.
+        self.has_summary = bool(self.lines) and not (self.spans and self.spans[0][0] == 0)
+
+    def _cut_google(self) -> None:
+        for start, line in enumerate(self.lines):
+            if title := _GOOGLE.titles_re.fullmatch(line):
+                kind = _SECTION_KINDS.get(_GOOGLE.sections[title.group(1)].key, "other")
+                self._add(start, self._indented_end(start), kind)
+
+    def _cut_numpy(self) -> None:
+        text = "\n".join(self.lines)
+        matches = list(_NUMPY.titles_re.finditer(text))
+        starts = [text.count("\n", 0, match.start()) for match in matches]
+        for index, (start, match) in enumerate(zip(starts, matches)):
+            end = starts[index + 1] if index + 1 < len(starts) else len(self.lines)
+            title = next(group for group in match.groups() if group is not None)
+            self._add(start, end, _SECTION_KINDS.get(_NUMPY.sections[title].key, "other"))
+
+    def _cut_sphinx(self) -> None:
+        for start, line in enumerate(self.lines):
+            if line.startswith(":"):
+                # As docstring_parser.rest reads a field: ":key args: text".
+                key = (line.lstrip(":").split(":", 1)[0].split() or [""])[0]
+                self._add(start, self._indented_end(start), _REST_KINDS.get(key, "other"))
+
+    def _indented_end(self, start: int) -> int:
+        """The end of a block that runs while lines are blank or indented."""
+        end = start + 1
+        while end < len(self.lines) and (not self.lines[end].strip() or self.lines[end][0].isspace()):
+            end += 1
+        return end
+
+    def _add(self, start: int, end: int, kind: str) -> None:
+        while end > start + 1 and not self.lines[end - 1].strip():
+            end -= 1
+        self.spans.append((start, end, kind))
+
+    def replace(self, kind: str, metas: list[DocstringMeta]) -> None:
+        """Put ``metas`` where the ``kind`` sections are (the first of them), or where such a section belongs."""
+        new = self._render(kind, metas)
+        mine = [index for index, span in enumerate(self.spans) if span[2] == kind]
+        for index in mine:
+            self.edits[index] = None
+        if mine and new and self.style is not Style.SPHINX:
+            # Keep the author's title line ("Arguments:", "Parameters" and its underline).
+            header = 2 if self.style is Style.NUMPY else 1
+            start = self.spans[mine[0]][0]
+            self.edits[mine[0]] = self.lines[start : start + header] + new[header:]
+        elif mine and new:
+            self.edits[mine[0]] = new
+        elif new:
+            self.inserts.append((self._place(kind), _KINDS.index(kind), new))
+
+    def _place(self, kind: str) -> int:
+        """The line a new ``kind`` section goes before: after earlier kinds, before later ones."""
+        order = _KINDS.index(kind)
+        earlier = [span for span in self.spans if span[2] in _KINDS[:order]]
+        if earlier:
+            return earlier[-1][1]
+        later = [span for span in self.spans if span[2] in _KINDS[order + 1 :]]
+        if later:
+            return later[0][0]
+        if self.spans and self.style is not Style.SPHINX:
+            return self.spans[0][0]
+        if self.spans:
+            return self.spans[-1][1]
+        return len(self.lines)
+
+    def _render(self, kind: str, metas: list[DocstringMeta]) -> list[str]:
+        if not metas:
+            return []
+        doc = Docstring()
+        doc.meta = list(metas)
+        return [line.rstrip() for line in render_docstring(doc, self.style).split("\n")]
+
+    def text(self) -> str:
+        """The docstring with the edits made: one blank line where a new or rewritten block meets text."""
+        out: list[list[str]] = [[line] for line in self.lines]
+        for index, (start, end, _) in enumerate(self.spans):
+            if index in self.edits:
+                new = self.edits[index]
+                out[start] = [_CUT] if new is None else [_CUT, *new, _CUT]
+                for line in range(start + 1, end):
+                    out[line] = []
+        out.append([])
+        for line, _, new in sorted(self.inserts, key=lambda item: item[:2], reverse=True):
+            out[line] = [_CUT, *new, _CUT, *out[line]]
+        lines = _close_cuts([line for lines in out for line in lines], tight=self.style is Style.SPHINX)
+        summary = [] if self.has_summary else [summarise(self.ctx), ""] if lines else [summarise(self.ctx)]
+        return "\n".join(summary + lines).strip()
+
+
+_CUT = "\0cut\0"  # marks where a block was put or taken out; no docstring line is this
+
+
+def _in_field_list(lines: list[str]) -> bool:
+    """Whether the last line belongs to a Sphinx field that refresh knows (not prose read as one)."""
+    for line in reversed(lines):
+        if line.strip() and not line[0].isspace():
+            key = (line.lstrip(":").split(":", 1)[0].split() or [""])[0]
+            return line.startswith(":") and key in _REST_KINDS
+    return False
+
+
+def _close_cuts(lines: list[str], tight: bool) -> list[str]:
+    """Exactly one blank line where a block was put or taken out (none at either end).
+
+    Only the blank lines touching a cut are merged: the author's own spacing elsewhere is
+    kept. ``tight``: Sphinx fields that meet at a cut stay in one list, without a blank line.
+    """
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        if lines[index] != _CUT:
+            out.append(lines[index])
+            index += 1
+            continue
+        while index < len(lines) and (lines[index] == _CUT or not lines[index].strip()):
+            index += 1
+        while out and not out[-1].strip():
+            out.pop()
+        if out and index < len(lines) and not (tight and _in_field_list(out) and lines[index].startswith(":")):
+            out.append("")
+    return out
 
 
 def _unwrap(raw: str) -> str:
@@ -153,10 +402,11 @@ def _params(parsed: Docstring, ctx: FunctionContext, keep: bool) -> list[Docstri
     for meta in parsed.params:
         if meta.args[0] != "param":
             continue
-        description = (meta.description or "").strip() if keep else _clean_sentence(meta.description)
-        for name in _bare_names(meta.arg_name):
+        arg_name, type_name, text = _split_google_type_colon(meta, parsed.style)
+        description = (text or "").strip() if keep else _clean_sentence(text)
+        for name in _bare_names(arg_name):
             if description and name not in given:
-                given[name] = DocstringParam(meta.args, description, name, meta.type_name, None, None)
+                given[name] = DocstringParam(meta.args, description, name, type_name, None, None)
     params = []
     for param in ctx.parameters:
         found = given.get(param.name)
@@ -166,6 +416,20 @@ def _params(parsed: Docstring, ctx: FunctionContext, keep: bool) -> list[Docstri
         name = documented_name(param)
         params.append(DocstringParam(["param", name], description, name, type_name, None, None))
     return params
+
+
+def _split_google_type_colon(meta: DocstringParam, style: DocstringStyle | None) -> tuple[str, str | None, str | None]:
+    """(name, type, description); mends a Google entry whose type holds a colon.
+
+    docstring_parser splits ``data (:term:`bytes`): text`` at the first colon, which leaves
+    the name ``data (`` and the rest of the type in the description.
+    """
+    name, description = meta.arg_name or "", meta.description
+    if style is DocstringStyle.GOOGLE and "(" in name and ")" not in name:
+        mended = re.match(r"\s*([^\s(]+)\s*\((.*?)\)\s*:[ \t]*(.*)", f"{name}:{description or ''}", re.DOTALL)
+        if mended:
+            return mended.group(1), mended.group(2).strip() or None, mended.group(3)
+    return name, meta.type_name, description
 
 
 def _results(parsed: Docstring, ctx: FunctionContext, keep: bool) -> list[DocstringReturns]:
