@@ -8,6 +8,9 @@ encoding, BOM and newline style are unchanged, and a second run changes nothing.
     python bench/roundtrip.py                       # whole site-packages, template backend
     python bench/roundtrip.py --limit 500           # a quick run
     python bench/roundtrip.py SRC --backend model   # the shipped model (slow on CPU)
+    python bench/roundtrip.py SRC --jobs 16 --backend model --model-limit 300 --json out.json
+                                                    # 300 files (spread over the tree) with the
+                                                    # model, the rest with the template backend
 
 Exit status: 0 clean, 1 any corrupted file or crash. A file the tool refuses is not a
 failure when the original itself cannot be processed (undecodable, syntax error, LibCST
@@ -19,23 +22,33 @@ from __future__ import annotations
 import argparse
 import ast
 import io
+import json
 import multiprocessing
 import re
 import shutil
+import sys
 import sysconfig
 import tempfile
 import time
 import tokenize
 import traceback
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from docucode_hook.config import Config, load_mapping
-from docucode_hook.fileio import SourceError, SourceFile, read_source
-from docucode_hook.pipeline import fix_paths
-from docucode_hook.verify import UnsafeEdit, assert_only_docstrings_changed
+# Runs from a checkout without installing the package (e.g. a bare Python with only libcst and
+# docstring-parser on PYTHONPATH); an installed docucode_hook is used when there is one.
+try:
+    import docucode_hook  # noqa: F401
+except ImportError:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from docucode_hook.config import Config, load_mapping  # noqa: E402
+from docucode_hook.fileio import SourceError, SourceFile, read_source  # noqa: E402
+from docucode_hook.pipeline import fix_paths  # noqa: E402
+from docucode_hook.verify import UnsafeEdit, assert_only_docstrings_changed  # noqa: E402
 
 # Refusals caused by the original file, not by our edit: these are skips, not failures.
 _ORIGINAL_FAULTS = (
@@ -58,6 +71,7 @@ class Tally:
     documented: int = 0
     skipped: Counter = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
+    warnings: Counter = field(default_factory=Counter)  # e.g. the model backend fell back to the template
 
     def add(self, other: "Tally") -> None:
         """Fold another tally's counts into this one."""
@@ -66,6 +80,20 @@ class Tally:
         self.documented += other.documented
         self.skipped.update(other.skipped)
         self.failures += other.failures
+        self.warnings.update(other.warnings)
+
+    def as_json(self) -> dict:
+        """The counts for ``--json``: failures split into corrupted, crashes and refused usable files."""
+        kinds = Counter(_failure_kind(line) for line in self.failures)
+        return {
+            "files": self.files, "changed": self.changed, "documented": self.documented,
+            "skipped": dict(self.skipped), "corrupted": kinds["corrupted"], "crashes": kinds["crash"],
+            "refused_usable": kinds["refused"], "failures": self.failures, "warnings": dict(self.warnings),
+        }
+
+
+def _failure_kind(line: str) -> str:
+    return "corrupted" if ": CORRUPTED: " in line else "crash" if ": CRASH: " in line else "refused"
 
 
 def bench_config(backend: str) -> Config:
@@ -162,7 +190,12 @@ def _fix_chunk(paths: Sequence[Path], root: Path, config: Config) -> Tally:
     originals = {path: path.read_bytes() for path in paths}
     tally = Tally()
     try:
-        results = fix_paths(paths, root, config)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            results = fix_paths(paths, root, config)
+        # A model that fails to load or to answer falls back to the template: count it, or the
+        # "model" numbers would silently be template numbers.
+        tally.warnings.update(re.sub(r"\(.*\)|\d+", "…", str(w.message))[:120] for w in caught)
     except Exception:
         if len(paths) == 1:
             tally.files = 1
@@ -195,8 +228,18 @@ def copy_tree(source: Path, target: Path, limit: int | None) -> list[Path]:
     return copied
 
 
+def model_subset(paths: Sequence[Path], limit: int | None) -> list[Path]:
+    """``limit`` paths spread evenly over the (sorted) tree, so the model sees many packages."""
+    if limit is None or limit >= len(paths):
+        return list(paths)
+    step = len(paths) / max(limit, 1)
+    return [paths[int(i * step)] for i in range(limit)]
+
+
 def run(paths: Sequence[Path], root: Path, backend: str, jobs: int, chunk: int) -> Tally:
     """Fix and check every path, ``chunk`` files per pipeline call, on ``jobs`` processes."""
+    if not paths:
+        return Tally()
     work = [([str(p) for p in paths[i : i + chunk]], str(root), backend) for i in range(0, len(paths), chunk)]
     total = Tally()
     # spawn: a fresh interpreter per worker, as a real hook process would be.
@@ -220,7 +263,9 @@ def report(tally: Tally, seconds: float) -> str:
         f"skipped (original unusable) {sum(tally.skipped.values())}",
         *(f"  {reason:<28}{count}" for reason, count in tally.skipped.most_common()),
         f"failures              {len(tally.failures)}",
+        *(f"  {kind:<28}{count}" for kind, count in sorted(Counter(map(_failure_kind, tally.failures)).items())),
         *(f"  {line}" for line in tally.failures[:50]),
+        *(f"warning ({count}x): {message}" for message, count in tally.warnings.most_common()),
         f"seconds               {seconds:.0f}",
     ]
     return "\n".join(lines)
@@ -234,15 +279,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="only the first N files (sorted by path)")
     parser.add_argument("--jobs", type=int, default=multiprocessing.cpu_count())
     parser.add_argument("--chunk", type=int, default=64, help="files per pipeline call")
+    parser.add_argument("--model-limit", type=int, help="with --backend model: only N files (spread over the "
+                        "tree) use the model, the rest the template backend")
+    parser.add_argument("--model-only", action="store_true", help="with --model-limit: skip the template files")
+    parser.add_argument("--model-jobs", type=int, default=1, help="processes for the model files (each loads the model)")
+    parser.add_argument("--json", type=Path, help="also write the counts (per backend and in total) to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temp copy and print where it is")
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="docucode-roundtrip-"))
+    tally = Tally()
     try:
         paths = copy_tree(args.source.resolve(), workdir, args.limit)
-        print(f"roundtrip: {len(paths)} files from {args.source} ({args.backend} backend, {args.jobs} jobs)")
-        start = time.perf_counter()
-        tally = run(paths, workdir, args.backend, args.jobs, args.chunk)
-        print(report(tally, time.perf_counter() - start))
+        on_model = set(model_subset(paths, args.model_limit)) if args.backend == "model" else set()
+        if args.model_only and on_model:
+            paths = sorted(on_model)
+        print(f"roundtrip: {len(paths)} files from {args.source} ({len(on_model)} with the model backend "
+              f"on {args.model_jobs} jobs, {len(paths) - len(on_model)} with the template backend on {args.jobs} jobs)")
+        parts = {}
+        for backend, part, jobs in (("model", on_model, args.model_jobs), ("template", set(paths) - on_model, args.jobs)):
+            if part:
+                start = time.perf_counter()
+                part_tally = run(sorted(part), workdir, backend, jobs, args.chunk)
+                parts[backend] = {**part_tally.as_json(), "seconds": round(time.perf_counter() - start, 1)}
+                print(f"--- {backend} backend\n{report(part_tally, parts[backend]['seconds'])}")
+                tally.add(part_tally)
+        seconds = sum(part["seconds"] for part in parts.values())
+        if len(parts) > 1:
+            print(f"--- total\n{report(tally, seconds)}")
+        if args.json:
+            summary = {
+                "source": str(args.source), "limit": args.limit, "jobs": args.jobs, "chunk": args.chunk,
+                "model_limit": args.model_limit if args.backend == "model" else 0, "python": sys.version.split()[0],
+                "cpus": multiprocessing.cpu_count(), "date": time.strftime("%Y-%m-%d"),
+                "total": {**tally.as_json(), "seconds": round(seconds, 1)}, "backends": parts,
+            }
+            args.json.write_text(json.dumps(summary, indent=2) + "\n")
+            print(f"roundtrip: counts written to {args.json}")
     finally:
         if args.keep:
             print(f"roundtrip: copy kept in {workdir}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import codecs
+import json
 import sys
 from pathlib import Path
 
@@ -178,12 +179,22 @@ def _tree(root: Path) -> None:
 
 def test_bench_on_a_small_tree_counts_everything(tmp_path, capsys) -> None:
     _tree(tmp_path)
-    assert roundtrip.main([str(tmp_path), "--jobs", "1", "--chunk", "3"]) == 0
+    counts = tmp_path.parent / f"{tmp_path.name}.json"
+    assert roundtrip.main([str(tmp_path), "--jobs", "1", "--chunk", "3", "--json", str(counts)]) == 0
     out = capsys.readouterr().out
     assert "files                 10" in out
     assert "failures              0" in out
     assert "skipped (original unusable) 2" in out
     assert "syntax error" in out and "not valid" in out
+    total = json.loads(counts.read_text())["total"]
+    assert (total["files"], total["corrupted"], total["crashes"], total["refused_usable"]) == (10, 0, 0, 0)
+    assert sum(total["skipped"].values()) == 2 and total["warnings"] == {}
+
+
+def test_model_subset_is_spread_over_the_tree() -> None:
+    paths = [Path(f"{i:03}.py") for i in range(100)]
+    assert roundtrip.model_subset(paths, 4) == [Path("000.py"), Path("025.py"), Path("050.py"), Path("075.py")]
+    assert roundtrip.model_subset(paths, None) == paths == roundtrip.model_subset(paths, 500)
 
 
 def test_corruption_check_catches_a_changed_body(tmp_path) -> None:
