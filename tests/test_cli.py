@@ -254,3 +254,22 @@ def test_functions_on_the_same_line_in_different_files_keep_their_own_docstrings
     a_doc, b_doc = (docstring_values(p.read_text())[1] for p in (first, second))
     assert "config" in a_doc.lower() and "report" not in a_doc.lower()
     assert "report" in b_doc.lower() and "config" not in b_doc.lower()
+
+
+def test_check_table_in_a_log_is_plain_text_with_whole_paths(project, capsys):
+    """stderr is not a terminal (CI, pipes): one plain row per file, long paths kept whole."""
+    deep = "pkg/" + "a_rather_long_directory_name/" * 3
+    names = [f"{deep}module_{index}.py" for index in range(6)]
+    for name in names:
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        _write(project, name, '"""Doc."""\n\n\ndef f():\n    pass\n')
+    _write(project, "broken.py", "def broken(:\n")
+    assert main(["--check", "pkg", "broken.py"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert "│" not in "".join(err) and "…" not in "".join(err)
+    title, header, *rows = err[err.index("docucode") :]
+    assert title == "docucode"
+    assert header.split() == ["file", "documented", "total", "findings", "status"]
+    table = {row.split()[0]: row.split()[1:] for row in rows if not row.startswith("docucode:")}
+    assert table == {**{name: ["0", "1", "1", "ok"] for name in names}, "broken.py": ["0", "0", "0", "error"]}
+    assert err[-1] == "docucode: coverage 0.0% (0/6 documented)"

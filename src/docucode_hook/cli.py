@@ -86,17 +86,45 @@ def _coverage(results: Sequence[FileResult]) -> tuple[int, int, float]:
     return documented, total, 100.0 * documented / total if total else 100.0
 
 
+def _summary_rows(results: Sequence[FileResult], check: bool) -> list[tuple[str, ...]]:
+    """The header and one row per file: path, documented, total, findings (or written), status."""
+    rows = [("file", "documented", "total", "findings" if check else "written", "status")]
+    for r in results:
+        status = "error" if r.error else ("changed" if r.changed else "ok")
+        count = len(r.findings) if check else r.written
+        rows.append((r.path, str(r.documented), str(r.total), str(count), status))
+    return rows
+
+
+def _plain_table(rows: Sequence[tuple[str, ...]]) -> str:
+    """Columns padded to their widest cell, paths never cut: for logs and pipes."""
+    widths = [max(map(len, column)) for column in zip(*rows)]
+    lines = [
+        "  ".join(cell.rjust(width) if 1 <= index <= 3 else cell.ljust(width)
+                  for index, (cell, width) in enumerate(zip(row, widths))).rstrip()
+        for row in rows
+    ]
+    return "\n".join(["docucode", *lines]) + "\n"
+
+
 def _summary_table(results: Sequence[FileResult], check: bool) -> None:
+    """The per-file table on stderr: rich on a terminal, plain text otherwise (CI logs, pipes).
+
+    Rendering 2,912 rows with rich took about 3 s in the main process after the scan, and
+    when stderr is not a terminal rich cuts long paths to 80 columns anyway.
+    """
+    rows = _summary_rows(results, check)
+    if not sys.stderr.isatty():
+        sys.stderr.write(_plain_table(rows))
+        return
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title="docucode")
-    for column in ("file", "documented", "total", "findings" if check else "written", "status"):
+    for column in rows[0]:
         table.add_column(column)
-    for r in results:
-        status = "error" if r.error else ("changed" if r.changed else "ok")
-        count = len(r.findings) if check else r.written
-        table.add_row(r.path, str(r.documented), str(r.total), str(count), status)
+    for row in rows[1:]:
+        table.add_row(*row)
     Console(stderr=True).print(table)
 
 
