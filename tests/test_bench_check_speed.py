@@ -132,3 +132,51 @@ def test_a_scan_leaves_no_reference_cycles() -> None:
     finally:
         gc.enable()
     assert any(f.code == "DCU101" for f in scan.findings)  # found through the any-style parse
+
+
+@pytest.mark.parametrize("module_name", ["argparse", "asyncio.base_events", "contextlib", "email.message", "typing", "zipfile"])
+def test_statement_walk_finds_what_the_full_walk_finds(module_name: str) -> None:
+    """The stale checks' flow (returns, raises; yields only where the text has the word) agrees
+    with the full body walk on every function of real modules."""
+    import ast
+    import importlib
+    import inspect
+
+    from docucode_hook import finder
+
+    source = inspect.getsource(importlib.import_module(module_name))
+    functions = [s for s in finder._definitions(finder._walk_module(ast.parse(source)))
+                 if not isinstance(s.node, ast.ClassDef)]
+    assert len(functions) > 20
+    for scope in functions:
+        facts = scope.facts
+        for flow in (finder._flow(scope, may_yield=True), finder._flow(scope, may_yield=False)):
+            assert (flow.returns_value, flow.raises) == (facts.returns_value, facts.raises), scope.qualname
+        assert finder._flow(scope, may_yield=True).is_generator == facts.is_generator
+    assert any(scope.facts.raises for scope in functions)
+
+
+TABBED = [
+    'def f(a):\n    """Do.\n\n    Other\tParameters:\n        b: B.\n    """\n    return a\n',  # a title only after expandtabs
+    'def f(a):\n\t"""Do.\n\n\tArgs:\n\t\tb: B.\n\t"""\n\treturn a\n',
+    'def f(a):\n    """Do.\n\n    Just prose on a second line.\n    """\n    return a\n',
+    'def g():\n    """Do.\n\n    Returns:\n        int: one.\n    """\n    yield 1\n',
+    'def h(x):\n    """Do.\n\n    Raises:\n        KeyError: never.\n    """\n    try:\n        pass\n'
+    '    except (ValueError, os.error):\n        raise\n',
+]
+
+
+@pytest.mark.parametrize("source", MODULES + TABBED)
+def test_check_pre_filters_do_not_change_findings(source: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The summary-only test before cleandoc and the yield test on the text only save time."""
+    from docucode_hook import finder
+
+    config = Config(include_classes=True, include_modules=True)
+    try:
+        fast = scan_source(source, "m.py", config, targets=False)
+    except SyntaxError:
+        return
+    monkeypatch.setattr(finder, "_may_have_sections", lambda text: True)
+    real_flow = finder._flow
+    monkeypatch.setattr(finder, "_flow", lambda scope, may_yield: real_flow(scope, True))
+    assert scan_source(source, "m.py", config, targets=False) == fast

@@ -157,6 +157,52 @@ def _body_facts(body: Sequence[ast.AST]) -> _BodyFacts:
     return _BodyFacts(returns_value, is_generator, tuple(raises), tuple(calls))
 
 
+@dataclass(frozen=True)
+class _Flow:
+    """The part of ``_BodyFacts`` that the stale checks read: no calls."""
+
+    returns_value: bool
+    is_generator: bool
+    raises: tuple[str, ...]
+
+
+def _flow(scope: _Scope, may_yield: bool) -> _Flow:
+    """Returns, raises and yields of ``scope``'s own body, the same as ``scope.facts`` says.
+
+    ``return`` and ``raise`` are statements, so walking the statement blocks finds them in
+    the order the full walk does, without visiting the expressions (most of the nodes).
+    ``yield`` is an expression: only where the file's text has the word does the full walk run.
+    """
+    if may_yield:
+        facts = scope.facts
+        return _Flow(facts.returns_value, facts.is_generator, facts.raises)
+    returns_value = False
+    raises: dict[str, None] = {}
+    stack: list[tuple[ast.AST, tuple[str, ...]]] = [(node, ()) for node in reversed(scope.node.body)]
+    while stack:
+        node, handling = stack.pop()
+        if isinstance(node, _DEFINITIONS):
+            continue  # their bodies are not ours; their decorators and defaults are expressions
+        if isinstance(node, ast.Return):
+            value = node.value
+            returns_value |= value is not None and not (isinstance(value, ast.Constant) and value.value is None)
+            continue
+        if isinstance(node, ast.Raise):
+            if node.exc is None:
+                for name in handling:
+                    raises.setdefault(name)
+            elif name := _raised_name(node.exc):
+                raises.setdefault(name)
+            continue
+        if isinstance(node, ast.ExceptHandler):
+            handling = _handled_names(node)
+        for block in _BLOCKS_REVERSED:
+            statements = getattr(node, block, None)
+            if statements:
+                stack.extend((statement, handling) for statement in reversed(statements))
+    return _Flow(returns_value, False, tuple(raises))
+
+
 def _child_qualname(scope: _Scope, name: str) -> str:
     if isinstance(scope.node, ast.Module):
         return name
@@ -167,6 +213,7 @@ def _child_qualname(scope: _Scope, name: str) -> str:
 # Definitions are statements, and expressions never hold statements: walking the statement
 # blocks finds every definition without visiting the (far more numerous) expression nodes.
 _BLOCKS = ("body", "cases", "handlers", "orelse", "finalbody")
+_BLOCKS_REVERSED = tuple(reversed(_BLOCKS))
 
 
 def _discover(scope: _Scope, statements: Sequence[ast.AST]) -> None:
@@ -200,10 +247,15 @@ def _definitions(scope: _Scope) -> Iterator[_Scope]:
 
 
 class _Source:
-    """Source text by node position; splits the lines once instead of once per lookup."""
+    """Source text by node position; splits the lines once instead of once per lookup, and
+    only when asked (``--check`` never needs them)."""
 
     def __init__(self, source: str) -> None:
-        self.lines = _LINE_BREAK.split(source)
+        self.text = source
+
+    @cached_property
+    def lines(self) -> list[str]:
+        return _LINE_BREAK.split(self.text)
 
     def column(self, lineno: int, byte_col: int) -> int:
         """ast columns count UTF-8 bytes; string slicing counts characters."""
@@ -342,12 +394,16 @@ def _class_signature(source: _Source, node: ast.ClassDef) -> str:
 
 @dataclass(frozen=True)
 class _Module:
-    """What every context of one file shares."""
+    """What every context of one file shares; the imports' text only when a context asks."""
 
     path: str
     source: _Source
-    imports: tuple[str, ...]
+    import_nodes: tuple[ast.stmt, ...]
     docstring: str | None
+
+    @cached_property
+    def imports(self) -> tuple[str, ...]:
+        return tuple(self.source.segment(node) for node in self.import_nodes)
 
 
 def _enclosing_class(module: _Module, scope: _Scope) -> dict[str, object]:
@@ -368,6 +424,20 @@ def _scope_parameters(source: _Source, scope: _Scope) -> tuple[list[Parameter], 
         return (_parameters(source, init.node.args, drop_first=True)[0], False) if init else ([], False)
     drop_first = scope.in_class and "staticmethod" not in _decorator_names(scope.node)
     return _parameters(source, scope.node.args, drop_first)
+
+
+def _scope_parameter_names(scope: _Scope) -> list[str]:
+    """The names ``_scope_parameters`` gives, without reading annotations and defaults from the source."""
+    node = scope.node
+    if isinstance(node, ast.ClassDef):
+        init = _init_of(scope)
+        if init is None:
+            return []
+        args, drop_first = init.node.args, True
+    else:
+        args, drop_first = node.args, scope.in_class and "staticmethod" not in _decorator_names(node)
+    names = [arg.arg for arg, _, _ in _arguments(args)]
+    return names[1:] if drop_first and (args.posonlyargs or args.args) else names
 
 
 def _definition_fields(module: _Module, scope: _Scope) -> dict[str, object]:
@@ -449,8 +519,7 @@ def _module_context(module: _Module, tree: ast.Module, scope: _Scope) -> Functio
 
 
 def _module_info(path: str, source: _Source, tree: ast.Module, scope: _Scope) -> _Module:
-    imports = tuple(source.segment(node) for node in scope.imports)
-    return _Module(path=path, source=source, imports=imports, docstring=ast.get_docstring(tree))
+    return _Module(path=path, source=source, import_nodes=tuple(scope.imports), docstring=ast.get_docstring(tree))
 
 
 def _context(module: _Module, scope: _Scope) -> FunctionContext:
@@ -545,9 +614,11 @@ class _Rules:
     def skip_reason(self, scope: _Scope) -> str | None:
         node, config = scope.node, self.config
         name = node.name
-        decorators = _decorator_names(node)
-        if node.lineno in self.skip_lines or _first_line(node) - 1 in self.skip_lines:
+        # Each test runs only when its rule is on: with every rule off (as in the benchmark's
+        # config) this is called for every definition of every file.
+        if self.skip_lines and (node.lineno in self.skip_lines or _first_line(node) - 1 in self.skip_lines):
             return "skip comment"
+        decorators = _decorator_names(node) if node.decorator_list else []
         if config.skip_overload and any(d in self.overload_names or d.endswith(".overload") for d in decorators):
             return "overload"
         is_accessor = any(d.count(".") == 1 and d.endswith((".setter", ".deleter")) for d in decorators)
@@ -560,7 +631,7 @@ class _Rules:
             return "dunder"
         if config.skip_private and name.startswith("_") and not is_dunder:
             return "private"
-        if isinstance(node, _FUNCTIONS) and _body_lines(node) < config.min_lines:
+        if config.min_lines > 0 and isinstance(node, _FUNCTIONS) and _body_lines(node) < config.min_lines:
             return f"shorter than {config.min_lines} lines"
         return None
 
@@ -583,6 +654,12 @@ def _parse_as(text: str, style: DocstringStyle) -> Docstring | None:
         return parse(text, style)
     except Exception:  # ParseError, and IndexError from docstring_parser's own bugs (pyasn1's docstrings)
         return None
+
+
+def _may_have_sections(text: str) -> bool:
+    """False when ``text`` is summary-only, also after ``inspect.cleandoc``: cleaning removes
+    only leading whitespace and lines, but turns tabs into spaces (so a tab is a maybe)."""
+    return "\n" in text and ("\t" in text or _MAY_HAVE_SECTIONS.search(text) is not None)
 
 
 def _parse_docstring(text: str, style: Style) -> Docstring | None:
@@ -617,9 +694,8 @@ def _documented_names(docstring: Docstring) -> list[str]:
     return names
 
 
-def _parameter_problems(docstring: Docstring, parameters: Sequence[Parameter], lenient: bool) -> list[tuple[str, str]]:
+def _parameter_problems(docstring: Docstring, expected: Sequence[str], lenient: bool) -> list[tuple[str, str]]:
     documented = _documented_names(docstring)
-    expected = [p.name for p in parameters]
     missing = [name for name in expected if name not in documented]
     unknown = [name for name in dict.fromkeys(documented) if name not in expected]
     # Classes and __init__ may document their arguments in either docstring: require them only once started.
@@ -636,23 +712,22 @@ def _promises_value(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     return ast.unparse(node.returns).strip("'\"").rsplit(".", 1)[-1] not in _NO_VALUE
 
 
-def _return_problems(docstring: Docstring, scope: _Scope, is_stub: bool) -> list[tuple[str, str]]:
+def _return_problems(docstring: Docstring, node: ast.AST, flow: _Flow, is_stub: bool) -> list[tuple[str, str]]:
     documented = any(not meta.is_generator for meta in docstring.many_returns)
-    is_property = any(d in _PROPERTY_DECORATORS for d in _decorator_names(scope.node))
-    promised = is_stub or _promises_value(scope.node)
-    if documented and not scope.facts.returns_value and not scope.facts.is_generator and not promised:
+    if documented and not flow.returns_value and not flow.is_generator and not (is_stub or _promises_value(node)):
         return [("DCU102", "docstring documents a return value but the function returns nothing")]
     # A generator's ``return x`` ends the iteration; its Yields section is what callers read.
-    if scope.facts.returns_value and not documented and not is_property and not scope.facts.is_generator:
-        return [("DCU102", "function returns a value but the docstring has no Returns section")]
+    if flow.returns_value and not documented and not flow.is_generator:
+        if not any(d in _PROPERTY_DECORATORS for d in _decorator_names(node)):
+            return [("DCU102", "function returns a value but the docstring has no Returns section")]
     return []
 
 
-def _yield_problems(docstring: Docstring, scope: _Scope, is_stub: bool) -> list[tuple[str, str]]:
+def _yield_problems(docstring: Docstring, flow: _Flow, is_stub: bool) -> list[tuple[str, str]]:
     documented = any(meta.is_generator for meta in docstring.many_returns)
-    if documented and not scope.facts.is_generator and not is_stub:
+    if documented and not flow.is_generator and not is_stub:
         return [("DCU103", "docstring documents yielded values but the function does not yield")]
-    if scope.facts.is_generator and not documented:
+    if flow.is_generator and not documented:
         return [("DCU103", "function yields but the docstring has no Yields section")]
     return []
 
@@ -672,21 +747,24 @@ def _raise_problems(docstring: Docstring, raised: Sequence[str]) -> list[tuple[s
     return []
 
 
-def _stale_problems(module: _Module, scope: _Scope, style: Style) -> list[tuple[str, str]]:
+def _stale_problems(scope: _Scope, style: Style, may_yield: bool) -> list[tuple[str, str]]:
     node = scope.node
+    if not _may_have_sections(_docstring_node(node).value.value):
+        return []  # before inspect.cleandoc, which costs more than this test
     docstring = _parse_docstring(ast.get_docstring(node) or "", style)
     if docstring is None:
         return []
-    parameters = _scope_parameters(module.source, scope)[0]
+    parameters = _scope_parameter_names(scope)
     if isinstance(node, ast.ClassDef):
         return _parameter_problems(docstring, parameters, lenient=True)
     is_abstract = any(d in ("abstractmethod", "abc.abstractmethod") for d in _decorator_names(node))
     is_stub = is_abstract or _is_stub(node)
+    flow = _flow(scope, may_yield)
     return [
         *_parameter_problems(docstring, parameters, lenient=node.name == "__init__"),
-        *_return_problems(docstring, scope, is_stub),
-        *_yield_problems(docstring, scope, is_stub),
-        *_raise_problems(docstring, scope.facts.raises),
+        *_return_problems(docstring, node, flow, is_stub),
+        *_yield_problems(docstring, flow, is_stub),
+        *_raise_problems(docstring, flow.raises),
     ]
 
 
@@ -705,6 +783,7 @@ def scan_source(source: str, path: str, config: Config, *, targets: bool = True)
     root = _walk_module(tree)
     module = _module_info(path, _Source(source), tree, root)
     rules = _Rules(config, _overload_names(root.imports), _skip_comment_lines(source))
+    may_yield = "yield" in source  # no such word, no generator: the stale checks skip a full walk
     scopes = [root] if config.include_modules else []
     scopes += [s for s in _definitions(root) if config.include_classes or not isinstance(s.node, ast.ClassDef)]
     found: list[Target] = []
@@ -727,7 +806,7 @@ def scan_source(source: str, path: str, config: Config, *, targets: bool = True)
         documented += 1
         if scope is root or not (config.check_stale or config.refresh_stale):
             continue
-        problems = _stale_problems(module, scope, config.style)
+        problems = _stale_problems(scope, config.style, may_yield)
         if problems and config.check_stale:
             findings += [Finding(path, line, col, code, message) for code, message in problems]
         if problems and config.refresh_stale and targets:
