@@ -100,11 +100,11 @@ def test_a_failing_batch_gives_none_and_a_warning_while_others_succeed(tiny_mode
             engine, backend = super().engine(), self
             real = engine.generate
 
-            def generate(input_ids):
+            def generate(input_ids, comment_rows):
                 if not backend.failed:
                     backend.failed = True
                     raise MemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-                return real(input_ids)
+                return real(input_ids, comment_rows)
 
             engine.generate = generate
             return engine
@@ -123,8 +123,7 @@ def test_small_llama_without_adapter_runs_on_numpy_with_the_same_text(tiny_model
     torch_backend = backend_for(tiny_model_dir)
     assert auto.runtime == "numpy" and torch_backend.runtime == "transformers"
     assert backend_for(tiny_model_dir, adapter=tiny_adapter_dir, runtime="auto").runtime == "transformers"
-    # Greedy decoding on both runtimes; HF's stop strings only end generation early, and
-    # cut_completion applies the same cut to the NumPy text.
+    # Greedy decoding on both runtimes, each stopping rows as soon as the cut is known.
     assert auto.generate(sample_contexts, Style.GOOGLE) == torch_backend.generate(sample_contexts, Style.GOOGLE)
     with pytest.raises(ModelLoadError, match="numpy runtime"):
         backend_for(tiny_model_dir, adapter=tiny_adapter_dir, runtime="numpy")

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 from docucode_hook.config import Config
 from docucode_hook.context import FunctionContext, Style
 from docucode_hook.prompt import COMMENT_TASK, PROMPT_VERSION, Prompt, build_prompt, fit_prompt
+from docucode_hook.stopping import UNPRINTABLE, RowStopper
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "docucode-small"
 # The completion ends where a docstring closes or the next prompt section would start.
@@ -27,8 +28,6 @@ WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
 # Files up to this size are hashed whole; larger ones by head and tail (a retrain changes both).
 FULL_HASH_LIMIT = 64 << 20
 SAMPLE_BYTES = 1 << 20
-# Control characters and U+FFFD (a byte-level BPE cut inside a UTF-8 sequence) never belong in a docstring.
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ufffd]")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
@@ -52,13 +51,13 @@ def cut_completion(text: str) -> str | None:
             lines = lines[:index]
             break
         seen.add(line)
-    cleaned = _UNPRINTABLE.sub("", "\n".join(lines)).strip()
+    cleaned = UNPRINTABLE.sub("", "\n".join(lines)).strip()
     return cleaned or None
 
 
 def cut_comment(text: str) -> str | None:
     """The first line of a comment completion: a comment is one line, the rest is not its text."""
-    lines = _UNPRINTABLE.sub("", text).strip().splitlines()
+    lines = UNPRINTABLE.sub("", text).strip().splitlines()
     return lines[0].strip() if lines else None
 
 
@@ -211,19 +210,28 @@ class _TorchEngine:
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         return self.loaded.tokenizer(list(texts))["input_ids"]
 
-    def generate(self, input_ids: list[list[int]]) -> list[str]:
+    def generate(self, input_ids: list[list[int]], comment_rows: Sequence[bool]) -> list[str]:
         import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList
 
         tokenizer, model = self.loaded.tokenizer, self.loaded.model
         batch = tokenizer.pad({"input_ids": input_ids}, return_tensors="pt").to(model.device)
+        start = batch["input_ids"].shape[1]
+        stopper = RowStopper(tokenizer.decode, comment_rows)
+
+        class _RowsDone(StoppingCriteria):
+            # Per row, so a finished row stops counting towards the batch's length.
+            def __call__(self, ids: Any, scores: Any, **kwargs: Any) -> Any:
+                rows = ids[:, start:].tolist()
+                return torch.tensor([stopper.done(i, row) for i, row in enumerate(rows)], device=ids.device)
+
         with torch.inference_mode():
             output = model.generate(
                 **batch,
                 max_new_tokens=self.max_new_tokens,
                 do_sample=False,
                 repetition_penalty=REPETITION_PENALTY,
-                stop_strings=list(STOP_STRINGS),
-                tokenizer=tokenizer,
+                stopping_criteria=StoppingCriteriaList([_RowsDone()]),
                 pad_token_id=tokenizer.pad_token_id,
                 eos_token_id=tokenizer.eos_token_id,
             )
@@ -244,8 +252,9 @@ class _NumpyEngine:
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         return [e.ids for e in self.runtime.tokenizer.encode_batch(list(texts))]
 
-    def generate(self, input_ids: list[list[int]]) -> list[str]:
-        rows = self.runtime.generate_ids(input_ids, self.max_new_tokens, REPETITION_PENALTY)
+    def generate(self, input_ids: list[list[int]], comment_rows: Sequence[bool]) -> list[str]:
+        stopper = RowStopper(self.runtime.tokenizer.decode, comment_rows)
+        rows = self.runtime.generate_ids(input_ids, self.max_new_tokens, REPETITION_PENALTY, stopper.done)
         return self.runtime.tokenizer.decode_batch(rows, skip_special_tokens=True)
 
     @staticmethod
@@ -339,7 +348,7 @@ class ModelBackend:
         for start in range(0, len(order), size):
             batch = order[start : start + size]
             try:
-                texts = engine.generate([encoded[i] for i in batch])
+                texts = engine.generate([encoded[i] for i in batch], [prompts[i].task == COMMENT_TASK for i in batch])
             except Exception as exc:  # OOM, a bad prompt, a CUDA error: fall back for this batch only
                 if strict:
                     raise
