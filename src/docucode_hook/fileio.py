@@ -15,6 +15,8 @@ from pathlib import Path
 
 # PEP 263: the cookie must be on line 1 or 2.
 _CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+# The first two lines as bytes.splitlines() cuts them (a missing line is b"").
+_FIRST_TWO_LINES = re.compile(rb"([^\r\n]*)(?:\r\n|\r|\n)?([^\r\n]*)")
 
 _OS_REASONS = {
     errno.ENOENT: "no such file",
@@ -53,7 +55,7 @@ def _first_newline(text: str) -> str:
 
 def _detect_encoding(raw: bytes) -> tuple[str, bool]:
     """Codec from the BOM or coding cookie (default utf-8), and whether a cookie declared it."""
-    first_lines = raw.removeprefix(codecs.BOM_UTF8).splitlines()[:2]
+    first_lines = _FIRST_TWO_LINES.match(raw.removeprefix(codecs.BOM_UTF8)).groups()  # not the whole file's lines
     declared = any(_CODING_COOKIE.match(line) for line in first_lines)
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)

@@ -216,6 +216,19 @@ _BLOCKS = ("body", "cases", "handlers", "orelse", "finalbody")
 _BLOCKS_REVERSED = tuple(reversed(_BLOCKS))
 
 
+# The blocks that _discover enters, per node type: those of _BLOCKS that the type has, for
+# types with a body (compound statements, except handlers); none for the others.
+_BLOCKS_OF: dict[type, tuple[str, ...]] = {}
+
+
+def _blocks_of(kind: type) -> tuple[str, ...]:
+    blocks = _BLOCKS_OF.get(kind)
+    if blocks is None:
+        blocks = tuple(b for b in _BLOCKS if b in kind._fields) if "body" in kind._fields else ()
+        _BLOCKS_OF[kind] = blocks
+    return blocks
+
+
 def _discover(scope: _Scope, statements: Sequence[ast.AST]) -> None:
     for statement in statements:
         if isinstance(statement, _DEFINITIONS):
@@ -223,11 +236,14 @@ def _discover(scope: _Scope, statements: Sequence[ast.AST]) -> None:
             scope.children.append(child)
             _discover(child, statement.body)
             continue
-        if isinstance(statement, (ast.Import, ast.ImportFrom)) and scope.parent is None:
-            scope.imports.append(statement)
-        elif hasattr(statement, "body"):  # compound statements, except handlers and match cases
-            for block in _BLOCKS:
-                _discover(scope, getattr(statement, block, ()))
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            if scope.parent is None:
+                scope.imports.append(statement)
+            continue
+        for block in _blocks_of(type(statement)):
+            inner = getattr(statement, block)
+            if inner:
+                _discover(scope, inner)
 
 
 def _walk_module(tree: ast.Module) -> _Scope:
@@ -666,10 +682,13 @@ def _parse_docstring(text: str, style: Style) -> Docstring | None:
     """The parsed docstring when it has sections; a summary-only docstring is never stale."""
     if "\n" not in text or not _MAY_HAVE_SECTIONS.search(text):
         return None
-    chosen = _parse_as(text, _PARSER_STYLES[style])
+    chosen_style = _PARSER_STYLES[style]
+    chosen = _parse_as(text, chosen_style)
     if chosen is not None and chosen.meta:
         return chosen
-    parsed = [doc for doc in (_parse_as(text, any_style) for any_style in _ANY_STYLE) if doc is not None]
+    # The chosen style is one of the four: its parse is reused rather than done again.
+    tried = (chosen if any_style is chosen_style else _parse_as(text, any_style) for any_style in _ANY_STYLE)
+    parsed = [doc for doc in tried if doc is not None]
     best = max(parsed, key=lambda doc: len(doc.meta), default=None)  # the first of equals, as AUTO
     return best if best is not None and best.meta else None
 
