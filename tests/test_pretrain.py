@@ -72,7 +72,7 @@ def tokenizer(corpus: Path):
 @pytest.fixture(scope="module")
 def trained(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("model")
-    assert pretrain.main(["--config", str(TINY_CONFIG), "--data", str(corpus), "--out", str(out)]) == 0
+    assert pretrain.main(["--config", str(TINY_CONFIG), "--data", str(corpus), "--out", str(out), "--curve-fractions", "0.5"]) == 0
     return out, json.loads((out / "training_log.json").read_text())
 
 
@@ -90,6 +90,18 @@ def test_end_to_end_losses_fall(trained: tuple[Path, dict]) -> None:
     assert stage_b["val_loss"] == pytest.approx(min(p["val_loss"] for p in stage_b["val_curve"]), abs=1e-3)
     assert log["sft"]["train"] == 90 and log["sft"]["validation"] == 25
     assert log["sft"]["train_records_by_task"] == {"docstring": 70, "comment": 20}
+
+
+def test_learning_curve_trains_a_fraction_from_the_same_stage_a_weights(trained: tuple[Path, dict]) -> None:
+    from transformers import AutoModelForCausalLM
+
+    out, log = trained
+    [point] = log["learning_curve"]
+    assert point["fraction"] == 0.5 and point["records"] == 45 and point["steps"] > 1
+    assert point["val_loss"] < point["val_loss_before"]
+    # Stage A's weights were restored before the main stage B: both started from the same loss.
+    assert point["val_loss_before"] == pytest.approx(log["stages"][1]["val_loss_before"], abs=1e-6)
+    assert AutoModelForCausalLM.from_pretrained(out / "curve-0.5").config.hidden_size == 64
 
 
 def test_saved_model_loads_and_generates(trained: tuple[Path, dict], corpus: Path) -> None:

@@ -102,6 +102,9 @@ class PretrainArgs:
     compile: bool = False
     max_shard_size: str = "15MB"
     val_fraction: float = 0.01  # tail of the code token stream held out for stage A's loss
+    # Learning curve: stage B again from the same stage-A weights on each fraction of the SFT
+    # records (seeded sample), for a time budget scaled the same way, saved to out/curve-<f>/.
+    curve_fractions: tuple[float, ...] = ()
     model: ModelArgs = field(default_factory=ModelArgs)
     stage_a: StageArgs = field(default_factory=StageArgs)
     stage_b: StageArgs = field(default_factory=StageArgs)
@@ -129,6 +132,9 @@ def load_args(path: Path) -> PretrainArgs:
     parts = {key: _dataclass_from(cls, raw.get(key, {}), f"{path}: {key}") for key, cls in nested.items()}
     top = {key: value for key, value in raw.items() if key not in nested}
     args = replace(_dataclass_from(PretrainArgs, top, str(path)), **parts)
+    args = replace(args, curve_fractions=tuple(float(f) for f in args.curve_fractions))
+    if any(not 0 < f < 1 for f in args.curve_fractions):
+        raise ConfigError(f"{path}: curve_fractions must lie between 0 and 1 (the full set is the main run)")
     for name in ("stage_a", "stage_b"):
         stage = getattr(args, name)
         if stage.minutes is None and stage.max_steps is None:
@@ -386,11 +392,16 @@ def split_tokens(flat: Any, args: PretrainArgs, device: torch.device) -> tuple[t
 def save_model(
     model: LlamaForCausalLM, tokenizer: PreTrainedTokenizerFast, out: Path, max_shard_size: str
 ) -> int:
-    """fp16 safetensors shards + tokenizer; returns the bytes written for the weights."""
+    """fp16 safetensors shards + tokenizer; returns the bytes written for the weights.
+
+    An fp16 copy is saved: the learning curve goes on training the model it was given.
+    """
+    import copy
+
     import torch
 
     out.mkdir(parents=True, exist_ok=True)
-    model = model.to(torch.float16)
+    model = copy.deepcopy(model).to(torch.float16)
     model.config.dtype = torch.float16
     model.generation_config.bos_token_id = tokenizer.bos_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
@@ -445,6 +456,7 @@ def run(args: PretrainArgs) -> dict[str, Any]:
     sft_train, kept, dropped = prepare_sft(tokenizer, train_records, args.stage_b, device, args.seed)
     sft_val, val_kept, val_dropped = prepare_sft(tokenizer, val_records, args.stage_b, device, args.seed)
     timings["prepare_sft_s"] = round(time.perf_counter() - mark, 2)
+    curve = learning_curve(args, model, compiled, tokenizer, train_records, sft_val, device, out)
     tasks = dict(Counter(record.get("task", DOCSTRING_TASK) for record in train_records))
     print(
         f"sft: {kept} train examples ({dropped} dropped; records by task {tasks}), "
@@ -480,10 +492,42 @@ def run(args: PretrainArgs) -> dict[str, Any]:
         },
         "timings": timings,
         "stages": [asdict(stage_a), asdict(stage_b)],
+        "learning_curve": curve,
     }
     (out / "training_log.json").write_text(json.dumps(log, indent=2) + "\n", encoding="utf-8")
     print(f"saved {out} ({weight_bytes / 1e6:.1f} MB of weights) in {timings['total_s']}s", flush=True)
     return log
+
+
+def learning_curve(
+    args: PretrainArgs,
+    model: LlamaForCausalLM,
+    compiled: torch.nn.Module,
+    tokenizer: PreTrainedTokenizerFast,
+    train_records: list[dict[str, Any]],
+    sft_val: list[tuple[torch.Tensor, torch.Tensor, int]],
+    device: torch.device,
+    out: Path,
+) -> list[dict[str, Any]]:
+    """Stage B on each of ``args.curve_fractions`` of the records; the model is left as it came."""
+    if not args.curve_fractions:
+        return []
+    stage_a_weights = {key: value.detach().clone() for key, value in model.state_dict().items()}
+    points = []
+    for fraction in args.curve_fractions:
+        records = random.Random(args.seed).sample(train_records, max(1, round(fraction * len(train_records))))
+        stage = replace(args.stage_b, minutes=args.stage_b.minutes * fraction if args.stage_b.minutes else None)
+        batches, kept, _ = prepare_sft(tokenizer, records, stage, device, args.seed)
+        before = evaluate(model, sft_val, device)
+        log = train_stage(f"B{fraction:g}", compiled, sft_batches(batches, args.seed), stage, device,
+                          validate=lambda: evaluate(model, sft_val, device))
+        save_model(model, tokenizer, out / f"curve-{fraction:g}", args.max_shard_size)
+        points.append({"fraction": fraction, "records": len(records), "examples": kept, "minutes": stage.minutes,
+                       "steps": log.steps, "tokens": log.tokens, "val_loss_before": before,
+                       "val_loss": evaluate(model, sft_val, device)})
+        print(f"[curve] {fraction:g} of the SFT records: validation loss {points[-1]['val_loss']}", flush=True)
+        model.load_state_dict(stage_a_weights)
+    return points
 
 
 def _take(iterator: Iterator[Any], count: int) -> Iterator[Any]:
@@ -500,6 +544,7 @@ def parse_args(argv: Sequence[str] | None) -> PretrainArgs:
     parser.add_argument("--minutes-a", type=float, help="time budget of stage A (code LM)")
     parser.add_argument("--minutes-b", type=float, help="time budget of stage B (SFT)")
     parser.add_argument("--device", help="auto | cpu | cuda")
+    parser.add_argument("--curve-fractions", help="comma list, e.g. 0.125,0.25,0.5: learning-curve runs of stage B")
     cli = parser.parse_args(argv)
     try:
         args = load_args(cli.config)
@@ -510,6 +555,8 @@ def parse_args(argv: Sequence[str] | None) -> PretrainArgs:
         overrides["stage_a"] = replace(args.stage_a, minutes=cli.minutes_a)
     if cli.minutes_b is not None:
         overrides["stage_b"] = replace(args.stage_b, minutes=cli.minutes_b)
+    if cli.curve_fractions:
+        overrides["curve_fractions"] = tuple(float(f) for f in cli.curve_fractions.split(","))
     return replace(args, **overrides)
 
 
