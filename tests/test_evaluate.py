@@ -203,3 +203,17 @@ def test_comment_task_reports_bleu_and_examples_and_ignores_docstring_records(
     assert report.count("- reference: `Sum the counts") == 3 and "# >>> block" in report
     assert len((out / "comments-review.csv").read_text(encoding="utf-8").splitlines()) > 3
     assert len(evaluate.read_examples(data)) == 1
+
+
+def test_gpu_machine_options_run_transformers_without_codebleu(
+    tmp_path: Path, test_split: Path, tiny_model_dir: Path, evaluated: Path
+) -> None:
+    out = tmp_path / "gpu"
+    argv = ["--model", str(tiny_model_dir), "--data", str(test_split), "--out", str(out), "--max-new-tokens", "8",
+            "--baseline", "none", "--runtime", "transformers", "--no-codebleu"]
+    assert evaluate.main(argv) == 0
+    model = json.loads((out / "metrics.json").read_text())["backends"]["model"]
+    assert "codebleu" not in model and "| n/a |" in (out / "report.md").read_text()
+    # Greedy decoding gives the same text on either runtime, so the same BLEU as the NumPy run.
+    numpy_run = json.loads((evaluated / "metrics.json").read_text())["backends"]["model"]
+    assert model["bleu4"] == pytest.approx(numpy_run["bleu4"])

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from docucode_hook.config import Config
 from docucode_hook.context import FunctionContext, Style
 from train import metrics
 
@@ -51,11 +52,13 @@ class EvalArgs:
     out: Path = Path("docs/eval/latest")
     baseline: str = "template"  # "template" or "none"
     batch_size: int = 8
-    max_new_tokens: int = 160
+    max_new_tokens: int = Config.max_new_tokens  # the hook's own setting
     sample: int = 30
     seed: int = 0
     pydoclint: Path = DEFAULT_PYDOCLINT
     task: str = "docstrings"  # docstrings | comments | both
+    runtime: str = "auto"  # the hook's runtime option; "transformers" to use a GPU
+    codebleu: bool = True  # off where codebleu's tree-sitter is not installed (the GPU machine)
 
 
 @dataclass(frozen=True)
@@ -208,7 +211,6 @@ def load_model_backend(args: EvalArgs) -> tuple[Any, float]:
     """The hook's model backend for ``args`` with its engine loaded, and the load time."""
     from docucode_hook.backends import get_backend
     from docucode_hook.backends.model import ModelLoadError
-    from docucode_hook.config import Config
 
     config = Config(
         style=args.style,
@@ -218,6 +220,7 @@ def load_model_backend(args: EvalArgs) -> tuple[Any, float]:
         offline=True,
         batch_size=args.batch_size,
         max_new_tokens=args.max_new_tokens,
+        runtime=args.runtime,
     )
     try:
         backend = get_backend(config)
@@ -246,7 +249,6 @@ def run_model(args: EvalArgs, examples: Sequence[Example], probes: Sequence[Func
 
 def run_template(args: EvalArgs, examples: Sequence[Example], probes: Sequence[FunctionContext]) -> BackendRun:
     from docucode_hook.backends import get_backend
-    from docucode_hook.config import Config
 
     backend = get_backend(Config(style=args.style, backend="template"))
     contexts = [example.ctx for example in examples]
@@ -286,7 +288,8 @@ def style_codes(
 
 
 def score(
-    examples: Sequence[Example], generations: Sequence[Generation], style: Style, pydoclint: Path
+    examples: Sequence[Example], generations: Sequence[Generation], style: Style, pydoclint: Path,
+    codebleu: bool = True,
 ) -> dict[str, Any]:
     """Every metric for one backend's generations over the examples."""
     references = [example.reference_summary for example in examples]
@@ -300,9 +303,9 @@ def score(
         "bleu4": metrics.smoothed_bleu4(references, summaries),
         "bleu4_raw": metrics.smoothed_bleu4(references, raw_summaries),
         "rouge_l": metrics.rouge_l(references, summaries),
-        **metrics.codebleu_scores(
+        **(metrics.codebleu_scores(
             [example.record["completion"] for example in examples], [gen.grounded for gen in generations]
-        ),
+        ) if codebleu else {}),
         **_param_scores(examples, generations, style, "", raw=False),
         **_param_scores(examples, generations, style, "raw_", raw=True),
         "pydoclint_clean": None if codes is None else _percent([not found for found in codes]),
@@ -410,7 +413,7 @@ def report_markdown(
     ]
     lines += [f"Model load: {run.load_seconds:.1f} s ({run.name})" for run in runs if run.load_seconds]
     for title, columns in _TABLES.items():
-        rows = [[run.name, *(run.scores[key] for _, key in columns)] for run in runs]
+        rows = [[run.name, *(run.scores.get(key) for _, key in columns)] for run in runs]
         lines += ["", f"## {title}", "", markdown_table(["backend", *(label for label, _ in columns)], rows)]
         if "pydoclint_clean" in dict(columns).values():
             findings = "; ".join(f"{run.name}: {_codes(run.scores['pydoclint_codes'])}" for run in runs)
@@ -561,7 +564,7 @@ def evaluate(args: EvalArgs) -> list[BackendRun]:
             run.generations,
             run.probes,
             run.load_seconds,
-            score(examples, run.generations, args.style, args.pydoclint),
+            score(examples, run.generations, args.style, args.pydoclint, args.codebleu),
         )
         for run in runs
     ]
@@ -599,6 +602,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=EvalArgs.seed)
     parser.add_argument("--pydoclint", type=Path, default=DEFAULT_PYDOCLINT, help="pydoclint from its own venv")
     parser.add_argument("--task", choices=["docstrings", "comments", "both"], default="docstrings")
+    parser.add_argument("--no-codebleu", dest="codebleu", action="store_false",
+                        help="skip CodeBLEU (needs codebleu's tree-sitter, absent on the GPU machine)")
+    parser.add_argument("--runtime", choices=["auto", "numpy", "transformers"], default="auto",
+                        help="auto: NumPy for a small local model (as the hook); transformers for a GPU")
     return parser
 
 
@@ -622,6 +629,8 @@ def parse_args(argv: Sequence[str] | None = None) -> EvalArgs:
         seed=ns.seed,
         pydoclint=ns.pydoclint,
         task=ns.task,
+        runtime=ns.runtime,
+        codebleu=ns.codebleu,
     )
 
 
@@ -639,8 +648,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         scores = run.scores
         print(
             f"{run.name}: BLEU-4 {scores['bleu4']:.2f}, ROUGE-L {scores['rouge_l']:.2f}, "
-            f"CodeBLEU {scores['codebleu']:.2f}, "
-            f"params {scores['param_complete']:.0f}% complete, {scores['ms_per_function']:.0f} ms/function"
+            + (f"CodeBLEU {scores['codebleu']:.2f}, " if "codebleu" in scores else "")
+            + f"params {scores['param_complete']:.0f}% complete, {scores['ms_per_function']:.0f} ms/function"
         )
     written = (["report.md"] if runs else []) + (["comments.md"] if comments else [])
     print("wrote " + " and ".join(f"{args.out}/{name}" for name in written))
