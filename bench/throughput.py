@@ -16,8 +16,10 @@ Prints a Markdown table and writes JSON with --out.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import platform
+import pstats
 import sysconfig
 import time
 from pathlib import Path
@@ -43,7 +45,7 @@ def bench_contexts(count: int) -> list:
 
 def measure(
     runtime: str, batch_size: int, contexts: Sequence, max_new_tokens: int, model: str | None,
-    nf4: bool = False, adapter: str | None = None,
+    nf4: bool = False, adapter: str | None = None, profile: bool = False,
 ) -> dict:
     from docucode_hook.backends.model import ModelBackend
     from docucode_hook.config import Config
@@ -53,9 +55,15 @@ def measure(
                     max_new_tokens=max_new_tokens, cache=False)
     backend = ModelBackend(config, quantize_4bit=nf4)
     backend.generate(contexts[:1], Style.GOOGLE)  # load and warm up outside the timed part
+    profiler = cProfile.Profile() if profile else None
     started = time.perf_counter()
+    if profiler:
+        profiler.enable()
     texts = backend.generate(contexts, Style.GOOGLE)
     seconds = time.perf_counter() - started
+    if profiler:  # where the host's time goes: a GPU waits on it when steps are launch-bound
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
     linear = "-"
     if runtime == "transformers":  # what really ran: bitsandbytes Linear4bit layers or plain ones
         linear = ",".join(sorted({type(m).__name__ for m in backend.loaded().model.modules() if "Linear" in type(m).__name__}))
@@ -94,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--nf4", default="off", help="comma list of off, on: load the base in 4-bit NF4")
     parser.add_argument("--adapter", help="also measure with this PEFT adapter (transformers runtime)")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--profile", action="store_true", help="print cProfile's top functions of each timed run")
     args = parser.parse_args(argv)
 
     contexts = bench_contexts(args.functions)
@@ -102,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         args.max_new_tokens = Config().max_new_tokens
     rows = [
-        measure(runtime, int(size), contexts, args.max_new_tokens, args.model, nf4 == "on", adapter)
+        measure(runtime, int(size), contexts, args.max_new_tokens, args.model, nf4 == "on", adapter, args.profile)
         for runtime in args.runtime.split(",")
         for nf4 in (args.nf4.split(",") if runtime == "transformers" else ["off"])
         for adapter in ([None, args.adapter] if args.adapter and runtime == "transformers" else [None])
