@@ -36,9 +36,9 @@ def _walk(directory: Path) -> list[Path]:
     )
 
 
-def _relative_posix(path: Path, root: Path) -> str:
+def _relative_posix(path: Path, resolved_root: Path) -> str:
     try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+        return path.resolve().relative_to(resolved_root).as_posix()
     except ValueError:  # outside the project: match on the path as given
         return path.as_posix()
 
@@ -48,8 +48,8 @@ def _matches(relative: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch(relative, pattern) or fnmatch(name, pattern) for pattern in patterns)
 
 
-def _wanted(path: Path, root: Path, config: Config) -> bool:
-    relative = _relative_posix(path, root)
+def _wanted(path: Path, resolved_root: Path, config: Config) -> bool:
+    relative = _relative_posix(path, resolved_root)
     if not _matches(relative, config.include) or _matches(relative, config.exclude):
         return False
     return not (config.skip_tests and _matches(relative, config.test_globs))
@@ -83,5 +83,6 @@ def select_paths(args: Sequence[str], root: Path, config: Config) -> tuple[list[
     """
     candidates, errors = _candidates(args, root)
     # Only .py: a .pyi stub has no bodies to document; tracked files may be deleted on disk.
-    selected = [p for p in candidates if p.suffix == ".py" and p.is_file() and _wanted(p, root, config)]
+    resolved_root = root.resolve()  # once, not once per file (a realpath walk each time)
+    selected = [p for p in candidates if p.suffix == ".py" and p.is_file() and _wanted(p, resolved_root, config)]
     return list(dict.fromkeys(selected)), errors
