@@ -115,8 +115,11 @@ def check_paths(paths: Sequence[Path], root: Path, config: Config) -> list[FileR
     if workers < 2:
         with _without_cyclic_gc():
             return [check(path) for path in paths]
-    with ProcessPoolExecutor(workers, initializer=gc.disable) as pool:
-        return list(pool.map(check, paths, chunksize=max(1, len(paths) // (workers * 16))))
+    # Small chunks: when one worker is done the other has at most one chunk left, which with
+    # 91-file chunks on transformers was up to 0.9 s of CPU (16 files: 0.24 s at most).
+    chunksize = max(1, min(16, len(paths) // (workers * 16)))
+    with _without_cyclic_gc(), ProcessPoolExecutor(workers, initializer=gc.disable) as pool:
+        return list(pool.map(check, paths, chunksize=chunksize))
 
 
 def _load_backend(config: Config) -> Backend:
