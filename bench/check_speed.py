@@ -9,7 +9,9 @@ interrogate lives in its own virtual environment so that it never touches the pr
 The tree is copied (``*.py`` only) into a temporary directory, so that no ``.gitignore`` or
 ``pyproject.toml`` of this repository plays a role and both tools walk the same files. Each
 run is a cold process, as in CI; the table gives the median and the minimum of whole-command
-wall times. Results are in docs/benchmarks.md.
+wall times. Both tools print a per-file table, as they would in a CI log: ``interrogate -v``
+its own, docucode its plain-text one (its stderr is a pipe here, not a terminal).
+Results are in docs/benchmarks.md.
 """
 
 from __future__ import annotations
