@@ -148,12 +148,31 @@ def test_statement_walk_finds_what_the_full_walk_finds(module_name: str) -> None
     functions = [s for s in finder._definitions(finder._walk_module(ast.parse(source)))
                  if not isinstance(s.node, ast.ClassDef)]
     assert len(functions) > 20
+    yield_lines = finder._yield_lines(source)
     for scope in functions:
         facts = scope.facts
         for flow in (finder._flow(scope, may_yield=True), finder._flow(scope, may_yield=False)):
             assert (flow.returns_value, flow.raises) == (facts.returns_value, facts.raises), scope.qualname
-        assert finder._flow(scope, may_yield=True).is_generator == facts.is_generator
+        flow = finder._flow(scope, finder._may_yield(yield_lines, scope.node))
+        assert (flow.returns_value, flow.is_generator, flow.raises) == (
+            facts.returns_value, facts.is_generator, facts.raises), scope.qualname
     assert any(scope.facts.raises for scope in functions)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_yield_lines_are_the_parser_s_lines(newline: str) -> None:
+    """A generator is found wherever its yield is, whatever the file's line breaks."""
+    import ast
+
+    from docucode_hook import finder
+
+    source = newline.join(["def f():", "    return 1", "", "def g():", '    """Doc."""', "    x = 1", "    yield x", ""])
+    tree = ast.parse(source)
+    lines = finder._yield_lines(source)
+    # With "\r" in the file, lines are not counted: every definition gets the full walk.
+    expected = [False, True] if newline == "\n" else [True, True]
+    assert [finder._may_yield(lines, node) for node in tree.body] == expected
+    assert finder._yield_lines("def f():\n    return 1\n") == []
 
 
 TABBED = [

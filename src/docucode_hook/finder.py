@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import bisect
 import io
 import re
 import tokenize
@@ -17,6 +18,7 @@ from docucode_hook.config import Config
 from docucode_hook.context import FunctionContext, Parameter, ParamKind, Style
 
 _SKIP_COMMENT = re.compile(r"#\s*docucode:\s*skip\b")
+_YIELD = re.compile(r"yield")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -171,7 +173,7 @@ def _flow(scope: _Scope, may_yield: bool) -> _Flow:
 
     ``return`` and ``raise`` are statements, so walking the statement blocks finds them in
     the order the full walk does, without visiting the expressions (most of the nodes).
-    ``yield`` is an expression: only where the file's text has the word does the full walk run.
+    ``yield`` is an expression: only where the definition's text has the word does the full walk run.
     """
     if may_yield:
         facts = scope.facts
@@ -240,7 +242,8 @@ def _discover(scope: _Scope, statements: Sequence[ast.AST]) -> None:
             if scope.parent is None:
                 scope.imports.append(statement)
             continue
-        for block in _blocks_of(type(statement)):
+        blocks = _BLOCKS_OF.get(type(statement))
+        for block in _blocks_of(type(statement)) if blocks is None else blocks:
             inner = getattr(statement, block)
             if inner:
                 _discover(scope, inner)
@@ -787,6 +790,31 @@ def _stale_problems(scope: _Scope, style: Style, may_yield: bool) -> list[tuple[
     ]
 
 
+def _yield_lines(source: str) -> list[int] | None:
+    """The lines where the word ``yield`` appears, in order; None when they cannot be counted
+    as the parser counts them (a lone ``\r`` also ends a line there)."""
+    if "yield" not in source:
+        return []
+    if "\r" in source:
+        return None
+    lines, line, start = [], 1, 0
+    for match in _YIELD.finditer(source):
+        line += source.count("\n", start, match.start())
+        start = match.start()
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    return lines
+
+
+def _may_yield(yield_lines: list[int] | None, node: ast.AST) -> bool:
+    """Whether the word ``yield`` appears between the definition's first and last line, where
+    its own yields are (a nested definition's or a string's only cost a full walk)."""
+    if yield_lines is None:
+        return True
+    index = bisect.bisect_left(yield_lines, node.lineno)
+    return index < len(yield_lines) and yield_lines[index] <= node.end_lineno
+
+
 def _kind_name(node: ast.AST) -> str:
     return "class" if isinstance(node, ast.ClassDef) else "module" if isinstance(node, ast.Module) else "function"
 
@@ -802,7 +830,7 @@ def scan_source(source: str, path: str, config: Config, *, targets: bool = True)
     root = _walk_module(tree)
     module = _module_info(path, _Source(source), tree, root)
     rules = _Rules(config, _overload_names(root.imports), _skip_comment_lines(source))
-    may_yield = "yield" in source  # no such word, no generator: the stale checks skip a full walk
+    yield_lines = _yield_lines(source)
     scopes = [root] if config.include_modules else []
     scopes += [s for s in _definitions(root) if config.include_classes or not isinstance(s.node, ast.ClassDef)]
     found: list[Target] = []
@@ -825,7 +853,7 @@ def scan_source(source: str, path: str, config: Config, *, targets: bool = True)
         documented += 1
         if scope is root or not (config.check_stale or config.refresh_stale):
             continue
-        problems = _stale_problems(scope, config.style, may_yield)
+        problems = _stale_problems(scope, config.style, _may_yield(yield_lines, scope.node))
         if problems and config.check_stale:
             findings += [Finding(path, line, col, code, message) for code, message in problems]
         if problems and config.refresh_stale and targets:
