@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import warnings
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from docucode_hook.backends import model as model_module
 from docucode_hook.backends.model import ModelBackend, ModelLoadError, cut_completion, load_model
 from docucode_hook.config import Config
 from docucode_hook.context import Style
+from docucode_hook.prompt import build_prompt
 from docucode_hook.tinymodel import build_tiny_adapter
 
 FAST = {"max_new_tokens": 10, "batch_size": 2, "runtime": "transformers"}
@@ -81,12 +83,18 @@ def test_4bit_nf4_path_runs_on_cpu(tiny_model_dir, tiny_adapter_dir, sample_cont
     from bitsandbytes.nn import Linear4bit
 
     backend = backend_for(tiny_model_dir, adapter=tiny_adapter_dir, quantize_4bit=True, max_new_tokens=6)
-    texts = backend.generate(sample_contexts[:2], Style.GOOGLE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # a failed batch warns and gives None
+        texts = backend.generate(sample_contexts[:2], Style.GOOGLE)
 
     model = backend.loaded().model
     quantized = [m for m in model.modules() if isinstance(m, Linear4bit)]
     assert quantized and quantized[0].weight.quant_type == "nf4"
-    assert len(texts) == 2 and any(texts)
+    # The random model's text is nonsense the cut may drop (loops, broken UTF-8): check what the
+    # 4-bit layers generated before the cut.
+    engine = backend.engine()
+    raw = engine.generate(engine.encode([build_prompt(c, Style.GOOGLE).text for c in sample_contexts[:2]]), [False, False])
+    assert len(texts) == 2 and all(raw)
     assert backend.cache_key() != backend_for(tiny_model_dir, adapter=tiny_adapter_dir, max_new_tokens=6).cache_key()
 
 

@@ -7,12 +7,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from docucode_hook.backends.model import cut_comment, cut_completion
-from docucode_hook.stopping import RowStopper, completion_done
+from docucode_hook.stopping import RowStopper, completion_done, loops
 
 # Pieces that build the texts a small model writes: section lines, repeats, quotes, headers.
 PIECES = st.sampled_from(
     ["Args:", "    x: The x.", "Return the sum.", "\n", "\n\n", "\r\n", '"""', "'''", '"', "'", "### ",
-     "### Code", "#", " ", "a", "\x0b", "\x0c", "\x1e", "\u2028", "\ufffd", "\x00", "Returns:", "    The x."]
+     "### Code", "#", " ", "a", ".5", "5", "-", "the ", "\x0b", "\x0c", "\x1e", "\u2028", "\ufffd", "\x00", "Returns:", "    The x."]
 )
 TEXTS = st.lists(PIECES, max_size=30).map("".join)
 
@@ -71,3 +71,24 @@ def test_rows_are_checked_only_after_a_token_that_can_end_a_line() -> None:
     assert not stopper.done(0, [1, 2, 3, 4])
     # Whole rows were decoded only when their newest token held the line break.
     assert [ids for ids in decoded if len(ids) > 1] == [[1, 2, 3], [1, 2, 3]]
+
+
+@pytest.mark.parametrize(
+    ("line", "looping"),
+    [
+        ('    sku (str): The name (e.g. "1.2.3.5.5.5.5.5.5', True),
+        ("Return the the the the sum", True),
+        ("----------", False),  # a NumPy section rule
+        ("=" * 20, False),
+        ("Connect to 0.0.0.0 by default.", False),
+        ("Return the sum.", False),
+    ],
+)
+def test_a_line_that_repeats_itself_loops(line: str, looping: bool) -> None:
+    assert loops(line) is looping
+
+
+def test_a_looping_line_is_cut_with_everything_after_it() -> None:
+    raw = 'Restock an item.\n\nArgs:\n    sku: The name (e.g. "1.2.3.5.5.5.5.5.5.5.5'
+    assert cut_completion(raw) == "Restock an item.\n\nArgs:"
+    assert completion_done(raw)

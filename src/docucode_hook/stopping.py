@@ -16,8 +16,17 @@ QUOTES = ('"""', "'''")
 HEADER = "### "
 # Control characters and U+FFFD (a byte-level BPE cut inside a UTF-8 sequence) never belong in a docstring.
 UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ufffd]")
-# A token can move a cut point only if it ends a line, or adds a quote or a '#'.
+# A token can move a cut point only if it ends a line, or adds a quote or a '#'. A loop inside
+# a line ends on any token, so rows are also checked every LOOP_CHECK_EVERY tokens.
 _TRIGGERS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\"'#")
+LOOP_CHECK_EVERY = 16
+# The same 2-20 characters four times in a row: "5.5.5.5.", "the the the the ".
+_REPEATS = re.compile(r"(.{2,20}?)\1{3,}")
+
+
+def loops(line: str) -> bool:
+    """A line where greedy decoding went round in circles; rules like "--------" do not count."""
+    return any(any(c.isalnum() for c in match.group(1)) for match in _REPEATS.finditer(line))
 
 
 def _terminated(line: str) -> bool:
@@ -28,7 +37,7 @@ def completion_done(text: str, comment: bool = False) -> bool:
     """True once every later token would be cut away.
 
     Docstrings end at a closing quote, at a ``### `` line (the next prompt section), or at a
-    repeated line (greedy decoding of a small model looping). A comment is its first
+    repeated line or a line that loops (greedy decoding of a small model going in circles). A comment is its first
     non-blank line, so it ends when that line does.
     """
     if comment:
@@ -39,7 +48,7 @@ def completion_done(text: str, comment: bool = False) -> bool:
     seen: set[str] = set()
     for line in text.splitlines(keepends=True):
         body = line.splitlines()[0]
-        if body.startswith(HEADER):
+        if body.startswith(HEADER) or loops(body):  # a loop, once there, stays: the line is cut
             return True
         if not _terminated(line):  # the last line, still being written: it may yet change
             return False
@@ -69,6 +78,6 @@ class RowStopper:
 
     def done(self, row: int, generated: Sequence[int]) -> bool:
         """Whether ``row``, having generated ``generated`` so far, can stop."""
-        if not generated or not self._trigger(generated[-1]):
+        if not generated or not (self._trigger(generated[-1]) or len(generated) % LOOP_CHECK_EVERY == 0):
             return False
         return completion_done(self.decode(generated), self.comment_rows[row])
