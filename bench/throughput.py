@@ -103,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--adapter", help="also measure with this PEFT adapter (transformers runtime)")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions of each timed run")
+    parser.add_argument("--attention", default=None,
+                        help="comma list of transformers attention implementations to compare (default: the hook's)")
     args = parser.parse_args(argv)
 
     contexts = bench_contexts(args.functions)
@@ -110,18 +112,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         from docucode_hook.config import Config
 
         args.max_new_tokens = Config().max_new_tokens
-    rows = [
-        measure(runtime, int(size), contexts, args.max_new_tokens, args.model, nf4 == "on", adapter, args.profile)
-        for runtime in args.runtime.split(",")
-        for nf4 in (args.nf4.split(",") if runtime == "transformers" else ["off"])
-        for adapter in ([None, args.adapter] if args.adapter and runtime == "transformers" else [None])
-        for size in args.batch_sizes.split(",")
-    ]
+    from docucode_hook.backends import model as model_backend
+
+    rows = []
+    for attention in (args.attention or model_backend.GENERATION_ATTENTION).split(","):
+        model_backend.GENERATION_ATTENTION = attention
+        model_backend.load_model.cache_clear()  # the next load uses this attention
+        rows += [
+            {**measure(runtime, int(size), contexts, args.max_new_tokens, args.model, nf4 == "on", adapter,
+                       args.profile), "attention": attention if runtime == "transformers" else "-"}
+            for runtime in args.runtime.split(",")
+            for nf4 in (args.nf4.split(",") if runtime == "transformers" else ["off"])
+            for adapter in ([None, args.adapter] if args.adapter and runtime == "transformers" else [None])
+            for size in args.batch_sizes.split(",")
+        ]
     print(f"{len(contexts)} stdlib functions on {device_name()}, max_new_tokens {args.max_new_tokens}\n")
-    print("| runtime | nf4 | adapter | linear layers | batch | functions/s | ms/function | empty |")
-    print("|---|---|---|---|---:|---:|---:|---:|")
+    print("| runtime | attention | nf4 | adapter | linear layers | batch | functions/s | ms/function | empty |")
+    print("|---|---|---|---|---|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['runtime']} | {r['nf4']} | {r['adapter']} | {r['linear_layers']} | {r['batch_size']} "
+        print(f"| {r['runtime']} | {r['attention']} | {r['nf4']} | {r['adapter']} | {r['linear_layers']} | {r['batch_size']} "
               f"| {r['functions_per_s']} | {r['ms_per_function']} | {r['empty']} |")
     if args.out:
         args.out.write_text(json.dumps({"device": device_name(), "rows": rows}, indent=2))
