@@ -6,6 +6,7 @@ import importlib.util
 import json
 import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -203,3 +204,22 @@ def test_memory_benchmark_runs_tiny_on_cpu(tmp_path: Path, capsys) -> None:
         assert run["trainable_params"] == 2 * 2 * (64 * 16 + 16 * 64)
     table = capsys.readouterr().out
     assert "| 4-bit NF4 QLoRA |" in table and "| bf16 LoRA |" in table
+
+
+@pytest.mark.parametrize(("upcast", "dtype"), [(True, "torch.float32"), (False, "torch.bfloat16")])
+def test_upcast_option_decides_the_dtype_of_the_base_weights_left_unquantized(
+    workspace: Path, upcast: bool, dtype: str
+) -> None:
+    import torch
+
+    args = qlora.parse_args(["--config", str(TINY_CONFIG), "--model", str(workspace / "model"),
+                             "--train-file", str(workspace / "train.jsonl")])
+    model = qlora.load_model(replace(args, upcast_non_quantized=upcast), torch.bfloat16)
+    assert str(model.get_input_embeddings().weight.dtype) == dtype
+    trainable = {name for name, param in model.named_parameters() if param.requires_grad}
+    assert trainable and all("lora_" in name for name in trainable)
+    # Either way the frozen embeddings feed gradients into the checkpointed LoRA blocks.
+    ids = torch.tensor([[1, 5, 7, 9]])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        model(input_ids=ids, labels=ids).loss.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for n, p in model.named_parameters() if "lora_B" in n)
