@@ -141,3 +141,69 @@ def test_backend_identity_and_lookup() -> None:
     backend = get_backend(Config(backend="template"))
     assert isinstance(backend, TemplateBackend)
     assert (backend.name, backend.cache_key()) == ("template", "template-1")
+
+
+# Names made only of underscores have no words. A verb-only name ("get") whose subject had
+# none (a first parameter "_", a method of "class _") crashed with IndexError (jax's
+# state/discharge.py in the 10,200-file round trip); the others gave "A ." or "Call the  .".
+UNDERSCORE_SOURCE = '''def _():
+    pass
+
+
+def __(_):
+    return 1
+
+
+def ___(*_, **__):
+    pass
+
+
+def get(_):
+    return 1
+
+
+def is_ok(__):
+    return True
+
+
+def to_json(_):
+    return "{}"
+
+
+class _:
+    def get(self):
+        return 1
+
+    def __call__(self):
+        pass
+
+    @property
+    def __(self):
+        return 1
+'''
+UNDERSCORE_SUMMARIES = [
+    ("module", "_", "The module."),
+    ("function", "_", "Run it."),
+    ("function", "__", "Run it."),
+    ("function", "___", "Run it."),
+    ("function", "get", "Get it."),
+    ("function", "is_ok", "Check whether it is ok."),
+    ("function", "to_json", "Convert it to json."),
+    ("class", "_", "A class."),
+    ("function", "_.get", "Get it."),
+    ("function", "_.__call__", "Call the instance."),
+    ("function", "_.__", "The value."),
+]
+UNDERSCORE_CONTEXTS = {
+    (ctx.kind, ctx.qualname): ctx for ctx in iter_contexts(UNDERSCORE_SOURCE, "pkg/_.py", classes=True, modules=True)
+}
+
+
+@pytest.mark.parametrize(("kind", "qualname", "expected"), UNDERSCORE_SUMMARIES)
+def test_every_name_gives_a_sentence(kind: str, qualname: str, expected: str) -> None:
+    ctx = UNDERSCORE_CONTEXTS[(kind, qualname)]
+    assert summarise(ctx) == expected
+    for style in Style:  # the whole docstring: parameter and return descriptions too
+        text = grounded_text(TemplateBackend().generate([ctx], style)[0], ctx, style)
+        assert text.startswith(expected) and "  " not in text.split("\n")[0]
+

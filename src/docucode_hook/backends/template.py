@@ -96,28 +96,34 @@ def _noun(type_text: str | None) -> str | None:
 
 
 def _subject(ctx: FunctionContext) -> str:
-    """What a method or predicate is about: the class for methods, else the first parameter."""
+    """What a method or predicate is about: the class for methods, else the first parameter.
+
+    "it" when that name has no words (``class _``, a parameter ``_`` or ``*_``).
+    """
     if ctx.is_method and ctx.class_name:
-        return f"the {_phrase(words(ctx.class_name))}"
-    if ctx.parameters:
-        return f"the {_phrase(words(ctx.parameters[0].name))}"
-    return "it"
+        name = ctx.class_name
+    else:
+        name = ctx.parameters[0].name if ctx.parameters else ""
+    phrase = _phrase(words(name))
+    return f"the {phrase}" if phrase else "it"
 
 
 def summarise(ctx: FunctionContext) -> str:
     """One imperative sentence from the definition's name, class and annotations."""
-    owner = _phrase(words(ctx.class_name or "instance"))
+    # A name made only of underscores (``_``, ``class __``) has no words: each phrase has a fallback.
+    owner = _phrase(words(ctx.class_name or "")) or "instance"
     if ctx.kind == "module":
-        return f"The {_phrase(words(ctx.name))} module."
+        name = _phrase(words(ctx.name))
+        return f"The {name} module." if name else "The module."
     if ctx.kind == "class":
-        noun = _phrase(words(ctx.name))
+        noun = _phrase(words(ctx.name)) or "class"
         return f"{'An' if noun[:1] in 'aeiou' else 'A'} {noun}."
     if ctx.name == "__init__":
         return f"Initialise the {ctx.class_name or 'instance'}."
     if ctx.name in _DUNDERS:
         return _DUNDERS[ctx.name].format(owner=owner)
     if "property" in ctx.decorators or "cached_property" in ctx.decorators:
-        return f"The {_phrase(words(ctx.name))}."
+        return f"The {_phrase(words(ctx.name)) or 'value'}."
     return _sentence_from_words(ctx, words(ctx.name) or ["run"])
 
 
@@ -137,6 +143,8 @@ def _sentence_from_words(ctx: FunctionContext, parts: list[str]) -> str:
 
 
 def _with_article(phrase: str) -> str:
+    if not phrase.strip():
+        return "it"
     return phrase if phrase == "it" or phrase.split()[0] in _NO_ARTICLE else f"the {phrase}"
 
 
