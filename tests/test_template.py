@@ -207,3 +207,24 @@ def test_every_name_gives_a_sentence(kind: str, qualname: str, expected: str) ->
         text = grounded_text(TemplateBackend().generate([ctx], style)[0], ctx, style)
         assert text.startswith(expected) and "  " not in text.split("\n")[0]
 
+
+def test_a_failing_template_is_not_called_again_as_its_own_fallback(tmp_path, monkeypatch) -> None:
+    """The pipeline falls back to the template when a backend fails; when the template itself
+    fails, it ran the same code again and raised the error twice ("During handling of the above
+    exception ...", which hid where it came from). It now raises it once; the file is untouched."""
+    from docucode_hook.config import load_mapping
+    from docucode_hook.pipeline import fix_paths
+
+    calls = []
+
+    def broken(self, contexts, style):
+        calls.append(len(contexts))
+        raise IndexError("list index out of range")
+
+    monkeypatch.setattr(TemplateBackend, "generate", broken)
+    path = tmp_path / "mod.py"
+    path.write_text("def f(x):\n    return x\n")
+    with pytest.raises(IndexError) as raised:
+        fix_paths([path], tmp_path, load_mapping({"backend": "template", "cache": False}))
+    assert calls == [1] and raised.value.__context__ is None
+    assert path.read_text() == "def f(x):\n    return x\n"

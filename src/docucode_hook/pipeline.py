@@ -144,6 +144,10 @@ def _texts_for(targets: Sequence[Target], backend: Backend | None, config: Confi
         try:
             raw += generate_cached(backend, batch, config.style, cache)
         except Exception as exc:  # e.g. a model that fails to load: degrade, never stop the commit
+            if isinstance(backend, TemplateBackend):
+                # The fallback itself failed: calling it again would only raise the same error a
+                # second time ("During handling of the above exception ..."). That is a bug here.
+                raise
             warnings.warn(f"backend {backend.name!r} failed ({exc}); using the template backend", stacklevel=2)
             backend = TemplateBackend()
             raw += generate_cached(backend, batch, config.style, cache)
