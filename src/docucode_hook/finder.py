@@ -13,6 +13,7 @@ from pathlib import PurePath
 from typing import Iterator, Sequence
 
 from docstring_parser import Docstring, DocstringStyle, parse
+from docstring_parser.common import DocstringRaises
 
 from docucode_hook.config import Config
 from docucode_hook.context import FunctionContext, Parameter, ParamKind, Style
@@ -754,8 +755,17 @@ def _yield_problems(docstring: Docstring, flow: _Flow, is_stub: bool) -> list[tu
     return []
 
 
+def documented_raises(docstring: Docstring) -> list[DocstringRaises]:
+    """The Raises entries: docstring_parser also lists a NumPy "Warns" section under ``raises``.
+
+    A warning is issued (``warnings.warn``), not raised, so it is neither an exception the
+    body must document nor one documented "but never raised". Grounding reads the same list.
+    """
+    return [meta for meta in docstring.raises if meta.args[0] != "warns"]
+
+
 def _raise_problems(docstring: Docstring, raised: Sequence[str]) -> list[tuple[str, str]]:
-    documented = [meta.type_name for meta in docstring.raises if meta.type_name]
+    documented = [meta.type_name for meta in documented_raises(docstring) if meta.type_name]
 
     def short(name: str) -> str:
         return name.rsplit(".", 1)[-1]

@@ -68,14 +68,14 @@ def refresh_sections(existing: str, ctx: FunctionContext, style: Style) -> str:
     the same docstring and changes nothing. The docstring is read the way the finder reads
     it; new sections are written in the style it was read in, else in ``style``.
     """
-    from docucode_hook.finder import _parse_docstring
+    from docucode_hook.finder import _parse_docstring, documented_raises
 
     text = inspect.cleandoc(existing)
     if ctx.kind == "module":  # the finder never calls a module docstring stale
         return text or summarise(ctx)
     parsed = _parse_docstring(text, style) or Docstring()
     checked = [meta for meta in parsed.params if meta.args[0] in ("param", "other_param")]
-    checked += [*parsed.many_returns, *parsed.raises]
+    checked += [*parsed.many_returns, *documented_raises(parsed)]
     # Sections are written in the docstring's own style. Text that only some other parser reads
     # as fields (epydoc's @param, or prose lines starting ":attr:" read as Sphinx) gets the configured one.
     own = _DETECTED.get(parsed.style) if checked else None
@@ -133,9 +133,11 @@ def _stale_kinds(parsed: Docstring, ctx: FunctionContext) -> dict[str, list[Docs
         if has_returns and not ctx.returns_value:
             # "Returns: an iterator over ..." on a generator: that text becomes its Yields, in its place.
             kinds["returns"] = []
-    documented_raises = {_short(meta.type_name) for meta in parsed.raises if meta.type_name}
+    from docucode_hook.finder import documented_raises
+
+    documented = {_short(meta.type_name) for meta in documented_raises(parsed) if meta.type_name}
     raised = {_short(name) for name in ctx.raises}
-    if raised - documented_raises or (raised and documented_raises - raised):
+    if raised - documented or (raised and documented - raised):
         kinds["raises"] = list(_raises(parsed, ctx, keep=True))
     return kinds
 
@@ -480,8 +482,10 @@ def _yield_type(annotation: str | None) -> str | None:
 
 
 def _raises(parsed: Docstring, ctx: FunctionContext, keep: bool) -> list[DocstringRaises]:
+    from docucode_hook.finder import documented_raises
+
     given: dict[str, str] = {}
-    for meta in parsed.raises:
+    for meta in documented_raises(parsed):
         description = (meta.description or "").strip() if keep else _clean_sentence(meta.description)
         if meta.type_name and description:
             given.setdefault(meta.type_name.rsplit(".", 1)[-1].strip(), description)
