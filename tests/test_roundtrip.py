@@ -144,6 +144,39 @@ REFRESH_CASES = {
          "Warns\n-----\nRankWarning\n    The rank of the coefficient matrix is deficient.\n\nSee Also\n--------\npolyval"],
         [],
     ),
+    # Epydoc fields (Cython): refresh wrote a Google section next to them, and the next pass read
+    # the Google section (the configured style, tried first) and no longer saw the @param/@return lines.
+    "epydoc_param_added_in_place (Cython find_versioned_file)": (
+        "def find_versioned_file(directory, filename, suffix, _current_version=30):\n" + _doc(
+            "\nSearch a directory for versioned pxd files.\n\n@param directory: the directory to search\n"
+            "@param filename: the filename without suffix\n@param suffix: the filename extension\n"
+            "@return: the file path if found, or None\n"
+        ) + "    return directory or None\n",
+        ["@param suffix: the filename extension\n@param _current_version: The current version. Defaults to 30.\n"
+         "@return: the file path if found, or None"],
+        ["Args:", "Returns:"],
+    ),
+    "epydoc_yield_added (Cython CCodeWriter.label_interceptor)": (
+        "class CCodeWriter:\n    def label_interceptor(self, new_labels, orig_labels, trace=True):\n" + _doc(
+            "\nHelper for generating multiple label interceptor code blocks.\n\n"
+            "@param new_labels: the new labels that should be intercepted\n"
+            "@param orig_labels: the original labels that we should dispatch to after the\n"
+            "    interception\n@param trace: add a trace line for the pos marker or not\n", "        "
+        ) + "        for label, orig_label in zip(new_labels, orig_labels):\n            yield (label, orig_label)\n",
+        ["@param orig_labels: the original labels that we should dispatch to after the\n    interception\n"
+         "@param trace: add a trace line for the pos marker or not\n@yield: The label interceptor."],
+        ["Yields:", "Args:"],
+    ),
+    "epydoc_fields_rewritten_in_place": (
+        "def open_path(path: str, *args, mode='r'):\n" + _doc(
+            "Open a file.\n\n@param name: the old name of the path\n@type name: str\n@note: Slow.\n"
+            "@return: nothing\n@raise errors.Gone: when it is gone"
+        ) + "    if not path:\n        raise errors.BadPath(path)\n    return open(path, mode)\n",
+        ["@param path: The path.\n@type path: str\n@param args: Additional positional arguments.\n"
+         "@param mode: The mode. Defaults to 'r'.\n@note: Slow.\n@return: nothing\n"
+         "@raise BadPath: If the operation cannot be completed."],
+        ["name", "Gone", "Args:"],
+    ),
 }
 
 

@@ -20,7 +20,7 @@ from docucode_hook.backends.template import (
     words,
 )
 from docucode_hook.context import FunctionContext, Style
-from docucode_hook.render import render_docstring
+from docucode_hook.render import render_docstring, render_epydoc_fields
 
 _DETECTED = {DocstringStyle.GOOGLE: Style.GOOGLE, DocstringStyle.NUMPYDOC: Style.NUMPY, DocstringStyle.REST: Style.SPHINX}
 _GENERATOR_TYPES = ("Iterator", "Iterable", "Generator", "AsyncIterator", "AsyncIterable", "AsyncGenerator")
@@ -76,10 +76,13 @@ def refresh_sections(existing: str, ctx: FunctionContext, style: Style) -> str:
     parsed = _parse_docstring(text, style) or Docstring()
     checked = [meta for meta in parsed.params if meta.args[0] in ("param", "other_param")]
     checked += [*parsed.many_returns, *documented_raises(parsed)]
-    # Sections are written in the docstring's own style. Text that only some other parser reads
-    # as fields (epydoc's @param, or prose lines starting ":attr:" read as Sphinx) gets the configured one.
+    # Sections are written in the docstring's own style, epydoc's ``@param`` fields included: in
+    # another style they would be a second set of fields, and the next pass would read only one
+    # of the two sets (Cython's epydoc docstrings). Prose lines that only some other parser reads
+    # as fields (":attr:" read as Sphinx) get the configured style.
+    epydoc = bool(checked) and parsed.style is DocstringStyle.EPYDOC
     own = _DETECTED.get(parsed.style) if checked else None
-    sections = _Sections(text, own or style, ctx)
+    sections = _Sections(text, own or style, ctx, epydoc=epydoc)
     for kind, metas in _stale_kinds(parsed, ctx).items():
         sections.replace(kind, metas)
     return sections.text()
@@ -96,6 +99,11 @@ _REST_KINDS = {
     "returns": "returns", "return": "returns", "rtype": "returns",
     "yields": "yields", "yield": "yields", "ytype": "yields",
     "raises": "raises", "raise": "raises", "except": "raises", "exception": "raises",
+}
+# docstring_parser.epydoc: "@type x:" belongs to "@param x:"; "@return:" and "@yield:" share one entry.
+_EPYDOC_KINDS = {
+    "param": "params", "type": "params", "return": "returns", "rtype": "returns",
+    "yield": "yields", "ytype": "yields", "raise": "raises",
 }
 
 
@@ -191,17 +199,21 @@ class _Sections:
 
     Google: a title line (``Args:``) and the indented lines after it, as docstring_parser
     reads them. NumPy: a title, its underline, everything up to the next title. Sphinx: a
-    ``:field:`` line and its indented continuation. Lines outside the sections that get
-    rewritten are never touched.
+    ``:field:`` line and its indented continuation. Epydoc (``epydoc=True``, whatever
+    ``style``): an ``@field:`` line and everything up to the next one. Lines outside the
+    sections that get rewritten are never touched.
     """
 
-    def __init__(self, text: str, style: Style, ctx: FunctionContext) -> None:
-        self.style, self.ctx = style, ctx
+    def __init__(self, text: str, style: Style, ctx: FunctionContext, epydoc: bool = False) -> None:
+        self.style, self.ctx, self.epydoc = style, ctx, epydoc
+        # Field lists (Sphinx, epydoc) have no section titles; this is what opens a field.
+        self.marker = "@" if epydoc else ":" if style is Style.SPHINX else None
         self.lines = text.split("\n") if text else []
         self.spans: list[tuple[int, int, str]] = []  # (start, end, kind) in line numbers, end exclusive
         self.edits: dict[int, list[str] | None] = {}  # span index -> new lines (None: removed)
         self.inserts: list[tuple[int, int, list[str]]] = []  # (line, order, lines)
-        {Style.GOOGLE: self._cut_google, Style.NUMPY: self._cut_numpy, Style.SPHINX: self._cut_sphinx}[style]()
+        cut = {Style.GOOGLE: self._cut_google, Style.NUMPY: self._cut_numpy, Style.SPHINX: self._cut_sphinx}[style]
+        (self._cut_epydoc if epydoc else cut)()
         # A docstring that opens with a section has no summary: the template's goes first.
         self.has_summary = bool(self.lines) and not (self.spans and self.spans[0][0] == 0)
 
@@ -227,6 +239,13 @@ class _Sections:
                 key = (line.lstrip(":").split(":", 1)[0].split() or [""])[0]
                 self._add(start, self._indented_end(start), _REST_KINDS.get(key, "other"))
 
+    def _cut_epydoc(self) -> None:
+        # As docstring_parser.epydoc reads a field: from an "@" line to the next one, prose included.
+        starts = [index for index, line in enumerate(self.lines) if line.startswith("@")]
+        for start, end in zip(starts, [*starts[1:], len(self.lines)]):
+            key = (self.lines[start][1:].split(":", 1)[0].split() or [""])[0]
+            self._add(start, end, _EPYDOC_KINDS.get(key, "other"))
+
     def _indented_end(self, start: int) -> int:
         """The end of a block that runs while lines are blank or indented."""
         end = start + 1
@@ -245,7 +264,7 @@ class _Sections:
         mine = [index for index, span in enumerate(self.spans) if span[2] == kind]
         for index in mine:
             self.edits[index] = None
-        if mine and new and self.style is not Style.SPHINX:
+        if mine and new and self.marker is None:
             # Keep the author's title line ("Arguments:", "Parameters" and its underline).
             header = 2 if self.style is Style.NUMPY else 1
             start = self.spans[mine[0]][0]
@@ -264,7 +283,7 @@ class _Sections:
         later = [span for span in self.spans if span[2] in _KINDS[order + 1 :]]
         if later:
             return later[0][0]
-        if self.spans and self.style is not Style.SPHINX:
+        if self.spans and self.marker is None:
             return self.spans[0][0]
         if self.spans:
             return self.spans[-1][1]
@@ -275,7 +294,8 @@ class _Sections:
             return []
         doc = Docstring()
         doc.meta = list(metas)
-        return [line.rstrip() for line in render_docstring(doc, self.style).split("\n")]
+        text = render_epydoc_fields(doc) if self.epydoc else render_docstring(doc, self.style)
+        return [line.rstrip() for line in text.split("\n")]
 
     def text(self) -> str:
         """The docstring with the edits made: one blank line where a new or rewritten block meets text."""
@@ -289,7 +309,7 @@ class _Sections:
         out.append([])
         for line, _, new in sorted(self.inserts, key=lambda item: item[:2], reverse=True):
             out[line] = [_CUT, *new, _CUT, *out[line]]
-        lines = _close_cuts([line for lines in out for line in lines], tight=self.style is Style.SPHINX)
+        lines = _close_cuts([line for lines in out for line in lines], self.marker)
         summary = [] if self.has_summary else [summarise(self.ctx), ""] if lines else [summarise(self.ctx)]
         return "\n".join(summary + lines).strip()
 
@@ -297,20 +317,22 @@ class _Sections:
 _CUT = "\0cut\0"  # marks where a block was put or taken out; no docstring line is this
 
 
-def _in_field_list(lines: list[str]) -> bool:
-    """Whether the last line belongs to a Sphinx field that refresh knows (not prose read as one)."""
+def _in_field_list(lines: list[str], marker: str) -> bool:
+    """Whether the last line belongs to a field that refresh knows (not prose read as one)."""
+    kinds = _REST_KINDS if marker == ":" else _EPYDOC_KINDS
     for line in reversed(lines):
         if line.strip() and not line[0].isspace():
-            key = (line.lstrip(":").split(":", 1)[0].split() or [""])[0]
-            return line.startswith(":") and key in _REST_KINDS
+            key = (line.lstrip(marker).split(":", 1)[0].split() or [""])[0]
+            return line.startswith(marker) and key in kinds
     return False
 
 
-def _close_cuts(lines: list[str], tight: bool) -> list[str]:
+def _close_cuts(lines: list[str], marker: str | None) -> list[str]:
     """Exactly one blank line where a block was put or taken out (none at either end).
 
     Only the blank lines touching a cut are merged: the author's own spacing elsewhere is
-    kept. ``tight``: Sphinx fields that meet at a cut stay in one list, without a blank line.
+    kept. ``marker`` (":" Sphinx, "@" epydoc): fields that meet at a cut stay in one list,
+    without a blank line.
     """
     out: list[str] = []
     index = 0
@@ -323,8 +345,10 @@ def _close_cuts(lines: list[str], tight: bool) -> list[str]:
             index += 1
         while out and not out[-1].strip():
             out.pop()
-        if out and index < len(lines) and not (tight and _in_field_list(out) and lines[index].startswith(":")):
-            out.append("")
+        if out and index < len(lines):
+            tight = marker is not None and lines[index].startswith(marker) and _in_field_list(out, marker)
+            if not tight:
+                out.append("")
     return out
 
 

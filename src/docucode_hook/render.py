@@ -83,9 +83,33 @@ def _sphinx_fields(meta: DocstringParam | DocstringReturns | DocstringRaises) ->
     return [_field(f"raises {meta.type_name}", meta.description)]
 
 
-def _field(name: str, body: str | None) -> str:
+def render_epydoc_fields(doc: Docstring) -> str:
+    """Epydoc fields (``@param x: text``) for the sections of ``doc``, as ``refresh_sections``
+    writes them into an epydoc docstring.
+
+    Read back by docstring_parser, as the finder reads them: ``@param`` comes before its
+    ``@type`` (an entry is named after whichever comes first, and only "param" counts as a
+    documented parameter), and a name is a bare identifier (``@param *args:`` and ``@raise
+    mod.Error:`` are not read as fields; the finder compares the last dotted part anyway).
+    """
+    fields = []
+    for meta in _sphinx_order(doc):
+        if isinstance(meta, DocstringParam):
+            name = (meta.arg_name or "").lstrip("*")
+            fields.append(_field(f"param {name}", meta.description, "@"))
+            fields += [_field(f"type {name}", meta.type_name, "@")] if meta.type_name else []
+        elif isinstance(meta, DocstringReturns):
+            name, type_field = ("yield", "ytype") if meta.is_generator else ("return", "rtype")
+            fields.append(_field(name, meta.description, "@"))
+            fields += [_field(type_field, meta.type_name, "@")] if meta.type_name else []
+        else:
+            fields.append(_field(f"raise {(meta.type_name or '').rsplit('.', 1)[-1]}".rstrip(), meta.description, "@"))
+    return "\n".join(fields)
+
+
+def _field(name: str, body: str | None, marker: str = ":") -> str:
     lines = (body or "").splitlines() or [""]
-    return "\n".join([f":{name}: {lines[0]}".rstrip(), *(INDENT + line if line else "" for line in lines[1:])])
+    return "\n".join([f"{marker}{name}: {lines[0]}".rstrip(), *(INDENT + line if line else "" for line in lines[1:])])
 
 
-__all__ = ["INDENT", "render_docstring"]
+__all__ = ["INDENT", "render_docstring", "render_epydoc_fields"]
