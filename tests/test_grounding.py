@@ -131,6 +131,14 @@ def test_summary_cleaned(raw: str, expected: str) -> None:
     assert ground_docstring(raw, context_of("def double(x):\n    return 2 * x\n"), Style.GOOGLE).short_description == expected
 
 
+def test_a_summary_that_repeats_itself_is_replaced_by_the_templates() -> None:
+    ctx = context_of("def flip(image):\n    return image[::-1]\n")
+    looping = ground_docstring("Reverse the image to flip the image to flip the image.", ctx, Style.GOOGLE)
+    assert looping.short_description == ground_docstring(None, ctx, Style.GOOGLE).short_description
+    kept = ground_docstring("Reverse the rows of the image.", ctx, Style.GOOGLE)
+    assert kept.short_description == "Reverse the rows of the image."
+
+
 @pytest.mark.parametrize("style", list(Style))
 def test_wrong_style_text_renders_in_the_asked_style(style: Style) -> None:
     google = "Scale a value.\n\nArgs:\n    value: The input.\n\nReturns:\n    The scaled value."

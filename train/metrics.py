@@ -16,6 +16,7 @@ import docstring_parser
 import libcst as cst
 
 from docucode_hook.context import Style
+from docucode_hook.grounding import repeats_itself
 
 # Underscores count as punctuation: CodeXGLUE's normaliser splits them out after its
 # word/punctuation split, so `foo_bar` scores as three tokens there too.
@@ -192,9 +193,11 @@ def restates_name(summary: str, name: str) -> bool:
 
 
 def has_repetition(text: str, n: int = 3) -> bool:
-    """True when some word n-gram occurs twice: the loop a small model falls into."""
-    words = _WORD.findall(text.lower())
-    return any(count > 1 for count in _ngrams(words, n).values())
+    """True when some word n-gram occurs twice: the loop a small model falls into.
+
+    The hook's own rule, which replaces such a summary with the template's.
+    """
+    return repeats_itself(text, n)
 
 
 def summary_checks(summaries: Sequence[str], names: Sequence[str]) -> dict[str, float]:

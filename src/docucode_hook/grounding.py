@@ -385,9 +385,18 @@ def _clean_summary(text: str | None, ctx: FunctionContext) -> str:
     if sentence := re.match(r"(.+?[.!?])(?:\s|$)", line):
         line = sentence.group(1)
     line = line.rstrip(".!?,;: ")
-    if not _says_more_than_name(line, ctx.name):
+    # A sentence that repeats itself ("Flip the image to flip the image to flip the image") is
+    # a small model's loop: the template's plainer summary is better than that.
+    if not _says_more_than_name(line, ctx.name) or repeats_itself(line):
         return summarise(ctx)
     return f"{line[0].upper()}{line[1:]}."
+
+
+def repeats_itself(text: str, n: int = 3) -> bool:
+    """True when some word n-gram occurs twice (case-insensitive)."""
+    tokens = re.findall(r"[a-z0-9]+", text.lower())
+    grams = [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+    return len(set(grams)) < len(grams)
 
 
 def _says_more_than_name(text: str, name: str) -> bool:
