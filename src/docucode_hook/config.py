@@ -34,7 +34,7 @@ class Config:
     server_model: str | None = None
     server_api_key_env: str | None = None  # name of the env var holding the key
     server_timeout: float = 60.0
-    batch_size: int = 8
+    batch_size: int = 16  # a commit's functions in one batch: a batch costs its slowest row's steps
     max_new_tokens: int = 96  # a summary and a few parameter lines; longer is mostly loops
     cache: bool = True
     include: tuple[str, ...] = ("*.py",)
