@@ -427,13 +427,21 @@ def filter_records(functions: pd.DataFrame, limits: Limits) -> tuple[pd.DataFram
         ("summary length out of bounds", partial(_summary_out_of_bounds, limits=limits)),
         ("summary restates the name", _restating),
     ]
+    return _run_funnel(frame, steps, funnel, "duplicate body", limits), funnel
+
+
+def _run_funnel(
+    frame: pd.DataFrame, steps: list[tuple[str, Callable[[pd.DataFrame], pd.Series]]], funnel: Funnel,
+    duplicate_reason: str, limits: Limits,
+) -> pd.DataFrame:
+    """Each filter step, then dedup and the per-package cap, counting what each one drops."""
     for reason, drop in steps:
         frame = _apply(frame, funnel, reason, drop)
     deduped = dedup(frame)
-    funnel.append(("duplicate body", len(frame) - len(deduped)))
+    funnel.append((duplicate_reason, len(frame) - len(deduped)))
     capped = cap_per_package(deduped, limits.max_functions_per_package)
     funnel.append(("over the per-package cap", len(deduped) - len(capped)))
-    return capped, funnel
+    return capped
 
 
 def _english(text: str, min_ascii_ratio: float) -> bool:
@@ -469,14 +477,7 @@ def filter_comments(comments: pd.DataFrame, limits: Limits) -> tuple[pd.DataFram
         ("commented-out code", lambda f: f["completion"].map(_is_code).astype(bool)),
         ("pragma, TODO or licence line", lambda f: f["completion"].map(_is_marker).astype(bool)),
     ]
-    frame = comments
-    for reason, drop in steps:
-        frame = _apply(frame, funnel, reason, drop)
-    deduped = dedup(frame)
-    funnel.append(("duplicate block and comment", len(frame) - len(deduped)))
-    capped = cap_per_package(deduped, limits.max_functions_per_package)
-    funnel.append(("over the per-package cap", len(deduped) - len(capped)))
-    return capped, funnel
+    return _run_funnel(comments, steps, funnel, "duplicate block and comment", limits), funnel
 
 
 def select_code(functions: pd.DataFrame, limits: Limits) -> pd.DataFrame:

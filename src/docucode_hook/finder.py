@@ -144,20 +144,30 @@ def _body_facts(body: Sequence[ast.AST]) -> _BodyFacts:
             if name := _dotted(node.func):
                 calls.setdefault(name)
         elif isinstance(node, ast.Return):
-            value = node.value
-            returns_value |= value is not None and not (isinstance(value, ast.Constant) and value.value is None)
+            returns_value |= _returns_value(node)
         elif isinstance(node, (ast.Yield, ast.YieldFrom)):
             is_generator = True
         elif isinstance(node, ast.ExceptHandler):
             handling = _handled_names(node)
         elif isinstance(node, ast.Raise):
-            if node.exc is None:
-                for name in handling:
-                    raises.setdefault(name)
-            elif name := _raised_name(node.exc):
-                raises.setdefault(name)
+            _note_raise(node, handling, raises)
         stack.extend((child, handling) for child in reversed(_children(node)))
     return _BodyFacts(returns_value, is_generator, tuple(raises), tuple(calls))
+
+
+def _returns_value(node: ast.Return) -> bool:
+    """``return x`` with a value other than ``None``."""
+    value = node.value
+    return value is not None and not (isinstance(value, ast.Constant) and value.value is None)
+
+
+def _note_raise(node: ast.Raise, handling: tuple[str, ...], raises: dict[str, None]) -> None:
+    """Add what ``node`` raises; a bare ``raise`` re-raises what the enclosing ``except`` caught."""
+    if node.exc is None:
+        for name in handling:
+            raises.setdefault(name)
+    elif name := _raised_name(node.exc):
+        raises.setdefault(name)
 
 
 @dataclass(frozen=True)
@@ -187,15 +197,10 @@ def _flow(scope: _Scope, may_yield: bool) -> _Flow:
         if isinstance(node, _DEFINITIONS):
             continue  # their bodies are not ours; their decorators and defaults are expressions
         if isinstance(node, ast.Return):
-            value = node.value
-            returns_value |= value is not None and not (isinstance(value, ast.Constant) and value.value is None)
+            returns_value |= _returns_value(node)
             continue
         if isinstance(node, ast.Raise):
-            if node.exc is None:
-                for name in handling:
-                    raises.setdefault(name)
-            elif name := _raised_name(node.exc):
-                raises.setdefault(name)
+            _note_raise(node, handling, raises)
             continue
         if isinstance(node, ast.ExceptHandler):
             handling = _handled_names(node)
