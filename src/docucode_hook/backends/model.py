@@ -151,7 +151,7 @@ def _placement(quantize: bool) -> dict[str, Any]:
 
 
 # Attention for generation. SDPA with a left-padding mask took 7.5 ms a call at batch 256 on
-# an H100, 83% of the time of generating with DocuCode-small (cProfile, bench/throughput.py
+# an H100, over 80% of the time of generating with DocuCode-small (cProfile, bench/throughput.py
 # --profile); prompts here are a few hundred tokens, where eager attention's matmuls are cheap.
 GENERATION_ATTENTION = "eager"
 
