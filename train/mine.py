@@ -49,12 +49,13 @@ from typing import Callable, Iterable, Iterator, Sequence
 import pandas as pd
 from docstring_parser import Docstring, ParseError, parse
 
-from docucode_hook.comments import PRAGMA, CommentLines, block_score, comment_lines, function_blocks
+from docucode_hook.comments import PRAGMA, block_score, function_blocks
 from docucode_hook.config import Config
 from docucode_hook.context import FunctionContext, Style
-from docucode_hook.finder import iter_contexts
+from docucode_hook.finder import first_line, iter_contexts
 from docucode_hook.prompt import COMMENT_TASK, DOCSTRING_TASK, build_comment_record, build_record
 from docucode_hook.render import render_docstring
+from docucode_hook.verify import CommentLines, comment_lines
 from train.licences import PERMISSIVE, UNKNOWN, directory_licence, metadata_licence, parse_licence_list
 
 SPLITS = ("train", "validation", "test")
@@ -225,13 +226,9 @@ def _function_nodes(tree: ast.Module) -> Iterator[ast.FunctionDef | ast.AsyncFun
             stack.extend(getattr(node, name, ()))
 
 
-def _first_line(node: ast.AST) -> int:
-    return min([node.lineno, *(d.lineno for d in node.decorator_list)])
-
-
 def _comment_above(lines: list[str], node: ast.AST) -> str:
     """The block of comment lines right above the definition (and its decorators)."""
-    index = _first_line(node) - 2
+    index = first_line(node) - 2
     block = []
     while index >= 0 and lines[index].lstrip().startswith("#"):
         block.append(lines[index])
@@ -275,7 +272,7 @@ def _function_row(ctx: FunctionContext, node: ast.AST, lines: list[str], style: 
         "trivial": _is_trivial(_own_body(node)),
         "copied": bool(_COPIED.search(_comment_above(lines, node)) or _COPIED.search(ctx.docstring or "")),
         # Nested functions are already inside their parent's code.
-        "code": None if nested else textwrap.dedent("\n".join(lines[_first_line(node) - 1 : node.end_lineno])),
+        "code": None if nested else textwrap.dedent("\n".join(lines[first_line(node) - 1 : node.end_lineno])),
     }
     if ctx.docstring:
         row.update(_documented_fields(ctx, style))
@@ -289,7 +286,7 @@ def _comment_rows(node: ast.AST, qualname: str, lines: list[str], comments: Comm
     lines is a paragraph, not a label). The comment is taken out of the code the prompt shows,
     so the model sees the function as the hook will show it: the block still uncommented.
     """
-    first = _first_line(node)
+    first = first_line(node)
     rows = []
     for stmt in function_blocks(node, lines):
         above = stmt.lineno - 1

@@ -22,7 +22,6 @@ nothing more (idempotent).
 from __future__ import annotations
 
 import ast
-import io
 import re
 import textwrap
 import tokenize
@@ -34,9 +33,10 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from docucode_hook.config import Config
+from docucode_hook.finder import first_line, marked_skip, skip_comment_lines
 from docucode_hook.insert import parse_exactly
 from docucode_hook.prompt import Prompt, build_comment_prompt
-from docucode_hook.verify import UnsafeEdit, assert_only_comment_lines_added
+from docucode_hook.verify import CommentLines, UnsafeEdit, assert_only_comment_lines_added, comment_lines
 
 MAX_COMMENT_CHARS = 80
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -143,27 +143,6 @@ def function_blocks(node: ast.AST, lines: list[str]) -> Iterator[ast.stmt]:
             yield from function_blocks(child, lines)  # also handlers and match cases
 
 
-@dataclass(frozen=True)
-class CommentLines:
-    """Where the comments of a file are: lines holding only a comment (with its column), and all."""
-
-    alone: dict[int, int]
-    any: frozenset[int]
-
-
-def comment_lines(source: str) -> CommentLines:
-    """Comment positions from the tokenizer, so a ``#`` inside a string is never taken for one."""
-    alone: dict[int, int] = {}
-    found: set[int] = set()
-    for token in tokenize.generate_tokens(io.StringIO(source).readline):
-        if token.type == tokenize.COMMENT:
-            row, col = token.start
-            found.add(row)
-            if not token.line[:col].strip():
-                alone[row] = col
-    return CommentLines(alone, frozenset(found))
-
-
 def _has_comment(stmt: ast.stmt, lines: list[str], comments: CommentLines) -> bool:
     if stmt.lineno in comments.any:
         return True
@@ -197,13 +176,6 @@ def _functions(tree: ast.AST, prefix: str = "") -> Iterator[tuple[str, ast.Funct
                 yield from _functions(child, prefix)
 
 
-def _skipped(function: ast.AST, lines: list[str]) -> bool:
-    """``# docucode: skip`` on the def line or the line above it, as for docstrings."""
-    first = min([function.lineno, *(d.lineno for d in function.decorator_list)])
-    nearby = lines[max(first - 2, 0) : function.lineno]
-    return any("docucode: skip" in line for line in nearby)
-
-
 def find_comment_sites(source: str, config: Config) -> list[CommentSite]:
     """The blocks to comment in ``source``, in file order (see the module docstring for the rule)."""
     tree = ast.parse(source)
@@ -212,16 +184,17 @@ def find_comment_sites(source: str, config: Config) -> list[CommentSite]:
         comments = comment_lines(source)
     except (tokenize.TokenError, SyntaxError):  # what ast accepts tokenizes; stay safe regardless
         return []
+    skip_lines = skip_comment_lines(source)
     sites: list[CommentSite] = []
     for qualname, function in _functions(tree):
-        if _skipped(function, lines):
+        if marked_skip(function, skip_lines):  # the same marker and place as for docstrings
             continue
         scored = [(block_score(s, function.name), s) for s in function_blocks(function, lines)]
         complex_blocks = [(score, s) for score, s in scored if score >= config.comment_threshold]
         open_blocks = [(score, s) for score, s in complex_blocks if not _has_comment(s, lines, comments)]
         room = config.max_comments_per_function - (len(complex_blocks) - len(open_blocks))
         chosen = sorted(open_blocks, key=lambda item: (-item[0], item[1].lineno))[: max(room, 0)]
-        first = min([function.lineno, *(d.lineno for d in function.decorator_list)])
+        first = first_line(function)
         code = textwrap.dedent("\n".join(lines[first - 1 : function.end_lineno]))
         for _, stmt in sorted(chosen, key=lambda item: item[1].lineno):
             prompt = build_comment_prompt(qualname, code, stmt.lineno - first + 1, stmt.end_lineno - first + 1)
@@ -309,7 +282,6 @@ __all__ = [
     "CommentSite",
     "apply_comments",
     "block_score",
-    "comment_lines",
     "find_comment_sites",
     "function_blocks",
     "insert_comments",

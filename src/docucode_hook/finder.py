@@ -305,14 +305,15 @@ def _docstring_node(node: ast.AST) -> ast.Expr | None:
     return None
 
 
-def _first_line(node: ast.AST) -> int:
+def first_line(node: ast.AST) -> int:
+    """The definition's first line: its first decorator's, else its own."""
     decorators = getattr(node, "decorator_list", ())
     return min([node.lineno, *(d.lineno for d in decorators)])
 
 
 def _definition_code(source: _Source, node: ast.AST) -> str:
     """The definition's source from its first decorator, dedented, with the docstring removed."""
-    start = _first_line(node)
+    start = first_line(node)
     lines = source.lines[start - 1 : node.end_lineno]
     doc = _docstring_node(node)
     if doc is not None:
@@ -601,12 +602,17 @@ class FileScan:
     skipped: tuple[tuple[str, str], ...]  # (qualname, reason) for definitions a skip rule removed
 
 
-def _skip_comment_lines(source: str) -> frozenset[int]:
+def skip_comment_lines(source: str) -> frozenset[int]:
     """Lines holding a ``# docucode: skip`` comment; tokenizes only files that mention it."""
     if "docucode:" not in source:
         return frozenset()
     tokens = tokenize.generate_tokens(io.StringIO(source).readline)
     return frozenset(tok.start[0] for tok in tokens if tok.type == tokenize.COMMENT and _SKIP_COMMENT.match(tok.string))
+
+
+def marked_skip(node: ast.AST, skip_lines: frozenset[int]) -> bool:
+    """``# docucode: skip`` on the definition's line or the line above its first decorator."""
+    return bool(skip_lines) and (node.lineno in skip_lines or first_line(node) - 1 in skip_lines)
 
 
 def _overload_names(imports: Sequence[ast.stmt]) -> frozenset[str]:
@@ -641,7 +647,7 @@ class _Rules:
         name = node.name
         # Each test runs only when its rule is on: with every rule off (as in the benchmark's
         # config) this is called for every definition of every file.
-        if self.skip_lines and (node.lineno in self.skip_lines or _first_line(node) - 1 in self.skip_lines):
+        if marked_skip(node, self.skip_lines):
             return "skip comment"
         decorators = _decorator_names(node) if node.decorator_list else []
         if config.skip_overload and any(d in self.overload_names or d.endswith(".overload") for d in decorators):
@@ -844,7 +850,7 @@ def scan_source(source: str, path: str, config: Config, *, targets: bool = True)
     tree = ast.parse(source, filename=path)
     root = _walk_module(tree)
     module = _module_info(path, _Source(source), tree, root)
-    rules = _Rules(config, _overload_names(root.imports), _skip_comment_lines(source))
+    rules = _Rules(config, _overload_names(root.imports), skip_comment_lines(source))
     yield_lines = _yield_lines(source)
     scopes = [root] if config.include_modules else []
     scopes += [s for s in _definitions(root) if config.include_classes or not isinstance(s.node, ast.ClassDef)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
+from dataclasses import dataclass
 
 _DOCUMENTABLE = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
 
@@ -64,13 +65,25 @@ def assert_only_docstrings_changed(old: str, new: str) -> None:
         raise UnsafeEdit(f"code other than docstrings changed{where}")
 
 
-def _lone_comment_lines(source: str) -> set[int]:
-    """Lines (1-based) that hold a comment and nothing else, as the tokenizer sees them."""
-    lines = set()
+@dataclass(frozen=True)
+class CommentLines:
+    """Where the comments of a file are: lines holding only a comment (with its column), and all."""
+
+    alone: dict[int, int]
+    any: frozenset[int]
+
+
+def comment_lines(source: str) -> CommentLines:
+    """Comment positions (1-based lines) from the tokenizer, so a ``#`` inside a string is never taken for one."""
+    alone: dict[int, int] = {}
+    found: set[int] = set()
     for token in tokenize.generate_tokens(io.StringIO(source).readline):
-        if token.type == tokenize.COMMENT and not token.line[: token.start[1]].strip():
-            lines.add(token.start[0])
-    return lines
+        if token.type == tokenize.COMMENT:
+            row, col = token.start
+            found.add(row)
+            if not token.line[:col].strip():
+                alone[row] = col
+    return CommentLines(alone, frozenset(found))
 
 
 def assert_only_comment_lines_added(old: str, new: str) -> None:
@@ -83,7 +96,7 @@ def assert_only_comment_lines_added(old: str, new: str) -> None:
     if ast.dump(_parse(old, "original")) != ast.dump(_parse(new, "new")):
         raise UnsafeEdit("code changed where only comments were to be added")
     old_lines, new_lines = old.splitlines(keepends=True), new.splitlines(keepends=True)
-    comments = _lone_comment_lines(new)
+    comments = comment_lines(new).alone
     kept = 0
     for number, line in enumerate(new_lines, start=1):
         # Greedy matching is exact here: an added line may only equal an old one if both are comments.
@@ -123,9 +136,11 @@ def docstring_values(source: str) -> dict[int, str]:
 
 
 __all__ = [
+    "CommentLines",
     "UnsafeEdit",
     "assert_only_comment_lines_added",
     "assert_only_docstrings_changed",
+    "comment_lines",
     "definition_line_map",
     "docstring_values",
 ]
