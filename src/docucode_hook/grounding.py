@@ -113,14 +113,10 @@ def _stale_kinds(parsed: Docstring, ctx: FunctionContext) -> dict[str, list[Docs
     Mirrors the finder's rules (``finder._stale_problems``): a section that passes them is
     kept as the author wrote it.
     """
+    from docucode_hook.finder import _documented_names, documented_raises
+
     kinds: dict[str, list[DocstringMeta]] = {}
-    documented = [
-        part.strip().lstrip("*")
-        for meta in parsed.params
-        if meta.args[0] in ("param", "other_param")
-        for part in (meta.arg_name or "").split(",")
-        if part.strip()
-    ]
+    documented = _documented_names(parsed)
     expected = [param.name for param in ctx.parameters]
     lenient = (ctx.kind == "class" or ctx.name == "__init__") and not documented
     if not lenient and (set(expected) - set(documented) or set(documented) - set(expected)):
@@ -141,8 +137,6 @@ def _stale_kinds(parsed: Docstring, ctx: FunctionContext) -> dict[str, list[Docs
         if has_returns and not ctx.returns_value:
             # "Returns: an iterator over ..." on a generator: that text becomes its Yields, in its place.
             kinds["returns"] = []
-    from docucode_hook.finder import documented_raises
-
     documented = {_short(meta.type_name) for meta in documented_raises(parsed) if meta.type_name}
     raised = {_short(name) for name in ctx.raises}
     if raised - documented or (raised and documented - raised):
