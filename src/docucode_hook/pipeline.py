@@ -201,10 +201,7 @@ def _comment_texts(sites: Sequence[CommentSite], backend: Backend | None, config
         # The template backend knows only what the code says, which is no comment worth writing.
         warnings.warn(f"--comments needs a model backend, not {backend.name!r}: no comments written", stacklevel=2)
         return None
-    texts: list[str | None] = []
-    for start in range(0, len(sites), config.batch_size):
-        texts += backend.generate_prompts([site.prompt for site in sites[start : start + config.batch_size]])
-    return texts
+    return backend.generate_prompts([site.prompt for site in sites])  # the backend batches them
 
 
 def _add_comments(pending: list[tuple[FileResult, str]], backend: Backend | None, config: Config) -> list[str]:
