@@ -104,7 +104,7 @@ def _truncate_code(code: str, signature_lines: int, budget: int) -> str:
     marker = indent + TRUNCATED.strip()
     kept = start
     for end in ends:
-        if sum(len(line) + 1 for line in lines[:end]) + len(marker) > budget:
+        if _chars(lines[:end]) + len(marker) > budget:
             break
         kept = end
     return "\n".join(lines[: max(kept, start)] + [marker])
