@@ -32,11 +32,10 @@ class CommentResult:
     @property
     def block(self) -> str:
         """The marked block of the record's snippet, markers included."""
-        from docucode_hook.prompt import BLOCK_END, BLOCK_START
+        from docucode_hook.prompt import marked_span
 
         lines = self.record["code_snippet"].splitlines()
-        start = next((i for i, line in enumerate(lines) if line.strip() == BLOCK_START), 0)
-        end = next((i for i, line in enumerate(lines) if i > start and line.strip() == BLOCK_END), len(lines) - 1)
+        start, end = marked_span(lines)
         return "\n".join(lines[start : end + 1])
 
 

@@ -180,6 +180,13 @@ def _chars(lines: list[str]) -> int:
     return sum(len(line) + 1 for line in lines)
 
 
+def marked_span(lines: list[str]) -> tuple[int, int]:
+    """Indices of the BLOCK_START and BLOCK_END lines (the first line and the last when absent)."""
+    start = next((i for i, line in enumerate(lines) if line.strip() == BLOCK_START), 0)
+    end = next((i for i, line in enumerate(lines) if i > start and line.strip() == BLOCK_END), len(lines) - 1)
+    return start, end
+
+
 def _truncate_marked(code: str, budget: int) -> str:
     """Fit a marked function into ``budget`` characters, keeping what a comment needs most.
 
@@ -191,8 +198,7 @@ def _truncate_marked(code: str, budget: int) -> str:
     lines = code.splitlines()
     if len(code) <= budget or BLOCK_START not in code:
         return code
-    start = next(i for i, line in enumerate(lines) if line.strip() == BLOCK_START)
-    end = next((i for i, line in enumerate(lines) if i > start and line.strip() == BLOCK_END), len(lines) - 1)
+    start, end = marked_span(lines)
     gap = lines[start][: len(lines[start]) - len(lines[start].lstrip())] + TRUNCATED.strip()
     head = lines[: min(_signature_lines(code), start)]
     block = lines[start : end + 1]
