@@ -96,12 +96,15 @@ def _failure_kind(line: str) -> str:
     return "corrupted" if ": CORRUPTED: " in line else "crash" if ": CRASH: " in line else "refused"
 
 
-def bench_config(backend: str) -> Config:
-    """Every definition counts: no skip rules that would hide files or functions from the edit."""
+def bench_config(backend: str, overrides: dict | None = None) -> Config:
+    """Every definition counts: no skip rules that would hide files or functions from the edit.
+
+    ``overrides`` are further config keys for the model backend (its runtime, its batch size).
+    """
     return load_mapping({
         "backend": backend, "cache": False, "skip_tests": False, "skip_private": False,
         "skip_dunder": False, "skip_nested": False, "include_classes": True, "include_modules": True,
-        "refresh_stale": True,
+        "refresh_stale": True, **(overrides or {}),
     })
 
 
@@ -211,16 +214,16 @@ def _fix_chunk(paths: Sequence[Path], root: Path, config: Config) -> Tally:
     return tally
 
 
-def _worker(job: tuple[list[str], str, str]) -> Tally:
-    names, root, backend = job
-    return _fix_chunk([Path(name) for name in names], Path(root), bench_config(backend))
+def _worker(job: tuple[list[str], str, str, dict]) -> Tally:
+    names, root, backend, overrides = job
+    return _fix_chunk([Path(name) for name in names], Path(root), bench_config(backend, overrides))
 
 
-def copy_tree(source: Path, target: Path, limit: int | None) -> list[Path]:
-    """Copy the ``.py`` files of ``source`` (sorted, at most ``limit``) under ``target``."""
+def copy_tree(source: Path, target: Path, limit: int | None, start: int = 0) -> list[Path]:
+    """Copy the ``.py`` files of ``source`` (sorted, from the ``start``-th, at most ``limit``) under ``target``."""
     files = sorted(p for p in source.rglob("*.py") if p.is_file() and not p.is_symlink())
     copied = []
-    for path in files[:limit]:
+    for path in files[start : None if limit is None else start + limit]:
         destination = target / path.relative_to(source)
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, destination)
@@ -236,11 +239,12 @@ def model_subset(paths: Sequence[Path], limit: int | None) -> list[Path]:
     return [paths[int(i * step)] for i in range(limit)]
 
 
-def run(paths: Sequence[Path], root: Path, backend: str, jobs: int, chunk: int) -> Tally:
+def run(paths: Sequence[Path], root: Path, backend: str, jobs: int, chunk: int, overrides: dict | None = None) -> Tally:
     """Fix and check every path, ``chunk`` files per pipeline call, on ``jobs`` processes."""
     if not paths:
         return Tally()
-    work = [([str(p) for p in paths[i : i + chunk]], str(root), backend) for i in range(0, len(paths), chunk)]
+    work = [([str(p) for p in paths[i : i + chunk]], str(root), backend, overrides or {})
+            for i in range(0, len(paths), chunk)]
     total = Tally()
     # spawn: a fresh interpreter per worker, as a real hook process would be.
     with multiprocessing.get_context("spawn").Pool(jobs) as pool:
@@ -277,19 +281,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("source", nargs="?", type=Path, default=Path(sysconfig.get_paths()["purelib"]))
     parser.add_argument("--backend", choices=("template", "model"), default="template")
     parser.add_argument("--limit", type=int, help="only the first N files (sorted by path)")
+    parser.add_argument("--start", type=int, default=0, help="skip the first N files (sorted by path): with "
+                        "--limit, a long run splits into parts")
     parser.add_argument("--jobs", type=int, default=multiprocessing.cpu_count())
     parser.add_argument("--chunk", type=int, default=64, help="files per pipeline call")
     parser.add_argument("--model-limit", type=int, help="with --backend model: only N files (spread over the "
                         "tree) use the model, the rest the template backend")
     parser.add_argument("--model-only", action="store_true", help="with --model-limit: skip the template files")
     parser.add_argument("--model-jobs", type=int, default=1, help="processes for the model files (each loads the model)")
+    parser.add_argument("--runtime", choices=("auto", "numpy", "transformers"), default="auto",
+                        help="the model backend's runtime (transformers runs it on the GPU when there is one)")
+    parser.add_argument("--batch-size", type=int, help="the model backend's batch size (default: the config's)")
     parser.add_argument("--json", type=Path, help="also write the counts (per backend and in total) to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temp copy and print where it is")
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="docucode-roundtrip-"))
     tally = Tally()
     try:
-        paths = copy_tree(args.source.resolve(), workdir, args.limit)
+        paths = copy_tree(args.source.resolve(), workdir, args.limit, args.start)
+        model_keys = {"runtime": args.runtime, **({"batch_size": args.batch_size} if args.batch_size else {})}
         on_model = set(model_subset(paths, args.model_limit)) if args.backend == "model" else set()
         if args.model_only and on_model:
             paths = sorted(on_model)
@@ -299,7 +309,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for backend, part, jobs in (("model", on_model, args.model_jobs), ("template", set(paths) - on_model, args.jobs)):
             if part:
                 start = time.perf_counter()
-                part_tally = run(sorted(part), workdir, backend, jobs, args.chunk)
+                part_tally = run(sorted(part), workdir, backend, jobs, args.chunk,
+                                 model_keys if backend == "model" else None)
                 parts[backend] = {**part_tally.as_json(), "seconds": round(time.perf_counter() - start, 1)}
                 print(f"--- {backend} backend\n{report(part_tally, parts[backend]['seconds'])}")
                 tally.add(part_tally)
@@ -308,7 +319,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"--- total\n{report(tally, seconds)}")
         if args.json:
             summary = {
-                "source": str(args.source), "limit": args.limit, "jobs": args.jobs, "chunk": args.chunk,
+                "source": str(args.source), "start": args.start, "limit": args.limit, "jobs": args.jobs,
+                "chunk": args.chunk, "model_jobs": args.model_jobs, "model_config": model_keys,
                 "model_limit": args.model_limit if args.backend == "model" else 0, "python": sys.version.split()[0],
                 "cpus": multiprocessing.cpu_count(), "date": time.strftime("%Y-%m-%d"),
                 "total": {**tally.as_json(), "seconds": round(seconds, 1)}, "backends": parts,
