@@ -198,7 +198,8 @@ def _fix_chunk(paths: Sequence[Path], root: Path, config: Config) -> Tally:
             results = fix_paths(paths, root, config)
         # A model that fails to load or to answer falls back to the template: count it, or the
         # "model" numbers would silently be template numbers.
-        tally.warnings.update(re.sub(r"\(.*\)|\d+", "…", str(w.message))[:120] for w in caught)
+        # Digits are masked so that equal warnings count together; the reason after them stays.
+        tally.warnings.update(re.sub(r"\d+", "…", str(w.message))[:200] for w in caught)
     except Exception:
         if len(paths) == 1:
             tally.files = 1
