@@ -13,6 +13,7 @@ from docucode_hook.backends import model as model_module
 from docucode_hook.backends.model import ModelBackend, ModelLoadError, cut_completion, load_model
 from docucode_hook.config import Config
 from docucode_hook.context import Style
+from docucode_hook.finder import iter_contexts
 from docucode_hook.prompt import build_prompt
 from docucode_hook.tinymodel import build_tiny_adapter
 
@@ -98,32 +99,68 @@ def test_4bit_nf4_path_runs_on_cpu(tiny_model_dir, tiny_adapter_dir, sample_cont
     assert backend.cache_key() != backend_for(tiny_model_dir, adapter=tiny_adapter_dir, max_new_tokens=6).cache_key()
 
 
-def test_a_failing_batch_gives_none_and_a_warning_while_others_succeed(tiny_model_dir, sample_contexts) -> None:
-    class OutOfMemoryOnce(ModelBackend):
-        """The real backend whose first batch hits an out-of-memory error, as on a small GPU."""
+class FailingBackend(ModelBackend):
+    """The real backend whose engine raises ``error`` for the batches ``fails`` picks, as a GPU can."""
 
-        failed = False
+    def __init__(self, config: Config, error: Exception, fails) -> None:
+        super().__init__(config, quantize_4bit=False)
+        self.error, self.fails, self.batches = error, fails, []
 
-        def engine(self):
-            engine, backend = super().engine(), self
-            real = engine.generate
-
-            def generate(input_ids, comment_rows):
-                if not backend.failed:
-                    backend.failed = True
-                    raise MemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-                return real(input_ids, comment_rows)
-
-            engine.generate = generate
+    def engine(self):
+        engine, backend = super().engine(), self
+        if getattr(engine, "faulty", False):
             return engine
+        real = engine.generate
 
-    backend = OutOfMemoryOnce(Config(model=str(tiny_model_dir), **FAST), quantize_4bit=False)
+        def generate(input_ids, comment_rows):
+            backend.batches.append(len(input_ids))
+            if backend.fails(len(backend.batches), len(input_ids)):
+                raise backend.error
+            return real(input_ids, comment_rows)
+
+        engine.generate, engine.faulty = generate, True
+        return engine
+
+
+def test_a_failing_batch_gives_none_and_a_warning_while_others_succeed(tiny_model_dir, sample_contexts) -> None:
+    backend = FailingBackend(Config(model=str(tiny_model_dir), **FAST), RuntimeError("CUDA error: an illegal memory "
+                             "access was encountered"), lambda call, rows: call == 1)
     contexts = sample_contexts[:4]
-    with pytest.warns(UserWarning, match="out of memory"):
+    with pytest.warns(UserWarning, match="illegal memory access"):
         texts = backend.generate(contexts, Style.GOOGLE)
 
     assert texts.count(None) >= 2  # the whole first batch
     assert any(texts)  # the second batch still ran
+
+
+def test_out_of_memory_halves_the_batch_and_every_function_still_gets_the_model(tiny_model_dir, sample_contexts) -> None:
+    import torch
+
+    contexts = sample_contexts[:4]
+    one_by_one = backend_for(tiny_model_dir, batch_size=1).generate(contexts, Style.GOOGLE)
+    # A GPU shared with other processes: any batch of more than one row runs out of memory.
+    backend = FailingBackend(Config(model=str(tiny_model_dir), **{**FAST, "batch_size": 4}),
+                             torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+                             lambda call, rows: rows > 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        texts = backend.generate(contexts, Style.GOOGLE)
+
+    assert backend.batches == [4, 2, 1, 1, 2, 1, 1]
+    assert texts == one_by_one
+
+
+def test_a_prompt_too_long_for_the_model_gets_none_without_running(tiny_model_dir, sample_contexts) -> None:
+    # The signature is never cut, so 1,500 parameters cannot fit 2,048 positions.
+    params = ", ".join(f"parameter_{i}" for i in range(1500))
+    (huge,) = iter_contexts(f"def huge({params}):\n    return parameter_0\n", "huge.py")
+    backend = FailingBackend(Config(model=str(tiny_model_dir), **FAST), AssertionError("not reached"),
+                             lambda call, rows: False)
+    with pytest.warns(UserWarning, match="1 function.* too long for the model's 2048 positions"):
+        texts = backend.generate([huge, *sample_contexts[:2]], Style.GOOGLE)
+
+    assert texts[0] is None
+    assert backend.batches == [2]  # only the two that fit were generated
 
 
 def test_small_llama_without_adapter_runs_on_numpy_with_the_same_text(tiny_model_dir, tiny_adapter_dir, sample_contexts) -> None:

@@ -215,7 +215,8 @@ class _TorchEngine:
         self.max_positions = getattr(loaded.model.config, "max_position_embeddings", None)
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
-        return self.loaded.tokenizer(list(texts))["input_ids"]
+        # verbose=False: fitting measures whole prompts first, longer than the model on purpose.
+        return self.loaded.tokenizer(list(texts), verbose=False)["input_ids"]
 
     def generate(self, input_ids: list[list[int]], comment_rows: Sequence[bool]) -> list[str]:
         import torch
@@ -337,6 +338,9 @@ class ModelBackend:
     def generate_prompts(self, prompts: Sequence[Prompt], strict: bool = False) -> list[str | None]:
         """Cut completions for built prompts, each shortened to fit the model's positions.
 
+        A prompt that cannot fit (its signature alone is too long) gets None, as training
+        drops such records: past its positions the model writes noise, and one long row
+        makes the whole batch's attention grow with the square of its length.
         ``strict`` re-raises a failing batch (evaluation must not hide failures); otherwise
         its prompts get None and a warning, and the pipeline falls back to the template.
         """
@@ -344,29 +348,49 @@ class ModelBackend:
             return []
         engine = self.engine()
         started = time.perf_counter()
-        if engine.max_positions:
-            limit = engine.max_positions - self.config.max_new_tokens
+        limit = engine.max_positions - self.config.max_new_tokens if engine.max_positions else None
+        if limit:
             prompts = [fit_prompt(p, lambda text: len(engine.encode([text])[0]), limit) for p in prompts]
         encoded = engine.encode([p.text for p in prompts])
+        fitting = [i for i in range(len(prompts)) if limit is None or len(encoded[i]) <= limit]
+        if len(fitting) < len(prompts):
+            warnings.warn(f"{len(prompts) - len(fitting)} function(s) too long for the model's "
+                          f"{engine.max_positions} positions", stacklevel=2)
         # Similar lengths in a batch waste the least compute on padding.
-        order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
+        order = sorted(fitting, key=lambda i: len(encoded[i]))
         results: list[str | None] = [None] * len(prompts)
         size = self.config.batch_size
         for start in range(0, len(order), size):
-            batch = order[start : start + size]
-            try:
-                texts = engine.generate([encoded[i] for i in batch], [prompts[i].task == COMMENT_TASK for i in batch])
-            except Exception as exc:  # OOM, a bad prompt, a CUDA error: fall back for this batch only
-                if strict:
-                    raise
-                engine.recover()
-                warnings.warn(f"model generation failed for {len(batch)} function(s): {exc}".splitlines()[0], stacklevel=2)
-                continue
-            for index, text in zip(batch, texts):
+            texts = self._generate_batch(engine, order[start : start + size], encoded, prompts, strict)
+            for index, text in texts.items():
                 results[index] = cut(prompts[index], text)
         self.generate_seconds += time.perf_counter() - started
         self.generated += len(prompts)
         return results
+
+    def _generate_batch(
+        self, engine: Any, batch: list[int], encoded: list[list[int]], prompts: Sequence[Prompt], strict: bool
+    ) -> dict[int, str]:
+        """Raw texts by prompt index; out of memory halves the batch (a GPU shared with other
+        processes), any other failure gives up on the batch."""
+        try:
+            texts = engine.generate([encoded[i] for i in batch], [prompts[i].task == COMMENT_TASK for i in batch])
+            return dict(zip(batch, texts))
+        except Exception as exc:  # OOM, a bad prompt, a CUDA error: fall back for this batch only
+            engine.recover()
+            if _out_of_memory(exc) and len(batch) > 1:
+                half = len(batch) // 2
+                return {**self._generate_batch(engine, batch[:half], encoded, prompts, strict),
+                        **self._generate_batch(engine, batch[half:], encoded, prompts, strict)}
+            if strict:
+                raise
+            warnings.warn(f"model generation failed for {len(batch)} function(s): {exc}".splitlines()[0], stacklevel=3)
+            return {}
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """torch's OutOfMemoryError, or a CUDA runtime error saying the same."""
+    return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc)
 
 
 __all__ = [
