@@ -72,6 +72,7 @@ class Tally:
     skipped: Counter = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
     warnings: Counter = field(default_factory=Counter)  # e.g. the model backend fell back to the template
+    by_template: int = 0  # with the model backend: definitions the template documented instead
 
     def add(self, other: "Tally") -> None:
         """Fold another tally's counts into this one."""
@@ -81,6 +82,7 @@ class Tally:
         self.skipped.update(other.skipped)
         self.failures += other.failures
         self.warnings.update(other.warnings)
+        self.by_template += other.by_template
 
     def as_json(self) -> dict:
         """The counts for ``--json``: failures split into corrupted, crashes and refused usable files."""
@@ -89,7 +91,12 @@ class Tally:
             "files": self.files, "changed": self.changed, "documented": self.documented,
             "skipped": dict(self.skipped), "corrupted": kinds["corrupted"], "crashes": kinds["crash"],
             "refused_usable": kinds["refused"], "failures": self.failures, "warnings": dict(self.warnings),
+            "by_template": self.by_template,
         }
+
+
+# The pipeline's warning when the model gave no usable text for some definitions.
+_FELL_BACK = re.compile(r"(\d+) function\(s\) fell back to the template backend")
 
 
 def _failure_kind(line: str) -> str:
@@ -200,6 +207,7 @@ def _fix_chunk(paths: Sequence[Path], root: Path, config: Config) -> Tally:
         # "model" numbers would silently be template numbers.
         # Digits are masked so that equal warnings count together; the reason after them stays.
         tally.warnings.update(re.sub(r"\d+", "…", str(w.message))[:200] for w in caught)
+        tally.by_template += sum(int(m[1]) for w in caught if (m := _FELL_BACK.match(str(w.message))))
     except Exception:
         if len(paths) == 1:
             tally.files = 1
@@ -271,6 +279,7 @@ def report(tally: Tally, seconds: float) -> str:
         *(f"  {kind:<28}{count}" for kind, count in sorted(Counter(map(_failure_kind, tally.failures)).items())),
         *(f"  {line}" for line in tally.failures[:50]),
         *(f"warning ({count}x): {message}" for message, count in tally.warnings.most_common()),
+        *([f"  of the docstrings, the template wrote {tally.by_template}"] if tally.by_template else []),
         f"seconds               {seconds:.0f}",
     ]
     return "\n".join(lines)

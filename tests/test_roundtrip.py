@@ -243,6 +243,23 @@ def test_bench_on_a_small_tree_counts_everything(tmp_path, capsys) -> None:
     assert sum(total["skipped"].values()) == 2 and total["warnings"] == {}
 
 
+def test_bench_with_the_shipped_model_counts_what_the_template_wrote_instead(tmp_path, capsys) -> None:
+    # A signature longer than the model's 512 positions: the template documents that function.
+    params = ", ".join(f"p{i}" for i in range(400))
+    (tmp_path / "a.py").write_text("def add(a, b):\n    return a + b\n")
+    (tmp_path / "b.py").write_text(f"def wide({params}):\n    return p0\n")
+    (tmp_path / "c.py").write_text("def left_out():\n    pass\n")
+    counts = tmp_path.parent / f"{tmp_path.name}.json"
+    argv = [str(tmp_path), "--backend", "model", "--model-jobs", "1", "--start", "0", "--limit", "2", "--json", str(counts)]
+    assert roundtrip.main(argv) == 0
+
+    total = json.loads(counts.read_text())["total"]
+    assert (total["files"], total["corrupted"], total["crashes"], total["refused_usable"]) == (2, 0, 0, 0)
+    assert total["by_template"] >= 1
+    assert any("too long for the model's" in message for message in total["warnings"])
+    assert "the template wrote" in capsys.readouterr().out
+
+
 def test_model_subset_is_spread_over_the_tree() -> None:
     paths = [Path(f"{i:03}.py") for i in range(100)]
     assert roundtrip.model_subset(paths, 4) == [Path("000.py"), Path("025.py"), Path("050.py"), Path("075.py")]
