@@ -78,6 +78,9 @@ def test_metrics_are_in_range_and_grounding_keeps_its_promises(evaluated: Path, 
         # pydoclint ran: every unclean function has at least one finding counted.
         unclean = scores["functions"] * (100 - scores["pydoclint_clean"]) / 100
         assert unclean <= sum(scores["pydoclint_codes"].values())
+        # Leaving out findings only a code change clears never lowers the clean share.
+        assert scores["pydoclint_clean_fixable"] >= scores["pydoclint_clean"]
+        assert sum(scores["pydoclint_code_only"].values()) <= unclean + 1e-9
         assert scores["summary_empty"] == 0.0, name
     assert summary["backends"]["model"]["ms_per_function"] > 0
     assert summary["backends"]["model"]["load_seconds"] > 0

@@ -287,6 +287,18 @@ def style_codes(
     return metrics.pydoclint_clean(subjects, style, pydoclint)
 
 
+def _code_only_scores(examples: Sequence[Example], codes: list[list[str]] | None) -> dict[str, Any]:
+    """pydoclint-clean among the functions a docstring can make clean, and why the others cannot."""
+    if codes is None:
+        return {"pydoclint_clean_fixable": None, "pydoclint_code_only": None}
+    reasons = [metrics.code_only_findings(example.ctx.code, found) for example, found in zip(examples, codes)]
+    fixable = [not found for found, reason in zip(codes, reasons) if reason is None]
+    return {
+        "pydoclint_clean_fixable": _percent(fixable) if fixable else None,
+        "pydoclint_code_only": dict(Counter(reason for reason in reasons if reason).most_common()),
+    }
+
+
 def score(
     examples: Sequence[Example], generations: Sequence[Generation], style: Style, pydoclint: Path,
     codebleu: bool = True,
@@ -312,6 +324,7 @@ def score(
         "pydoclint_codes": (
             None if codes is None else dict(Counter(code for found in codes for code in found).most_common())
         ),
+        **_code_only_scores(examples, codes),
         **{f"summary_{k}": v for k, v in metrics.summary_checks(summaries, names).items()},
         **{f"raw_summary_{k}": v for k, v in metrics.summary_checks(raw_summaries, names).items()},
         "no_output": _percent([gen.raw is None for gen in generations]),
@@ -344,6 +357,7 @@ _TABLES = {
         ("ROUGE-L", "rouge_l"),
         ("CodeBLEU", "codebleu"),
         ("pydoclint clean %", "pydoclint_clean"),
+        ("pydoclint clean % where a docstring can be", "pydoclint_clean_fixable"),
         ("ms/function", "ms_per_function"),
         ("p95 ms", "ms_per_function_p95"),
     ],
@@ -385,7 +399,13 @@ _NOTES = """\
   parameter missing from the signature; on the grounded text (what the hook inserts) and the
   raw text (what the model gets right by itself).
 - pydoclint: each grounded docstring inserted into its function, checked in the target style
-  with type-hint presence checks off and short docstrings checked.
+  with type-hint presence checks off and short docstrings checked. Some findings ask for a
+  change to the code, which a docstring tool must not make, and are counted apart
+  (`train.metrics.CODE_ONLY_REASONS`): a prompt-truncated snippet (pydoclint reads the cut
+  body), a generator without a Generator/Iterator return annotation (pydoclint 0.12 flags
+  DOC403 with a Yields section and DOC402 without one), a bare `return` without `-> None`
+  (DOC201 asks for a Returns section), and `raise exc.with_traceback(tb)` (DOC503 reads the
+  exception's name as `exc.with_traceback`). "Where a docstring can be" leaves those out.
 - Timing: generation wall time per function (batch time / batch size), model load excluded.
 """
 
@@ -417,7 +437,9 @@ def report_markdown(
         lines += ["", f"## {title}", "", markdown_table(["backend", *(label for label, _ in columns)], rows)]
         if "pydoclint_clean" in dict(columns).values():
             findings = "; ".join(f"{run.name}: {_codes(run.scores['pydoclint_codes'])}" for run in runs)
-            lines += ["", f"pydoclint findings: {findings}"]
+            code_only = "; ".join(f"{run.name}: {_codes(run.scores.get('pydoclint_code_only'))}" for run in runs)
+            lines += ["", f"pydoclint findings: {findings}", "",
+                      f"Findings no docstring can clear (the code would have to change): {code_only}"]
     lines += ["", "## How to read it", "", _NOTES]
     lines += ["## Probes", "", "Fixed functions the model never saw (`train/probes/probe_functions.py`).", ""]
     for index, ctx in enumerate(probes):

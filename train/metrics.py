@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import math
 import re
 import subprocess
@@ -17,6 +18,7 @@ import libcst as cst
 
 from docucode_hook.context import Style
 from docucode_hook.grounding import repeats_itself
+from docucode_hook.prompt import TRUNCATED as TRUNCATED_LINE
 
 # Underscores count as punctuation: CodeXGLUE's normaliser splits them out after its
 # word/punctuation split, so `foo_bar` scores as three tokens there too.
@@ -248,17 +250,21 @@ def with_docstring(code: str, docstring: str, indent: str = "    ") -> str:
     return cst.parse_module(code).visit(_InsertDocstring(literal)).code
 
 
-def _style_module(subjects: Sequence[StyleSubject]) -> tuple[str, list[tuple[int, int] | None]]:
-    """One module holding every subject; each one's line span (None: it would not parse)."""
+def _style_module(subjects: Sequence[StyleSubject]) -> tuple[str, list[int | None]]:
+    """One module holding every subject; each one's `def` line (None: it would not parse).
+
+    pydoclint reports a finding on the line of the function's `def`: a nested function's
+    findings are its own, not the subject's.
+    """
     parts: list[str] = []
-    spans: list[tuple[int, int] | None] = []
+    def_lines: list[int | None] = []
     line = 1
     for subject in subjects:
         try:
             source = with_docstring(subject.code, subject.docstring)
             compile(source, "<subject>", "exec")
         except (cst.ParserSyntaxError, SyntaxError, ValueError):
-            spans.append(None)
+            def_lines.append(None)
             continue
         if subject.is_method:
             # pydoclint skips `self` only inside a class.
@@ -266,11 +272,13 @@ def _style_module(subjects: Sequence[StyleSubject]) -> tuple[str, list[tuple[int
                 "    " + row if row.strip() else row for row in source.splitlines(True)
             )
         source = source.rstrip("\n") + "\n\n\n"
-        end = line + source.count("\n") - 1
-        spans.append((line, end))
+        tree = ast.parse(source)
+        body = tree.body[0].body if subject.is_method else tree.body
+        function = next(n for n in body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
+        def_lines.append(line + function.lineno - 1)
         parts.append(source)
-        line = end + 1
-    return "".join(parts), spans
+        line += source.count("\n")
+    return "".join(parts), def_lines
 
 
 _VIOLATION = re.compile(r"^\s+(\d+): (DOC\d+)", re.MULTILINE)
@@ -284,7 +292,7 @@ def pydoclint_clean(subjects: Sequence[StyleSubject], style: Style, pydoclint: P
     Type hints are not checked: the code under test is often unannotated, and whether the
     renderer repeats types is a style choice, not a mistake. Short docstrings are checked.
     """
-    module, spans = _style_module(subjects)
+    module, def_lines = _style_module(subjects)
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "subjects.py").write_text(module, encoding="utf-8")
         # Run in the temp directory so that no pyproject.toml around us configures pydoclint.
@@ -311,19 +319,85 @@ def pydoclint_clean(subjects: Sequence[StyleSubject], style: Style, pydoclint: P
     if result.returncode not in (0, 1) or (result.returncode == 1 and not _VIOLATION.search(output)):
         raise RuntimeError(f"{pydoclint}: exit {result.returncode}: {output.strip()[-300:]}")
     found = [(int(line), code) for line, code in _VIOLATION.findall(output) if code not in _TYPE_HINT_PRESENCE]
-    codes: list[list[str]] = []
-    for span in spans:
-        if span is None:
-            codes.append(["unparsable"])
-            continue
-        codes.append([code for line, code in found if span[0] <= line <= span[1]])
-    return codes
+    return [["unparsable"] if at is None else [code for line, code in found if line == at] for at in def_lines]
+
+
+# pydoclint 0.12 asks these of the code itself, so no docstring can clear them, and a
+# docstring tool must not change code. Each reason names the codes it explains.
+_GENERATOR_TYPES = ("Generator", "Iterator", "Iterable", "AsyncGenerator", "AsyncIterator", "AsyncIterable")
+CODE_ONLY_REASONS = {
+    # pydoclint read the prompt's cut body, not the function: any code may be an artefact.
+    "truncated snippet": None,
+    # It accepts a Yields section only under such an annotation (DOC403) and wants one
+    # without it (DOC402); jsh9/pydoclint#127.
+    "generator without a Generator/Iterator annotation": frozenset(
+        {"DOC201", "DOC202", "DOC203", "DOC402", "DOC403", "DOC404", "DOC405"}
+    ),
+    # A bare `return` counts as returning a value unless the signature says `-> None`.
+    "bare return without a return annotation": frozenset({"DOC201"}),
+    # It names the exception after the call: `raise exc.with_traceback(tb)` raises "exc.with_traceback".
+    "raise exc.with_traceback()": frozenset({"DOC502", "DOC503"}),
+}
+
+
+def _own_nodes(function: ast.AST) -> list[ast.AST]:
+    """Nodes of a def's own body, nested defs, classes and lambdas left out."""
+    found, todo = [], list(ast.iter_child_nodes(function))
+    while todo:
+        node = todo.pop()
+        found.append(node)
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _code_only_reasons(code: str) -> list[str]:
+    if any(line.strip() == TRUNCATED_LINE.strip() for line in code.splitlines()):
+        return ["truncated snippet"]
+    try:
+        function = next(n for n in ast.parse(code).body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
+    except (SyntaxError, StopIteration):
+        return []
+    nodes = _own_nodes(function)
+    reasons = []
+    annotation = ast.unparse(function.returns) if function.returns else ""
+    if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in nodes):
+        if not any(name in annotation for name in _GENERATOR_TYPES):
+            reasons.append("generator without a Generator/Iterator annotation")
+    returns = [n for n in nodes if isinstance(n, ast.Return)]
+    if returns and not annotation and all(n.value is None for n in returns):
+        reasons.append("bare return without a return annotation")
+    if any(
+        isinstance(n, ast.Raise) and isinstance(n.exc, ast.Call) and isinstance(n.exc.func, ast.Attribute)
+        and n.exc.func.attr == "with_traceback" for n in nodes
+    ):
+        reasons.append("raise exc.with_traceback()")
+    return reasons
+
+
+def code_only_findings(code: str, found: Sequence[str]) -> str | None:
+    """Why no docstring could clear pydoclint's ``found`` codes on ``code``, or None.
+
+    None as well when some code in ``found`` is not explained: that one is a real finding.
+    """
+    if not found:
+        return None
+    reasons = _code_only_reasons(code)
+    explained: set[str] = set()
+    for reason in reasons:
+        codes = CODE_ONLY_REASONS[reason]
+        if codes is None:
+            return reason
+        explained |= codes
+    return ", ".join(reasons) if reasons and set(found) <= explained else None
 
 
 __all__ = [
+    "CODE_ONLY_REASONS",
     "ParamAgreement",
     "StyleSubject",
     "bleu_tokens",
+    "code_only_findings",
     "codebleu_scores",
     "documented_params",
     "has_repetition",
