@@ -371,8 +371,11 @@ class ModelBackend:
     def _generate_batch(
         self, engine: Any, batch: list[int], encoded: list[list[int]], prompts: Sequence[Prompt], strict: bool
     ) -> dict[int, str]:
-        """Raw texts by prompt index; out of memory halves the batch (a GPU shared with other
-        processes), any other failure gives up on the batch."""
+        """Raw texts by prompt index, for the prompts that ``batch`` names.
+
+        Out of memory halves the batch and tries again (a GPU shared with other processes);
+        any other failure, or one row out of memory, gives up on those prompts.
+        """
         try:
             texts = engine.generate([encoded[i] for i in batch], [prompts[i].task == COMMENT_TASK for i in batch])
             return dict(zip(batch, texts))
