@@ -8,7 +8,7 @@ import pytest
 
 from docucode_hook.context import Style
 from docucode_hook.finder import iter_contexts
-from docucode_hook.prompt import ANSWER_HEADER, build_prompt, build_record, fit_prompt
+from docucode_hook.prompt import ANSWER_HEADER, Prompt, build_prompt, build_record, fit_prompt
 
 SOURCE = '''\
 import os
@@ -62,6 +62,24 @@ def test_fit_prompt_shortens_to_a_token_limit(ctx):
     assert words(fitted.text) <= words(built.text) - 10
     assert "truncated" in fitted.code_snippet
     ast.parse(fitted.code_snippet)
+
+
+def test_fit_prompt_drops_context_when_the_signature_alone_leaves_no_room(ctx):
+    built = build_prompt(ctx, Style.GOOGLE)
+    words = lambda text: len(text.split())  # noqa: E731 - a stand-in tokenizer: one token a word
+    signature_only = fit_prompt(built, words, 1).code_snippet  # the code can shrink this far
+    no_context = Prompt(built.prompt.split("### Context\n")[0], signature_only)
+    first_line = built.prompt.split("### Context\n")[1].splitlines()[0]
+    room = words(no_context.text) + 2 + words(first_line)  # the signature and one context line fit
+
+    fitted = fit_prompt(built, words, room)
+    assert words(fitted.text) <= room
+    assert fitted.code_snippet == signature_only
+    assert fitted.prompt.startswith(no_context.prompt)
+    kept = fitted.prompt[len(no_context.prompt):].splitlines()[1:]
+    assert kept, "some context still fits"
+    assert kept == built.prompt.split("### Context\n")[1].splitlines()[: len(kept)]  # the first lines stay
+    assert fit_prompt(built, words, words(no_context.text) - 1).prompt == no_context.prompt  # too long even so
 
 
 def test_training_record_is_the_seed_format(ctx):

@@ -26,6 +26,7 @@ MAX_IMPORTS = 12
 MAX_CALLS = 16
 TRUNCATED = "    ...  # truncated"
 CODE_HEADER = "### Code\n"
+CONTEXT_HEADER = "### Context\n"
 ANSWER_HEADER = "\n### Docstring\n"
 DOCSTRING_TASK = "docstring"
 COMMENT_TASK = "comment"
@@ -127,26 +128,35 @@ def build_prompt(ctx: FunctionContext, style: Style, budget_chars: int = DEFAULT
     """Instruction + context + code within ``budget_chars``: the body goes before the context."""
     head = _instruction(ctx, style)
     context = _context_lines(ctx)
-    fixed = len(head) + len(CODE_HEADER) + len(ANSWER_HEADER) + len("### Context\n")
+    fixed = len(head) + len(CODE_HEADER) + len(ANSWER_HEADER) + len(CONTEXT_HEADER)
     code_budget = max(budget_chars - fixed - sum(len(line) + 1 for line in context), 0)
     code = _truncate_code(ctx.code, _signature_lines(ctx.code), code_budget)
     # Context is trimmed only when even the shortest code (signature only) leaves no room.
     room = budget_chars - fixed - len(code)
     while context and sum(len(line) + 1 for line in context) > room:
         context.pop()
-    prompt = head + ("### Context\n" + "\n".join(context) + "\n" if context else "")
+    prompt = head + (CONTEXT_HEADER + "\n".join(context) + "\n" if context else "")
     return Prompt(prompt=prompt, code_snippet=code)
 
 
 def fit_prompt(built: Prompt, count_tokens: Callable[[str], int], max_tokens: int) -> Prompt:
-    """Shorten the code (body lines from the end, never the signature) until the input fits a model."""
+    """Shorten the input until it fits a model: body lines from the end, then context lines.
+
+    The signature is never cut; context goes last-line first, as ``build_prompt`` drops it.
+    The result can still be too long (a signature or decorators longer than the model).
+    """
     for _ in range(4):
         used = count_tokens(built.text)
         if used <= max_tokens:
-            break
+            return built
         code = built.code_snippet
         budget = int(len(code) * max_tokens / used * 0.9)
         built = Prompt(built.prompt, shorten_snippet(code, built.task, budget), built.task)
+    while count_tokens(built.text) > max_tokens and CONTEXT_HEADER in built.prompt:
+        head, context = built.prompt.split(CONTEXT_HEADER, 1)
+        lines = context.splitlines()[:-1]
+        prompt = head + (CONTEXT_HEADER + "\n".join(lines) + "\n" if lines else "")
+        built = Prompt(prompt, built.code_snippet, built.task)
     return built
 
 
