@@ -199,10 +199,6 @@ CODE_ONLY = {
         "def pairs(x):\n    for i in x:\n        yield i, i\n",
         "Pairs.\n\nArgs:\n    x: Items.\n\nYields:\n    Each item twice.",
     ),
-    "bare return without a return annotation": (
-        "def show(x):\n    if not x:\n        return\n    print(x)\n",
-        "Show it.\n\nArgs:\n    x: The value.",
-    ),
     "raise exc.with_traceback()": (
         "def load(x):\n    try:\n        return int(x)\n    except ValueError as exc:\n"
         "        raise exc.with_traceback(None)\n",
@@ -217,6 +213,17 @@ def test_findings_only_a_code_change_clears_are_told_apart(reason: str) -> None:
     (found,) = pydoclint_clean([StyleSubject(code, docstring)], Style.GOOGLE, pydoclint_executable())
     assert found, "pydoclint 0.12 still flags it"
     assert code_only_findings(code, found) == reason
+
+
+def test_a_bare_return_without_annotation_is_a_finding_a_docstring_can_clear() -> None:
+    code = "def show(x):\n    if not x:\n        return\n    print(x)\n"
+    without, with_none = pydoclint_clean(
+        [StyleSubject(code, "Show it.\n\nArgs:\n    x: The value."),
+         StyleSubject(code, "Show it.\n\nArgs:\n    x: The value.\n\nReturns:\n    None.")],
+        Style.GOOGLE, pydoclint_executable(),
+    )
+    assert without == ["DOC201"] and with_none == []
+    assert code_only_findings(code, without) is None
 
 
 def test_a_real_finding_is_not_excused_by_a_code_only_reason() -> None:

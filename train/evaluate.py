@@ -403,9 +403,10 @@ _NOTES = """\
   change to the code, which a docstring tool must not make, and are counted apart
   (`train.metrics.CODE_ONLY_REASONS`): a prompt-truncated snippet (pydoclint reads the cut
   body), a generator without a Generator/Iterator return annotation (pydoclint 0.12 flags
-  DOC403 with a Yields section and DOC402 without one), a bare `return` without `-> None`
-  (DOC201 asks for a Returns section), and `raise exc.with_traceback(tb)` (DOC503 reads the
-  exception's name as `exc.with_traceback`). "Where a docstring can be" leaves those out.
+  DOC403 with a Yields section and DOC402 without one), and `raise exc.with_traceback(tb)`
+  (DOC503 reads the exception's name as `exc.with_traceback`). "Where a docstring can be"
+  leaves those out. A bare `return` without `-> None` is not among them: DOC201 asks for a
+  Returns section, and "Returns: None." satisfies it.
 - Timing: generation wall time per function (batch time / batch size), model load excluded.
 """
 

@@ -333,9 +333,8 @@ CODE_ONLY_REASONS = {
     "generator without a Generator/Iterator annotation": frozenset(
         {"DOC201", "DOC202", "DOC203", "DOC402", "DOC403", "DOC404", "DOC405"}
     ),
-    # A bare `return` counts as returning a value unless the signature says `-> None`.
-    "bare return without a return annotation": frozenset({"DOC201"}),
-    # It names the exception after the call: `raise exc.with_traceback(tb)` raises "exc.with_traceback".
+    # It names the exception after the call: `raise exc.with_traceback(tb)` raises
+    # "exc.with_traceback", which only a docstring naming a method as an exception satisfies.
     "raise exc.with_traceback()": frozenset({"DOC502", "DOC503"}),
 }
 
@@ -364,9 +363,6 @@ def _code_only_reasons(code: str) -> list[str]:
     if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in nodes):
         if not any(name in annotation for name in _GENERATOR_TYPES):
             reasons.append("generator without a Generator/Iterator annotation")
-    returns = [n for n in nodes if isinstance(n, ast.Return)]
-    if returns and not annotation and all(n.value is None for n in returns):
-        reasons.append("bare return without a return annotation")
     if any(
         isinstance(n, ast.Raise) and isinstance(n.exc, ast.Call) and isinstance(n.exc.func, ast.Attribute)
         and n.exc.func.attr == "with_traceback" for n in nodes
