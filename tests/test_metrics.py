@@ -9,6 +9,7 @@ import pytest
 from pydoclint_venv import pydoclint_executable
 
 from docucode_hook.context import Style
+from docucode_hook.finder import iter_contexts
 from train.metrics import (
     StyleSubject,
     bleu_tokens,
@@ -193,6 +194,11 @@ def test_pydoclint_findings_of_a_nested_function_are_not_the_subjects() -> None:
     assert {"DOC101", "DOC201"} <= set(codes[1])  # reported on the def line, under a decorator
 
 
+def _context(code: str):
+    """The finder's context of the one function in ``code``."""
+    return next(iter_contexts(code, "subject.py"))
+
+
 # Each of these, documented as well as a docstring can be, still fails pydoclint 0.12.
 CODE_ONLY = {
     "generator without a Generator/Iterator annotation": (
@@ -212,7 +218,7 @@ def test_findings_only_a_code_change_clears_are_told_apart(reason: str) -> None:
     code, docstring = CODE_ONLY[reason]
     (found,) = pydoclint_clean([StyleSubject(code, docstring)], Style.GOOGLE, pydoclint_executable())
     assert found, "pydoclint 0.12 still flags it"
-    assert code_only_findings(code, found) == reason
+    assert code_only_findings(_context(code), found) == reason
 
 
 def test_a_bare_return_without_annotation_is_a_finding_a_docstring_can_clear() -> None:
@@ -223,12 +229,12 @@ def test_a_bare_return_without_annotation_is_a_finding_a_docstring_can_clear() -
         Style.GOOGLE, pydoclint_executable(),
     )
     assert without == ["DOC201"] and with_none == []
-    assert code_only_findings(code, without) is None
+    assert code_only_findings(_context(code), without) is None
 
 
 def test_a_real_finding_is_not_excused_by_a_code_only_reason() -> None:
     generator = CODE_ONLY["generator without a Generator/Iterator annotation"][0]
-    assert code_only_findings(generator, ["DOC403", "DOC101"]) is None  # DOC101: an undocumented parameter
-    assert code_only_findings("def f(x):\n    return x\n", ["DOC201"]) is None
-    assert code_only_findings("def f(x):\n    y = x\n    ...  # truncated\n", ["DOC201"]) == "truncated snippet"
-    assert code_only_findings("def f(x):\n    return\n", []) is None
+    assert code_only_findings(_context(generator), ["DOC403", "DOC101"]) is None  # DOC101: an undocumented parameter
+    assert code_only_findings(_context("def f(x):\n    return x\n"), ["DOC201"]) is None
+    assert code_only_findings(_context("def f(x):\n    y = x\n    ...  # truncated\n"), ["DOC201"]) == "truncated snippet"
+    assert code_only_findings(_context("def f(x):\n    return\n"), []) is None

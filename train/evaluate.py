@@ -291,7 +291,7 @@ def _code_only_scores(examples: Sequence[Example], codes: list[list[str]] | None
     """pydoclint-clean among the functions a docstring can make clean, and why the others cannot."""
     if codes is None:
         return {"pydoclint_clean_fixable": None, "pydoclint_code_only": None}
-    reasons = [metrics.code_only_findings(example.ctx.code, found) for example, found in zip(examples, codes)]
+    reasons = [metrics.code_only_findings(example.ctx, found) for example, found in zip(examples, codes)]
     fixable = [not found for found, reason in zip(codes, reasons) if reason is None]
     return {
         "pydoclint_clean_fixable": _percent(fixable) if fixable else None,

@@ -16,7 +16,7 @@ from typing import Sequence
 import docstring_parser
 import libcst as cst
 
-from docucode_hook.context import Style
+from docucode_hook.context import FunctionContext, Style
 from docucode_hook.grounding import repeats_itself
 from docucode_hook.prompt import TRUNCATED as TRUNCATED_LINE
 
@@ -339,46 +339,31 @@ CODE_ONLY_REASONS = {
 }
 
 
-def _own_nodes(function: ast.AST) -> list[ast.AST]:
-    """Nodes of a def's own body, nested defs, classes and lambdas left out."""
-    found, todo = [], list(ast.iter_child_nodes(function))
-    while todo:
-        node = todo.pop()
-        found.append(node)
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            todo.extend(ast.iter_child_nodes(node))
-    return found
+# `raise exc.with_traceback(tb)` as a statement of its own line.
+_WITH_TRACEBACK = re.compile(r"^\s*raise\s+[\w.]+\.with_traceback\(", re.MULTILINE)
 
 
-def _code_only_reasons(code: str) -> list[str]:
-    if any(line.strip() == TRUNCATED_LINE.strip() for line in code.splitlines()):
+def _code_only_reasons(ctx: FunctionContext) -> list[str]:
+    """The finder's facts about the function, read the way pydoclint reads the code."""
+    if any(line.strip() == TRUNCATED_LINE.strip() for line in ctx.code.splitlines()):
         return ["truncated snippet"]
-    try:
-        function = next(n for n in ast.parse(code).body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
-    except (SyntaxError, StopIteration):
-        return []
-    nodes = _own_nodes(function)
     reasons = []
-    annotation = ast.unparse(function.returns) if function.returns else ""
-    if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in nodes):
-        if not any(name in annotation for name in _GENERATOR_TYPES):
-            reasons.append("generator without a Generator/Iterator annotation")
-    if any(
-        isinstance(n, ast.Raise) and isinstance(n.exc, ast.Call) and isinstance(n.exc.func, ast.Attribute)
-        and n.exc.func.attr == "with_traceback" for n in nodes
-    ):
+    annotation = ctx.returns_annotation or ""
+    if ctx.is_generator and not any(name in annotation for name in _GENERATOR_TYPES):
+        reasons.append("generator without a Generator/Iterator annotation")
+    if _WITH_TRACEBACK.search(ctx.code):
         reasons.append("raise exc.with_traceback()")
     return reasons
 
 
-def code_only_findings(code: str, found: Sequence[str]) -> str | None:
-    """Why no docstring could clear pydoclint's ``found`` codes on ``code``, or None.
+def code_only_findings(ctx: FunctionContext, found: Sequence[str]) -> str | None:
+    """Why no docstring could clear pydoclint's ``found`` codes on ``ctx``'s code, or None.
 
     None as well when some code in ``found`` is not explained: that one is a real finding.
     """
     if not found:
         return None
-    reasons = _code_only_reasons(code)
+    reasons = _code_only_reasons(ctx)
     explained: set[str] = set()
     for reason in reasons:
         codes = CODE_ONLY_REASONS[reason]
