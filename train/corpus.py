@@ -34,7 +34,7 @@ import time
 import zipfile
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
-from email.parser import BytesHeaderParser
+from email.parser import HeaderParser
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -134,7 +134,7 @@ def _licence(wheel: zipfile.ZipFile) -> str:
     """The licence family from the wheel's METADATA, then from the licence files it carries."""
     names = wheel.namelist()
     metadata = next((n for n in names if n.endswith(".dist-info/METADATA")), None)
-    family = metadata_licence(BytesHeaderParser().parsebytes(wheel.read(metadata))) if metadata else UNKNOWN
+    family = metadata_licence(HeaderParser().parsestr(wheel.read(metadata).decode("utf-8", "replace"))) if metadata else UNKNOWN
     if family != UNKNOWN:
         return family
     licence_files = [n for n in names if ".dist-info/" in n and re.search(r"(LICEN[CS]E|COPYING)", n.rsplit("/", 1)[-1], re.I)]
@@ -170,6 +170,13 @@ def _extract(wheel: zipfile.ZipFile, target: Path) -> tuple[int, int, int]:
 def fetch_package(package: Package, cache: Path, max_mb: float = MAX_ARCHIVE_MB, timeout: float = 300.0) -> Outcome:
     """Fetch, check and unpack one package into ``cache/src/<name>``; never raises."""
     start = time.monotonic()
+    try:
+        return _fetch(package, cache, max_mb, timeout, start)
+    except Exception as error:  # one odd archive must not end a run of thousands
+        return Outcome(package.rank, package.name, package.version, False, f"error: {type(error).__name__}: {error}"[:200])
+
+
+def _fetch(package: Package, cache: Path, max_mb: float, timeout: float, start: float) -> Outcome:
 
     def outcome(kept: bool, reason: str, **counts: object) -> Outcome:
         return Outcome(package.rank, package.name, package.version, kept, reason, seconds=round(time.monotonic() - start, 2), **counts)  # type: ignore[arg-type]
