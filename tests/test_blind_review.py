@@ -1,0 +1,73 @@
+"""The blind review: sheets show only code and docstring, and the tally counts what reviewers wrote."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from train import blind_review
+
+
+def _jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture()
+def review_dir(tmp_path: Path) -> Path:
+    functions = [(f"pkg/m{i}.py", f"f{i}", f"def f{i}(x):\n    return x + {i}\n") for i in range(4)]
+    data = _jsonl(tmp_path / "test.jsonl", [
+        {"path": p, "qualname": q, "code_snippet": c, "completion": "REFERENCE TEXT", "task": "docstring"}
+        for p, q, c in functions
+    ])
+    run_a = _jsonl(tmp_path / "a.jsonl", [{"path": p, "qualname": q, "grounded": f"Add {i} to x."} for i, (p, q, _) in enumerate(functions)])
+    # run b misses the last function: it cannot be sampled
+    run_b = _jsonl(tmp_path / "b.jsonl", [{"path": p, "qualname": q, "grounded": "Do something."} for p, q, _ in functions[:3]])
+    out = tmp_path / "blind"
+    assert blind_review.main(["sheets", "--data", str(data), "--run", f"alpha={run_a}", "--run", f"beta={run_b}",
+                              "--sample", "3", "--seed", "1", "--sheets", "2", "--out", str(out)]) == 0
+    return out
+
+
+def test_sheets_hide_the_system_and_the_reference(review_dir: Path) -> None:
+    sheets = [review_dir / "sheet-1.md", review_dir / "sheet-2.md"]
+    text = "".join(path.read_text(encoding="utf-8") for path in sheets)
+    assert text.count("## Item ") == 6  # 3 functions x 2 systems
+    assert "alpha" not in text and "beta" not in text and "REFERENCE TEXT" not in text
+    assert "def f3" not in text  # only functions both systems documented
+    with (review_dir / "key.csv").open(encoding="utf-8") as handle:
+        key = list(csv.DictReader(handle))
+    assert sorted(row["system"] for row in key) == ["alpha"] * 3 + ["beta"] * 3
+
+
+def test_tally_counts_each_system(review_dir: Path) -> None:
+    with (review_dir / "key.csv").open(encoding="utf-8") as handle:
+        key = list(csv.DictReader(handle))
+    rows = ["id,summary,accepted,note"] + [
+        f"{row['id']},{'correct' if row['system'] == 'alpha' else 'wrong'},{'light' if row['system'] == 'alpha' else 'no'},"
+        for row in key
+    ]
+    (review_dir / "ratings-1.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert blind_review.main(["tally", "--out", str(review_dir)]) == 0
+    table = json.loads((review_dir / "tally.json").read_text(encoding="utf-8"))
+    assert table["alpha"]["correct"] == 100 and table["alpha"]["accepted (as-is or light)"] == 100
+    assert table["beta"]["wrong"] == 100 and table["beta"]["accepted (as-is or light)"] == 0
+
+
+def test_a_bad_rating_names_the_file_and_line(review_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (review_dir / "ratings-1.csv").write_text("id,summary,accepted,note\n1,great,as-is,\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as stop:
+        blind_review.main(["tally", "--out", str(review_dir)])
+    assert stop.value.code == 2
+    assert "ratings-1.csv:2: rating 'great'" in capsys.readouterr().err
+
+
+def test_too_small_a_split_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = _jsonl(tmp_path / "test.jsonl", [{"path": "a.py", "qualname": "f", "code_snippet": "def f(): pass\n"}])
+    run = _jsonl(tmp_path / "r.jsonl", [{"path": "a.py", "qualname": "f", "grounded": "Do f."}])
+    with pytest.raises(SystemExit):
+        blind_review.main(["sheets", "--data", str(data), "--run", f"r={run}", "--sample", "5", "--out", str(tmp_path / "o")])
+    assert "only 1 functions" in capsys.readouterr().err

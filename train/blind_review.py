@@ -1,0 +1,184 @@
+"""Blind review of written docstrings: sheets a reviewer rates from the code alone, and the tally.
+
+BLEU cannot tell a right summary from a wrong one, so each system's docstrings for the same
+seeded test functions are shuffled together into numbered items that show only the code and
+the docstring. The reviewer (a person, or a helper that sees nothing else) rates each item's
+summary ``correct`` / ``vague`` / ``wrong`` and whether a maintainer would accept the
+docstring ``as-is`` / ``light`` (after light edits) / ``no``. Which system wrote an item stays
+in ``key.csv`` until the tally.
+
+Commands::
+
+    # 50 seeded test functions, two systems, items split over 4 sheets
+    python -m train.blind_review sheets --data data/test.jsonl --sample 50 --seed 0 --sheets 4 \\
+        --run v2=docs/eval/v2/outputs.jsonl --run v3=docs/eval/v3/outputs.jsonl --out docs/eval/blind
+    # after the reviewers wrote ratings-1.csv ... next to the sheets
+    python -m train.blind_review tally --out docs/eval/blind
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+SUMMARY_RATINGS = ("correct", "vague", "wrong")
+ACCEPT_RATINGS = ("as-is", "light", "no")
+INSTRUCTIONS = """\
+Each item shows a Python function and a docstring written for it. Judge from the code alone.
+
+- summary: the docstring's first sentence.
+  - correct: true to the code and says what the function does (its intent, not only its name);
+  - vague: not false, but generic or little more than the name restated;
+  - wrong: says something false or misleading about the code.
+- accepted: would a careful maintainer of this code accept the whole docstring?
+  - as-is; light (after light edits: a word or a phrase); no (it needs rewriting, or says
+    something false anywhere, including the parameter and return descriptions).
+
+Write one CSV row per item: `id,summary,accepted,note` (note: a few words on why, for wrong or no).
+"""
+
+
+class ReviewError(ValueError):
+    """An input file is missing, or a rating is not one of the allowed words."""
+
+
+@dataclass(frozen=True)
+class Item:
+    id: int
+    system: str
+    path: str
+    qualname: str
+    code: str
+    docstring: str
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    try:
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, json.JSONDecodeError) as error:
+        raise ReviewError(f"{path}: {error}") from error
+
+
+def _key(row: dict) -> tuple[str, str]:
+    return row["path"], row["qualname"]
+
+
+def build_items(data: Path, runs: dict[str, Path], sample: int, seed: int) -> list[Item]:
+    """The seeded sample of functions every run wrote a docstring for, one item per (function, run)."""
+    code = {_key(row): row["code_snippet"] for row in _read_jsonl(data) if row.get("task", "docstring") == "docstring"}
+    written = {name: {_key(row): row["grounded"] for row in _read_jsonl(path)} for name, path in runs.items()}
+    common = sorted(set(code).intersection(*written.values()))
+    if len(common) < sample:
+        raise ReviewError(f"{data}: only {len(common)} functions have a docstring from every run, {sample} asked")
+    chosen = random.Random(seed).sample(common, sample)
+    pairs = [(name, key) for key in chosen for name in runs]
+    random.Random(seed + 1).shuffle(pairs)
+    return [Item(i, name, key[0], key[1], code[key], written[name][key]) for i, (name, key) in enumerate(pairs, 1)]
+
+
+def _sheet(items: Sequence[Item], title: str) -> str:
+    lines = [f"# {title}", "", INSTRUCTIONS]
+    for item in items:
+        lines += [f"## Item {item.id}", "", "```python", item.code.rstrip(), "```", "", "Docstring:", "", "```"]
+        lines += [item.docstring.rstrip(), "```", ""]
+    return "\n".join(lines)
+
+
+def write_sheets(items: Sequence[Item], out: Path, sheets: int) -> None:
+    """``sheet-K.md`` (code and docstring only) for each reviewer, and ``key.csv`` (who wrote what)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for k in range(sheets):
+        part = items[k::sheets]
+        (out / f"sheet-{k + 1}.md").write_text(_sheet(part, f"Blind review, sheet {k + 1} of {sheets}"), encoding="utf-8")
+    with (out / "key.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("id", "system", "path", "qualname"))
+        writer.writerows((item.id, item.system, item.path, item.qualname) for item in items)
+
+
+def read_ratings(paths: Iterable[Path]) -> dict[int, tuple[str, str]]:
+    """Item id -> (summary rating, accepted rating), checked against the allowed words."""
+    ratings: dict[int, tuple[str, str]] = {}
+    for path in paths:
+        with path.open(encoding="utf-8", newline="") as handle:
+            for line, row in enumerate(csv.DictReader(handle), 2):
+                summary, accepted = row["summary"].strip().lower(), row["accepted"].strip().lower()
+                if summary not in SUMMARY_RATINGS or accepted not in ACCEPT_RATINGS:
+                    raise ReviewError(f"{path}:{line}: rating {summary!r}/{accepted!r} is not one of {SUMMARY_RATINGS}/{ACCEPT_RATINGS}")
+                ratings[int(row["id"])] = (summary, accepted)
+    return ratings
+
+
+def tally(out: Path) -> dict[str, dict[str, float]]:
+    """Per system: the share of summaries correct/vague/wrong and of docstrings accepted, in percent."""
+    with (out / "key.csv").open(encoding="utf-8", newline="") as handle:
+        systems = {int(row["id"]): row["system"] for row in csv.DictReader(handle)}
+    ratings = read_ratings(sorted(out.glob("ratings-*.csv")))
+    missing = sorted(set(systems) - set(ratings))
+    if missing:
+        raise ReviewError(f"{out}: items without a rating: {missing[:10]}")
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for item, system in systems.items():
+        summary, accepted = ratings[item]
+        counts[system].update((summary, f"accepted {accepted}", "items"))
+    return {
+        system: {
+            **{word: 100 * c[word] / c["items"] for word in SUMMARY_RATINGS},
+            "accepted (as-is or light)": 100 * (c["accepted as-is"] + c["accepted light"]) / c["items"],
+            "accepted as-is": 100 * c["accepted as-is"] / c["items"],
+            "items": c["items"],
+        }
+        for system, c in sorted(counts.items())
+    }
+
+
+def tally_markdown(table: dict[str, dict[str, float]]) -> str:
+    columns = ["correct", "vague", "wrong", "accepted (as-is or light)", "accepted as-is", "items"]
+    lines = ["| system | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
+    for system, row in table.items():
+        cells = [f"{row[c]:.0f}" if c == "items" else f"{row[c]:.0f}%" for c in columns]
+        lines.append(f"| {system} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _run_spec(text: str) -> tuple[str, Path]:
+    name, sep, path = text.partition("=")
+    if not sep or not name or not path:
+        raise argparse.ArgumentTypeError(f"--run takes NAME=OUTPUTS.jsonl, got {text!r}")
+    return name, Path(path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m train.blind_review", description=__doc__.split("\n", 1)[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    sheets = commands.add_parser("sheets", help="write the blind sheets and key.csv")
+    sheets.add_argument("--data", type=Path, required=True, help="the test split (code_snippet per function)")
+    sheets.add_argument("--run", type=_run_spec, action="append", required=True, help="NAME=outputs.jsonl of train.evaluate")
+    sheets.add_argument("--sample", type=int, default=50)
+    sheets.add_argument("--seed", type=int, default=0)
+    sheets.add_argument("--sheets", type=int, default=1, help="split the items over this many reviewers")
+    sheets.add_argument("--out", type=Path, required=True)
+    count = commands.add_parser("tally", help="score ratings-*.csv against key.csv")
+    count.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "sheets":
+            write_sheets(build_items(args.data, dict(args.run), args.sample, args.seed), args.out, args.sheets)
+        else:
+            table = tally(args.out)
+            (args.out / "tally.md").write_text(tally_markdown(table), encoding="utf-8")
+            (args.out / "tally.json").write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
+            print(tally_markdown(table), end="")
+    except (ReviewError, OSError, KeyError) as error:
+        parser.exit(2, f"train.blind_review: {error}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
