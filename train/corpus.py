@@ -98,14 +98,14 @@ def _archive_megabytes(line: str) -> float | None:
     return float(match.group(1)) * _UNITS[match.group(2)] if match else None
 
 
-def _pip_download(spec: str, dest: Path, max_mb: float, timeout: float) -> str | None:
-    """Download one wheel into ``dest``; the reason it failed, or None.
+def _pip_download(specs: Sequence[str], dest: Path, max_mb: float, timeout: float) -> str | None:
+    """Download the wheels of ``specs`` into ``dest`` in one pip process; the reason it failed, or None.
 
     pip names the archive's size before it downloads it, so a large one is stopped there.
     """
     command = [
         sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-        "--progress-bar", "off", "--disable-pip-version-check", "--no-cache-dir", "-d", str(dest), spec,
+        "--progress-bar", "off", "--disable-pip-version-check", "--no-cache-dir", "-d", str(dest), *specs,
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     timer = threading.Timer(timeout, process.kill)
@@ -167,43 +167,66 @@ def _extract(wheel: zipfile.ZipFile, target: Path) -> tuple[int, int, int]:
     return files, generated, size
 
 
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _spec(package: Package) -> str:
+    return f"{package.name}=={package.version}" if package.version else package.name
+
+
 def fetch_package(package: Package, cache: Path, max_mb: float = MAX_ARCHIVE_MB, timeout: float = 300.0) -> Outcome:
     """Fetch, check and unpack one package into ``cache/src/<name>``; never raises."""
     start = time.monotonic()
-    try:
-        return _fetch(package, cache, max_mb, timeout, start)
-    except Exception as error:  # one odd archive must not end a run of thousands
-        return Outcome(package.rank, package.name, package.version, False, f"error: {type(error).__name__}: {error}"[:200])
-
-
-def _fetch(package: Package, cache: Path, max_mb: float, timeout: float, start: float) -> Outcome:
-
-    def outcome(kept: bool, reason: str, **counts: object) -> Outcome:
-        return Outcome(package.rank, package.name, package.version, kept, reason, seconds=round(time.monotonic() - start, 2), **counts)  # type: ignore[arg-type]
-
     reason = generated_project(package.name)
     if reason:
-        return outcome(False, reason)
-    spec = f"{package.name}=={package.version}" if package.version else package.name
+        return _outcome(package, start, False, reason)
     with tempfile.TemporaryDirectory(dir=cache) as tmp:
-        failure = _pip_download(spec, Path(tmp), max_mb, timeout)
+        failure = _pip_download([_spec(package)], Path(tmp), max_mb, timeout)
         wheels = sorted(Path(tmp).glob("*.whl"))
         if failure or not wheels:
-            return outcome(False, failure or "no wheel")
-        try:
-            with zipfile.ZipFile(wheels[0]) as wheel:
-                licence = _licence(wheel)
-                if licence not in PERMISSIVE:
-                    return outcome(False, f"licence {licence}", licence=licence)
-                target = cache / "src" / package.name
-                shutil.rmtree(target, ignore_errors=True)
-                files, generated, size = _extract(wheel, target)
-        except (zipfile.BadZipFile, OSError) as error:
-            return outcome(False, f"bad archive: {error}")
+            return _outcome(package, start, False, failure or "no wheel")
+        return _unpack(package, wheels[0], cache, start)
+
+
+def fetch_batch(batch: Sequence[Package], cache: Path, max_mb: float = MAX_ARCHIVE_MB, timeout: float = 300.0) -> list[Outcome]:
+    """Fetch several packages with one pip process (its start-up is most of a small package's
+    cost); when that fails, each package again on its own, so one bad name costs only itself."""
+    start = time.monotonic()
+    outcomes = [_outcome(p, start, False, generated_project(p.name) or "") for p in batch if generated_project(p.name)]
+    wanted = [p for p in batch if not generated_project(p.name)]
+    alone = wanted
+    if len(wanted) > 1:
+        with tempfile.TemporaryDirectory(dir=cache) as tmp:
+            if _pip_download([_spec(p) for p in wanted], Path(tmp), max_mb, timeout * len(wanted)) is None:
+                wheels = {_canonical(w.name.split("-", 1)[0]): w for w in Path(tmp).glob("*.whl")}
+                outcomes += [_unpack(p, wheels[_canonical(p.name)], cache, start) for p in wanted if _canonical(p.name) in wheels]
+                alone = [p for p in wanted if _canonical(p.name) not in wheels]
+    return outcomes + [fetch_package(p, cache, max_mb, timeout) for p in alone]
+
+
+def _outcome(package: Package, start: float, kept: bool, reason: str, **counts: object) -> Outcome:
+    seconds = round(time.monotonic() - start, 2)
+    return Outcome(package.rank, package.name, package.version, kept, reason, seconds=seconds, **counts)  # type: ignore[arg-type]
+
+
+def _unpack(package: Package, wheel_path: Path, cache: Path, start: float) -> Outcome:
+    """Check the wheel's licence and write its sources to ``cache/src/<name>``; never raises."""
+    target = cache / "src" / package.name
+    try:
+        with zipfile.ZipFile(wheel_path) as wheel:
+            licence = _licence(wheel)
+            if licence not in PERMISSIVE:
+                return _outcome(package, start, False, f"licence {licence}", licence=licence)
+            shutil.rmtree(target, ignore_errors=True)
+            files, generated, size = _extract(wheel, target)
+    except Exception as error:  # one odd archive must not end a run of thousands
+        shutil.rmtree(target, ignore_errors=True)
+        return _outcome(package, start, False, f"bad archive: {type(error).__name__}: {error}"[:200])
     if not files:
         shutil.rmtree(target, ignore_errors=True)
-        return outcome(False, "no Python files", licence=licence, generated_files=generated)
-    return outcome(True, "kept", licence=licence, files=files, generated_files=generated, py_bytes=size)
+        return _outcome(package, start, False, "no Python files", licence=licence, generated_files=generated)
+    return _outcome(package, start, True, "kept", licence=licence, files=files, generated_files=generated, py_bytes=size)
 
 
 def read_manifest(path: Path) -> dict[str, Outcome]:
@@ -213,25 +236,26 @@ def read_manifest(path: Path) -> dict[str, Outcome]:
     return {outcome.name: outcome for outcome in outcomes}
 
 
-def fetch_all(packages: Sequence[Package], cache: Path, jobs: int, budget: float, max_mb: float) -> Iterator[Outcome]:
-    """Fetch every package the manifest lacks, ``jobs`` at a time, until ``budget`` seconds pass."""
+def fetch_all(packages: Sequence[Package], cache: Path, jobs: int, budget: float, max_mb: float, batch: int = 8) -> Iterator[Outcome]:
+    """Fetch every package the manifest lacks, ``jobs`` batches at a time, until ``budget`` seconds pass."""
     cache.mkdir(parents=True, exist_ok=True)
     done = read_manifest(cache / "manifest.jsonl")
-    todo = iter([p for p in packages if p.name not in done])
+    todo = [p for p in packages if p.name not in done]
+    batches = iter([todo[i : i + batch] for i in range(0, len(todo), batch)])
     deadline = time.monotonic() + budget
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        running: set[Future[Outcome]] = set()
+        running: set[Future[list[Outcome]]] = set()
         while True:
             while len(running) < jobs and time.monotonic() < deadline:
-                package = next(todo, None)
-                if package is None:
+                part = next(batches, None)
+                if part is None:
                     break
-                running.add(pool.submit(fetch_package, package, cache, max_mb))
+                running.add(pool.submit(fetch_batch, part, cache, max_mb))
             if not running:
                 return
             finished, running = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
-                yield future.result()
+                yield from future.result()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -239,7 +263,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--cache", type=Path, default=Path("data/corpus-cache"), help="resumable cache folder")
     parser.add_argument("--packages", type=Path, default=PACKAGE_LIST, help="pinned list (rank, name, version)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N packages of the list")
-    parser.add_argument("--jobs", type=int, default=4, help="downloads at a time")
+    parser.add_argument("--jobs", type=int, default=4, help="pip processes at a time")
+    parser.add_argument("--batch", type=int, default=8, help="packages a pip process fetches")
     parser.add_argument("--budget", type=float, default=7200.0, help="seconds before no new download starts")
     parser.add_argument("--max-mb", type=float, default=MAX_ARCHIVE_MB, help="skip archives larger than this")
     return parser
@@ -256,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.cache.mkdir(parents=True, exist_ok=True)
     with Progress(*columns) as bar, manifest.open("a", encoding="utf-8") as out:
         task = bar.add_task("packages", total=len(packages), completed=len(read_manifest(manifest)))
-        for outcome in fetch_all(packages, args.cache, args.jobs, args.budget, args.max_mb):
+        for outcome in fetch_all(packages, args.cache, args.jobs, args.budget, args.max_mb, args.batch):
             out.write(json.dumps(asdict(outcome)) + "\n")
             out.flush()
             kept += outcome.kept
