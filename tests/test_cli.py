@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 
@@ -402,3 +403,23 @@ def test_check_summary(project, capsys):
         "docucode: skipped 2 (rules in [tool.docucode]): private 2",
         "docucode: coverage 0.0% (0/2 documented)",
     ]
+
+
+def test_summary_on_a_terminal_goes_through_rich(project):
+    """stderr on a terminal: the same summary, with rich's highlighting (escape codes)."""
+    import os
+    import pty
+
+    _tree(project, 2)
+    main_fd, terminal = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "200"}
+    env.pop("NO_COLOR", None)
+    done = subprocess.run([sys.executable, "-m", "docucode_hook", "--check", "."], stderr=terminal,
+                          stdout=subprocess.PIPE, env=env, timeout=60)
+    os.close(terminal)
+    err = os.read(main_fd, 65536).decode()
+    os.close(main_fd)
+    assert done.returncode == 1
+    assert "\x1b[" in err  # styled by rich
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", err)
+    assert "docucode: coverage 0.0% (0/2 documented)" in plain
