@@ -1,5 +1,6 @@
 # Two entry points for a fresh machine: `make demo` (the hook over an example with the
-# shipped model) and `make test` (the test suite). Both create the virtual environments.
+# shipped model) and `make test` (the test suite). Both create the virtual environment:
+# demo installs the hook alone (its core dependencies), test adds the extras on top.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -7,16 +8,24 @@ PY := $(VENV)/bin/python
 PYDOCLINT := .venv-pydoclint/bin/pydoclint
 # interrogate, which bench/check_speed.py compares against, also in a venv of its own.
 INTERROGATE := .venv-bench/bin/interrogate
+DEMO := /tmp/docucode-demo
 
-.PHONY: install demo test
+.PHONY: install install-hook demo test
 
-install: $(VENV)/.installed
-
-$(VENV)/.installed: pyproject.toml
+$(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+
+install-hook: $(VENV)/.installed-hook
+install: $(VENV)/.installed-test
+
+$(VENV)/.installed-hook: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e .
 	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed-hook
 
 $(PYDOCLINT):
 	$(PYTHON) -m venv .venv-pydoclint
@@ -26,9 +35,9 @@ $(INTERROGATE):
 	$(PYTHON) -m venv .venv-bench
 	.venv-bench/bin/pip install -q 'interrogate==1.7.0'
 
-demo: install
-	rm -rf /tmp/docucode-demo && mkdir -p /tmp/docucode-demo && cp examples/inventory.py /tmp/docucode-demo/
-	cd /tmp/docucode-demo && $(CURDIR)/$(VENV)/bin/docucode inventory.py; cat inventory.py
+demo: install-hook
+	rm -rf $(DEMO) && mkdir -p $(DEMO) && cp examples/inventory.py $(DEMO)/
+	cd $(DEMO) && $(CURDIR)/$(VENV)/bin/docucode inventory.py; cat inventory.py
 
 test: install $(PYDOCLINT) $(INTERROGATE)
 	$(PY) -m pytest -q

@@ -10,7 +10,7 @@ The tree is copied (``*.py`` only) into a temporary directory, so that no ``.git
 ``pyproject.toml`` of this repository plays a role and both tools walk the same files. Each
 run is a cold process, as in CI; the table gives the median and the minimum of whole-command
 wall times. Both tools print a per-file table, as they would in a CI log: ``interrogate -v``
-its own, docucode its plain-text one (its stderr is a pipe here, not a terminal).
+its own, ``docucode -v`` its plain-text one (its stderr is a pipe here, not a terminal).
 Results are in docs/benchmarks.md.
 """
 
@@ -180,7 +180,7 @@ def measure(args: Args, workdir: Path) -> tuple[int, list[Timing]]:
     copied = _copy_python_files(args.tree, tree)
     config = workdir / "docucode.toml"  # outside the tree: the tree itself holds no config
     config.write_text(FAIR_CONFIG, encoding="utf-8")
-    docucode = (str(args.docucode), "--check", "--config", str(config), ".")
+    docucode = (str(args.docucode), "--check", "-v", "--config", str(config), ".")
     interrogate = (str(args.interrogate), "-v", "--fail-under", "0", ".")
     runs = _time({"docucode": docucode, "interrogate": interrogate}, tree, args.repeat)
     d_runs, i_runs = runs["docucode"], runs["interrogate"]

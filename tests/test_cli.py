@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 
@@ -257,14 +258,14 @@ def test_functions_on_the_same_line_in_different_files_keep_their_own_docstrings
 
 
 def test_check_table_in_a_log_is_plain_text_with_whole_paths(project, capsys):
-    """stderr is not a terminal (CI, pipes): one plain row per file, long paths kept whole."""
+    """stderr is not a terminal (CI, pipes): with -v one plain row per file, long paths kept whole."""
     deep = "pkg/" + "a_rather_long_directory_name/" * 3
     names = [f"{deep}module_{index}.py" for index in range(6)]
     for name in names:
         (project / name).parent.mkdir(parents=True, exist_ok=True)
         _write(project, name, '"""Doc."""\n\n\ndef f():\n    pass\n')
     _write(project, "broken.py", "def broken(:\n")
-    assert main(["--check", "pkg", "broken.py"]) == 2
+    assert main(["--check", "-v", "pkg", "broken.py"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert "│" not in "".join(err) and "…" not in "".join(err)
     title, header, *rows = err[err.index("docucode") :]
@@ -272,4 +273,153 @@ def test_check_table_in_a_log_is_plain_text_with_whole_paths(project, capsys):
     assert header.split() == ["file", "documented", "total", "findings", "status"]
     table = {row.split()[0]: row.split()[1:] for row in rows if not row.startswith("docucode:")}
     assert table == {**{name: ["0", "1", "1", "ok"] for name in names}, "broken.py": ["0", "0", "0", "error"]}
-    assert err[-1] == "docucode: coverage 0.0% (0/6 documented)"
+    # After a file that could not be read, a coverage figure would leave it out: none is printed.
+    assert err[-1] == "docucode: 7 files, 1 error checked: 6 findings (DCU100 6)"
+    assert not any("coverage" in line for line in err)
+
+
+def _tree(project, count=6):
+    """``count`` files, each with a public and a private undocumented function."""
+    for index in range(count):
+        _write(project, f"m{index}.py", f"def load_{index}(path):\n    return path\n\n\ndef _helper(x):\n    return x\n")
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    from docucode_hook import __version__
+
+    assert capsys.readouterr().out == f"docucode {__version__}\n"
+
+
+def test_help_is_plain_text(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "--verbose" in out and "`" not in out
+
+
+@pytest.mark.parametrize("args", [["--fail-under", "150"], ["--fail-under", "-1"]])
+def test_fail_under_outside_0_to_100_is_a_usage_error(project, capsys, args):
+    _write(project, "mod.py", UNDOCUMENTED)
+    with pytest.raises(SystemExit) as exc:
+        main(["--check", *args, "mod.py"])
+    assert exc.value.code == 2
+    assert "fail_under" in capsys.readouterr().err
+
+
+def test_fail_under_in_the_config_is_a_percentage(project, capsys):
+    (project / "pyproject.toml").write_text("[tool.docucode]\nfail-under = 101\n")
+    with pytest.raises(SystemExit) as exc:
+        main(["--check", "."])
+    assert exc.value.code == 2
+    assert "fail_under is a percentage from 0 to 100 (got 101)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("key", "hint"),
+    [("styel", "did you mean 'style'?"), ("fail-undr", "did you mean 'fail-under'?"),
+     ("skip_privat", "did you mean 'skip_private'?")],
+)
+def test_unknown_key_suggests_the_nearest(project, capsys, key, hint):
+    (project / "pyproject.toml").write_text(f'[tool.docucode]\n{key} = "x"\n')
+    with pytest.raises(SystemExit) as exc:
+        main(["--check", "."])
+    assert exc.value.code == 2
+    assert f"unknown option {key!r} in [tool.docucode] ({hint})" in capsys.readouterr().err
+
+
+def test_check_with_a_missing_path_prints_no_coverage(project, capsys):
+    _write(project, "mod.py", UNDOCUMENTED)
+    assert main(["--check", "nope.py", "mod.py"]) == 2
+    err = capsys.readouterr().err
+    assert "nope.py" in err and "coverage" not in err
+
+
+def test_a_stopped_commit_names_each_function_and_the_next_step(project, capsys):
+    path = _write(project, "mod.py", UNDOCUMENTED)
+    assert main(["mod.py"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    new = path.read_text().splitlines()
+    assert err[0] == "docucode: wrote 2 docstring(s) in mod.py"
+    listed = dict(line.strip().split(" ", 1)[::-1] for line in err[1:3])
+    assert set(listed) == {"join_all", "Counter.bump"}
+    for name, where in listed.items():
+        line = int(where.split(":")[1])  # the def line in the file as it is now
+        assert new[line - 1].lstrip().startswith(f"def {name.split('.')[-1]}(")
+    assert err[-1] == "docucode: review the changes (git diff), then git add and commit again"
+
+
+def test_the_template_standing_in_says_why(project, capsys):
+    path = _write(project, "mod.py", UNDOCUMENTED)
+    assert main(["--backend", "model", "--model", str(project / "no-such-model"), "mod.py"]) == 1
+    err = capsys.readouterr().err
+    assert "mod.py:4 join_all (template: model backend unavailable)" in err
+    assert '"""' in path.read_text()
+
+
+def test_a_large_run_prints_a_summary_and_the_table_only_with_verbose(project, capsys):
+    _tree(project)
+    assert main(["."]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "docucode: 6 files, 6 changed: 6 docstrings written (by the template 6)",
+        "docucode: skipped 6 (rules in [tool.docucode]): private 6",
+        "docucode: coverage 0.0% → 100.0% (0/6 → 6/6 documented)",
+        "docucode: review the changes (git diff), then git add and commit again",
+    ]
+    _tree(project)
+    assert main(["-v", "."]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert "docucode: wrote 1 docstring(s) in m0.py" in err and "  m0.py:1 load_0" in err
+    header = err[err.index("docucode") + 1]
+    assert header.split() == ["file", "documented", "total", "written", "status"]
+    assert "m5.py  0  1  1  changed" in " ".join(err) or any(row.split() == ["m5.py", "0", "1", "1", "changed"] for row in err)
+
+
+def test_diff_says_would_and_json_carries_the_diff(project, capsys):
+    _tree(project)
+    assert main(["--diff", "-v", "."]) == 1
+    captured = capsys.readouterr()
+    rows = [line.split() for line in captured.err.splitlines()]
+    assert ["file", "documented", "total", "would", "write", "status"] in rows
+    assert ["m0.py", "0", "1", "1", "would", "change"] in rows
+    assert "docucode: 6 files, 6 would change: 6 docstrings would write (by the template 6)" in captured.err
+    assert "then git add" not in captured.err
+    assert main(["--diff", "--format", "json", "m0.py"]) == 1
+    entry = json.loads(capsys.readouterr().out)["files"][0]
+    assert entry["diff"].startswith("--- a/m0.py\n+++ b/m0.py\n") and '+    """' in entry["diff"]
+    assert entry["docstrings"] == [{"line": 1, "name": "load_0", "by": "template", "reason": None}]
+    assert (project / "m0.py").read_text().count('"""') == 0
+
+
+def test_check_summary(project, capsys):
+    _tree(project, 2)
+    assert main(["--check", "."]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "docucode: 2 files checked: 2 findings (DCU100 2)",
+        "docucode: skipped 2 (rules in [tool.docucode]): private 2",
+        "docucode: coverage 0.0% (0/2 documented)",
+    ]
+
+
+def test_summary_on_a_terminal_goes_through_rich(project):
+    """stderr on a terminal: the same summary, with rich's highlighting (escape codes)."""
+    import os
+    import pty
+
+    _tree(project, 2)
+    main_fd, terminal = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "200"}
+    env.pop("NO_COLOR", None)
+    done = subprocess.run([sys.executable, "-m", "docucode_hook", "--check", "."], stderr=terminal,
+                          stdout=subprocess.PIPE, env=env, timeout=60)
+    os.close(terminal)
+    err = os.read(main_fd, 65536).decode()
+    os.close(main_fd)
+    assert done.returncode == 1
+    assert "\x1b[" in err  # styled by rich
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", err)
+    assert "docucode: coverage 0.0% (0/2 documented)" in plain

@@ -6,6 +6,7 @@ hook environment is installed once.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from test_precommit import PRE_COMMIT, UNDOCUMENTED, _run, _user_repo, env, hook_repo  # noqa: F401  (fixtures)
@@ -112,3 +113,88 @@ def test_exclude_in_the_users_pre_commit_config_is_honoured(tmp_path, env, hook_
     assert _stopped_by_hook(_commit(repo, env))
     assert (repo / "vendor" / "lib.py").read_text() == UNDOCUMENTED
     assert '"""' in (repo / "app.py").read_text()
+
+
+def test_stopped_commit_names_the_functions_and_the_next_step(tmp_path, env, hook_repo) -> None:  # noqa: F811
+    repo = _installed_repo(tmp_path, env, hook_repo)
+    (repo / "geometry.py").write_text(UNDOCUMENTED + LATER)
+    _run(["git", "add", "-A"], repo, env)
+
+    done = _commit(repo, env)
+    assert _stopped_by_hook(done), done.stdout + done.stderr
+    output = done.stdout + done.stderr
+    new = (repo / "geometry.py").read_text().splitlines()
+    later_line = next(n for n, line in enumerate(new, 1) if line.startswith("def later"))
+    assert "  geometry.py:1 area\n" in output and f"  geometry.py:{later_line} later\n" in output
+    assert "docucode: review the changes (git diff), then git add and commit again" in output
+
+
+def test_unstaged_edit_next_to_the_docstring_is_reported_before_pre_commit_undoes_it(
+    tmp_path, env, hook_repo  # noqa: F811
+) -> None:
+    repo = _installed_repo(tmp_path, env, hook_repo)
+    path = repo / "geometry.py"
+    path.write_text(UNDOCUMENTED)
+    _run(["git", "add", "geometry.py"], repo, env)
+    edited = UNDOCUMENTED.replace("return width * height", "return abs(width * height)")
+    path.write_text(edited)  # unstaged, on the line right under where the docstring goes
+
+    done = _commit(repo, env)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "Stashed changes conflicted with hook auto-fixes" in output  # pre-commit undid the fix...
+    assert path.read_text() == edited  # ...so the working tree holds no docstring, only the edit
+    assert ("docucode: warning: geometry.py: unstaged edits next to the new docstrings; pre-commit will undo "
+            "the docstrings (stage the file first, see README: Unstaged edits)") in output
+
+    # The way out the README gives: stage the edit too, then commit.
+    _run(["git", "add", "geometry.py"], repo, env)
+    assert _stopped_by_hook(second := _commit(repo, env)), second.stdout + second.stderr
+    assert "warning" not in second.stdout + second.stderr
+    assert_only_docstrings_changed(edited, path.read_text())
+    _run(["git", "add", "geometry.py"], repo, env)
+    assert _commit(repo, env).returncode == 0
+
+
+def test_unstaged_edit_far_from_the_docstring_gets_no_warning(tmp_path, env, hook_repo) -> None:  # noqa: F811
+    repo = _installed_repo(tmp_path, env, hook_repo)
+    path = repo / "geometry.py"
+    padding = "".join(f"UNIT_{n} = {n}\n" for n in range(8))
+    path.write_text(UNDOCUMENTED + "\n\n" + padding)
+    _run(["git", "add", "geometry.py"], repo, env)
+    path.write_text(UNDOCUMENTED + "\n\n" + padding + LATER)
+
+    done = _commit(repo, env)
+    assert _stopped_by_hook(done) and "Stashed changes conflicted" not in done.stdout + done.stderr
+    assert "warning" not in done.stdout + done.stderr
+    assert '"""' in path.read_text() and "def later" in path.read_text()
+
+
+def _readme_block(heading: str, language: str) -> str:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index(heading) :]
+    start = section.index(f"```{language}\n") + len(f"```{language}\n")
+    return section[start : section.index("```", start)]
+
+
+def test_quick_start_config_works_as_written(tmp_path, env, hook_repo) -> None:  # noqa: F811
+    """The README's config, with this checkout standing in for the project's URL: autoupdate pins it, commit runs it."""
+    repo_path, rev = hook_repo
+    config = _readme_block("## Quick start", "yaml")
+    url = re.search(r"repo: (\S+)", config).group(1)
+    repo = tmp_path / "user"
+    repo.mkdir()
+    _run(["git", "init", "-q"], repo, env)
+    (repo / ".pre-commit-config.yaml").write_text(config.replace(url, str(repo_path)))
+    (repo / "pyproject.toml").write_text('[tool.docucode]\nbackend = "template"\n')
+    commands = [line.split("#")[0].strip() for line in _readme_block("## Quick start", "bash").splitlines()]
+    setup = [c for c in commands if c.startswith("pre-commit ") and c.split()[1] in ("autoupdate", "install")]
+    assert [c.split()[1] for c in setup] == ["autoupdate", "install"]
+    for command in setup:
+        _run([*PRE_COMMIT, *command.replace(url, str(repo_path)).split()[1:]], repo, env)
+    assert f"rev: {rev}" in (repo / ".pre-commit-config.yaml").read_text()  # no tag yet: main's commit
+
+    (repo / "geometry.py").write_text(UNDOCUMENTED)
+    _run(["git", "add", "-A"], repo, env)
+    assert _stopped_by_hook(_commit(repo, env))
+    assert '"""' in (repo / "geometry.py").read_text()

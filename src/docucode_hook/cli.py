@@ -6,19 +6,24 @@ import argparse
 import json
 import sys
 import warnings
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from docucode_hook import __version__
 from docucode_hook.config import BACKENDS, ConfigError, find_project_root, load_config
 from docucode_hook.pipeline import FileResult, Progress, check_paths, fix_paths
 
-# More files than this and a backfill is under way: show progress and a summary table.
+# More files than this and a backfill is under way: show progress and a summary, not each function.
 HANDFUL = 5
+DESCRIPTION = "Write missing docstrings in Python files, show them as a diff, or check docstring coverage."
+NEXT_STEP = "docucode: review the changes (git diff), then git add and commit again"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="docucode", description=__doc__)
+    parser = argparse.ArgumentParser(prog="docucode", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("paths", nargs="*", help="files or directories (default: every tracked *.py)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="write nothing; report findings, exit 1 on any")
@@ -38,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
         "--comments", action=argparse.BooleanOptionalAction, help="also write inline comments above complex blocks"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print findings and errors only")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also print a table of every file and each docstring written")
     return parser
 
 
@@ -80,18 +87,17 @@ def _progress_factory(bar: object):
     return factory
 
 
-def _coverage(results: Sequence[FileResult]) -> tuple[int, int, float]:
-    documented = sum(r.documented for r in results)
-    total = sum(r.total for r in results)
-    return documented, total, 100.0 * documented / total if total else 100.0
+def _coverage(documented: int, total: int) -> float:
+    return 100.0 * documented / total if total else 100.0
 
 
-def _summary_rows(results: Sequence[FileResult], check: bool) -> list[tuple[str, ...]]:
+def _summary_rows(results: Sequence[FileResult], args: argparse.Namespace) -> list[tuple[str, ...]]:
     """The header and one row per file: path, documented, total, findings (or written), status."""
-    rows = [("file", "documented", "total", "findings" if check else "written", "status")]
+    written, changed = ("would write", "would change") if args.diff else ("written", "changed")
+    rows = [("file", "documented", "total", "findings" if args.check else written, "status")]
     for r in results:
-        status = "error" if r.error else ("changed" if r.changed else "ok")
-        count = len(r.findings) if check else r.written
+        status = "error" if r.error else (changed if r.changed else "ok")
+        count = len(r.findings) if args.check else r.written
         rows.append((r.path, str(r.documented), str(r.total), str(count), status))
     return rows
 
@@ -107,13 +113,13 @@ def _plain_table(rows: Sequence[tuple[str, ...]]) -> str:
     return "\n".join(["docucode", *lines]) + "\n"
 
 
-def _summary_table(results: Sequence[FileResult], check: bool) -> None:
+def _summary_table(results: Sequence[FileResult], args: argparse.Namespace) -> None:
     """The per-file table on stderr: rich on a terminal, plain text otherwise (CI logs, pipes).
 
     Rendering 2,912 rows with rich took about 3 s in the main process after the scan, and
     when stderr is not a terminal rich cuts long paths to 80 columns anyway.
     """
-    rows = _summary_rows(results, check)
+    rows = _summary_rows(results, args)
     if not sys.stderr.isatty():
         sys.stderr.write(_plain_table(rows))
         return
@@ -128,8 +134,97 @@ def _summary_table(results: Sequence[FileResult], check: bool) -> None:
     Console(stderr=True).print(table)
 
 
-def _report(results: Sequence[FileResult], args: argparse.Namespace, fail_under: float, errors: list[str]) -> int:
-    documented, total, coverage = _coverage(results)
+def _tally(counts: Counter[str]) -> str:
+    return ", ".join(f"{key} {n}" for key, n in counts.most_common())
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _summary(results: Sequence[FileResult], args: argparse.Namespace, failed: bool) -> list[str]:
+    """A few lines read at a glance: files, docstrings (who wrote them), skips, coverage."""
+    documented = sum(r.documented for r in results)
+    total = sum(r.total for r in results)
+    errors = sum(r.error is not None for r in results)
+    files = _plural(len(results), "file") + (f", {_plural(errors, 'error')}" if errors else "")
+    skipped = Counter(reason for r in results for reason in r.skipped)
+    lines = []
+    if args.check:
+        findings = Counter(f.code for r in results for f in r.findings)
+        lines.append(f"docucode: {files} checked: " + (
+            f"{_plural(sum(findings.values()), 'finding')} ({_tally(findings)})" if findings else "no findings"))
+    else:
+        changed = sum(r.changed for r in results)
+        written, change = ("would write", "would change") if args.diff else ("written", "changed")
+        docstrings = [d for r in results for d in r.docstrings]
+        makers = Counter("refreshed" if d.by == "refresh" else f"by the {d.by}" for d in docstrings)
+        lines.append(f"docucode: {files}, {changed} {change}: {_plural(len(docstrings), 'docstring')} {written}"
+                     + (f" ({_tally(makers)})" if makers else ""))
+        stand_ins = Counter(d.reason for d in docstrings if d.reason)
+        if stand_ins:
+            lines.append(f"docucode: the template stood in for {sum(stand_ins.values())}: {_tally(stand_ins)}")
+        added = sum(d.by != "refresh" for d in docstrings)
+    if skipped:
+        lines.append(f"docucode: skipped {sum(skipped.values())} (rules in [tool.docucode]): {_tally(skipped)}")
+    if not failed:  # the figure would leave out the files that could not be read
+        before = f"{_coverage(documented, total):.1f}%"
+        if args.check:
+            lines.append(f"docucode: coverage {before} ({documented}/{total} documented)")
+        else:
+            after = documented + added
+            lines.append(f"docucode: coverage {before} → {_coverage(after, total):.1f}% "
+                         f"({documented}/{total} → {after}/{total} documented)")
+    return lines
+
+
+def _say(lines: Sequence[str]) -> None:
+    """Lines on stderr; on a terminal through rich, which highlights the numbers."""
+    if not sys.stderr.isatty():
+        sys.stderr.write("".join(line + "\n" for line in lines))
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True, markup=False)
+    for line in lines:
+        console.print(line)
+
+
+def _wrote(r: FileResult) -> list[str]:
+    """What a stopped commit shows for one file: the count, then each function and its writer."""
+    comments = f" and {r.commented} comment(s)" if r.commented else ""
+    lines = [f"docucode: wrote {r.written} docstring(s){comments} in {r.path}"]
+    for d in r.docstrings:
+        note = f" (template: {d.reason})" if d.reason else (" (sections refreshed)" if d.by == "refresh" else "")
+        lines.append(f"  {r.path}:{d.line} {d.name}{note}")
+    return lines
+
+
+def _json(results: Sequence[FileResult], args: argparse.Namespace, errors: list[str], code: int) -> str:
+    documented, total = sum(r.documented for r in results), sum(r.total for r in results)
+    files = []
+    for r in results:
+        entry = {"path": r.path, "documented": r.documented, "total": r.total, "written": r.written,
+                 "comments": r.commented, "changed": r.changed, "error": r.error}
+        if not args.check:
+            entry["docstrings"] = [d.__dict__ for d in r.docstrings]
+        if args.diff:
+            entry["diff"] = r.diff
+        files.append(entry)
+    payload = {
+        "files": files,
+        "findings": [f.__dict__ for r in results for f in r.findings] if args.check else [],
+        "errors": errors + [f"{r.path}: {r.error}" for r in results if r.error],
+        "coverage": round(_coverage(documented, total), 2),
+        "exit_code": code,
+    }
+    return json.dumps(payload, indent=2)
+
+
+def _report(
+    results: Sequence[FileResult], args: argparse.Namespace, fail_under: float, errors: list[str], root: Path
+) -> int:
+    coverage = _coverage(sum(r.documented for r in results), sum(r.total for r in results))
     below = args.check and coverage < fail_under
     failed = bool(errors) or any(r.error for r in results)
     if args.check:
@@ -138,19 +233,9 @@ def _report(results: Sequence[FileResult], args: argparse.Namespace, fail_under:
         flagged = any(r.changed for r in results)
     code = 2 if failed else int(flagged)
     if args.format == "json":
-        payload = {
-            "files": [
-                {"path": r.path, "documented": r.documented, "total": r.total, "written": r.written,
-                 "comments": r.commented, "changed": r.changed, "error": r.error}
-                for r in results
-            ],
-            "findings": [f.__dict__ for r in results for f in r.findings] if args.check else [],
-            "errors": errors + [f"{r.path}: {r.error}" for r in results if r.error],
-            "coverage": round(coverage, 2),
-            "exit_code": code,
-        }
-        print(json.dumps(payload, indent=2))
+        print(_json(results, args, errors, code))
         return code
+    large = len(results) > HANDFUL
     for message in errors:
         print(f"docucode: error: {message}", file=sys.stderr)
     for r in results:
@@ -161,15 +246,23 @@ def _report(results: Sequence[FileResult], args: argparse.Namespace, fail_under:
                 print(f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}")
         elif args.diff:
             sys.stdout.write(r.diff)
-        elif r.changed and not args.quiet:
-            comments = f" and {r.commented} comment(s)" if r.commented else ""
-            print(f"docucode: wrote {r.written} docstring(s){comments} in {r.path}", file=sys.stderr)
+        elif r.changed and not args.quiet and (args.verbose or not large):
+            sys.stderr.write("".join(line + "\n" for line in _wrote(r)))
     if not args.quiet:
-        if len(results) > HANDFUL:
-            _summary_table(results, args.check)
-        if args.check:
-            print(f"docucode: coverage {coverage:.1f}% ({documented}/{total} documented)", file=sys.stderr)
-    if below:
+        if args.verbose and results:
+            _summary_table(results, args)
+        if large or args.check:
+            _say(_summary(results, args, failed))
+    written = [r.path for r in results if r.changed and not args.check and not args.diff]
+    if written and not args.quiet:
+        print(NEXT_STEP, file=sys.stderr)
+    if written:
+        from docucode_hook.precommit import stash_conflicts
+
+        for path in stash_conflicts(written, root):
+            print(f"docucode: warning: {path}: unstaged edits next to the new docstrings; pre-commit will undo "
+                  "the docstrings (stage the file first, see README: Unstaged edits)", file=sys.stderr)
+    if below and not failed:
         print(f"docucode: coverage {coverage:.1f}% is below fail-under {fail_under:g}%", file=sys.stderr)
     return code
 
@@ -203,7 +296,7 @@ def _main(argv: Sequence[str] | None) -> int:
         show = len(paths) > HANDFUL and not args.quiet and args.format == "text" and sys.stderr.isatty()
         with _progress(show) as bar:
             results = fix_paths(paths, root, config, write=not args.diff, progress_factory=_progress_factory(bar))
-    return _report(results, args, config.fail_under, errors)
+    return _report(results, args, config.fail_under, errors, root)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -71,6 +72,8 @@ _FIELDS = {f.name: f for f in fields(Config)}
 def _coerce(name: str, value: Any) -> Any:
     default = _FIELDS[name].default
     if name == "style":
+        if isinstance(value, Style):  # Config.replace passes the parsed value back
+            return value
         try:
             return Style(str(value).lower())
         except ValueError:
@@ -106,15 +109,25 @@ def _coerce(name: str, value: Any) -> Any:
     return value
 
 
+def _nearest(key: str) -> str:
+    """' (did you mean 'style'?)' for a misspelt key, spelt with the key's own separator; else ''."""
+    separator = "_" if "_" in key else "-"
+    names = [name.replace("_", separator) for name in _FIELDS]
+    match = difflib.get_close_matches(key, names, n=1)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
 def load_mapping(raw: Mapping[str, Any]) -> Config:
     """Validate a ``[tool.docucode]``-shaped mapping (dashed or underscored keys)."""
     values: dict[str, Any] = {}
     for key, value in raw.items():
         name = key.replace("-", "_")
         if name not in _FIELDS:
-            raise ConfigError(f"unknown option {key!r} in [tool.docucode]")
+            raise ConfigError(f"unknown option {key!r} in [tool.docucode]{_nearest(key)}")
         values[name] = _coerce(name, value)
     config = Config(**values)
+    if config.fail_under > 100:
+        raise ConfigError(f"fail_under is a percentage from 0 to 100 (got {config.fail_under:g})")
     if config.batch_size < 1:
         raise ConfigError("batch_size must be at least 1")
     if config.comment_threshold < 1:

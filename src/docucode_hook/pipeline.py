@@ -23,6 +23,18 @@ if TYPE_CHECKING:  # LibCST is for fix mode only; --check never imports it
     from docucode_hook.comments import CommentSite
 
 Progress = Callable[[int], None]
+# Who wrote a docstring's prose, and why the template did where another backend was configured.
+Maker = tuple[str, "str | None"]
+
+
+@dataclass(frozen=True)
+class WrittenDocstring:
+    """One docstring fix mode wrote (or ``--diff`` would write), and who wrote its prose."""
+
+    line: int  # the def line in the new text
+    name: str  # qualified name, e.g. Inventory.restock
+    by: str  # "model", "server" or "template"; "refresh" for a stale docstring's sections
+    reason: str | None = None  # why the template stood in for the configured backend
 
 
 @dataclass
@@ -33,7 +45,8 @@ class FileResult:
     findings: tuple[Finding, ...] = ()
     documented: int = 0
     total: int = 0
-    written: int = 0  # docstrings inserted or refreshed
+    skipped: tuple[str, ...] = ()  # the skip rule's reason for each definition left out
+    docstrings: tuple[WrittenDocstring, ...] = ()  # inserted or refreshed
     commented: int = 0  # inline comments inserted (--comments)
     diff: str = ""
     error: str | None = None
@@ -42,12 +55,17 @@ class FileResult:
     def changed(self) -> bool:
         return bool(self.diff)
 
+    @property
+    def written(self) -> int:
+        return len(self.docstrings)
+
 
 @dataclass
 class _Work:
     source: SourceFile
     scan: FileScan
     texts: dict[int, str] = field(default_factory=dict)
+    makers: dict[int, Maker] = field(default_factory=dict)
 
 
 def _display(path: Path, root: Path) -> str:
@@ -73,6 +91,7 @@ def scan_file(
         result.error = f"syntax error at line {exc.lineno}: {exc.msg}"
         return None, None, result
     result.findings, result.documented, result.total = scan.findings, scan.documented, scan.total
+    result.skipped = tuple(reason for _, reason in scan.skipped)
     return source, scan, result
 
 
@@ -130,27 +149,34 @@ def _load_backend(config: Config) -> Backend:
         return get_backend(config.replace(backend="template"))
 
 
-def _texts_for(targets: Sequence[Target], backend: Backend | None, config: Config, progress: Progress | None) -> list[str]:
-    """Grounded docstring text for every target: generate in batches, fall back per function."""
+def _texts_for(
+    targets: Sequence[Target], backend: Backend | None, config: Config, progress: Progress | None
+) -> list[tuple[str, Maker]]:
+    """Grounded docstring text for every target, and its maker: generate in batches, fall back per function."""
     from docucode_hook.backends.template import TemplateBackend
     from docucode_hook.cache import DocstringCache, generate_cached
     from docucode_hook.grounding import grounded_text, refresh_sections
 
     fresh = [t.context for t in targets if t.reason == "missing"]
     cache = DocstringCache() if config.cache else None
+    stand_in = f"{config.backend} backend unavailable" if backend is not None and backend.name != config.backend else None
     raw: list[str | None] = []
+    makers: list[Maker] = []
     for start in range(0, len(fresh), config.batch_size):
         batch = fresh[start : start + config.batch_size]
         try:
-            raw += generate_cached(backend, batch, config.style, cache)
+            texts = generate_cached(backend, batch, config.style, cache)
         except Exception as exc:  # e.g. a model that fails to load: degrade, never stop the commit
             if isinstance(backend, TemplateBackend):
                 # The fallback itself failed: calling it again would only raise the same error a
                 # second time ("During handling of the above exception ..."). That is a bug here.
                 raise
             warnings.warn(f"backend {backend.name!r} failed ({exc}); using the template backend", stacklevel=2)
+            stand_in = f"{backend.name} backend failed"
             backend = TemplateBackend()
-            raw += generate_cached(backend, batch, config.style, cache)
+            texts = generate_cached(backend, batch, config.style, cache)
+        raw += texts
+        makers += [(backend.name, stand_in)] * len(texts)
         if progress:
             progress(len(batch))
     failed = [ctx for ctx, text in zip(fresh, raw) if text is None]
@@ -158,13 +184,17 @@ def _texts_for(targets: Sequence[Target], backend: Backend | None, config: Confi
         warnings.warn(f"{len(failed)} function(s) fell back to the template backend", stacklevel=2)
     fallback = iter(TemplateBackend().generate(failed, config.style))
     # In target order: line numbers repeat across files, so texts are matched by position.
-    generated = iter([text if text is not None else next(fallback) for text in raw])
+    generated = iter([
+        (text, maker) if text is not None else (next(fallback), ("template", f"no usable text from the {maker[0]} backend"))
+        for text, maker in zip(raw, makers)
+    ])
 
-    def text_for(target: Target) -> str:
+    def text_for(target: Target) -> tuple[str, Maker]:
         ctx: FunctionContext = target.context
         if target.reason == "stale":
-            return refresh_sections(ctx.docstring or "", ctx, config.style)
-        return grounded_text(next(generated), ctx, config.style)
+            return refresh_sections(ctx.docstring or "", ctx, config.style), ("refresh", None)
+        text, maker = next(generated)
+        return grounded_text(text, ctx, config.style), maker
 
     return [text_for(t) for t in targets]
 
@@ -251,10 +281,11 @@ def fix_paths(
     texts = iter(_texts_for(targets, backend, config, progress) if targets else ())
     rewritten: list[tuple[_Work, FileResult, str]] = []
     for item, result in work:
-        item.texts = {t.context.lineno: next(texts) for t in item.scan.targets}
+        made = {t.context.lineno: next(texts) for t in item.scan.targets}
+        item.texts = {line: text for line, (text, _) in made.items()}
+        item.makers = {line: maker for line, (_, maker) in made.items()}
         try:
             rewritten.append((item, result, _rewrite(item, config) if item.texts else item.source.text))
-            result.written = len(item.texts)
         except UnsafeEdit as exc:
             result.error = f"not written: {exc}"
     if config.comments and rewritten:
@@ -263,8 +294,8 @@ def fix_paths(
     for item, result, new in rewritten:
         result.diff = _diff(result.path, item.source.text, new)
         if not result.diff:
-            result.written = 0
             continue
+        result.docstrings = _written(item, new)
         try:
             if write:
                 write_source(item.source, new)
@@ -272,5 +303,18 @@ def fix_paths(
             # write_source's reasons already say "not written"; say it once.
             result.error = str(exc) if "not written" in str(exc) else f"not written: {exc}"
             result.diff = ""
-            result.written = result.commented = 0
+            result.docstrings, result.commented = (), 0
     return results
+
+
+def _written(item: _Work, new: str) -> tuple[WrittenDocstring, ...]:
+    """What was written where: each def line as the reader of the new text finds it."""
+    names = {t.context.lineno: t.context.qualname for t in item.scan.targets}
+    # Only docstrings and comment lines were added, so a def line sits in an unchanged run of lines.
+    runs = difflib.SequenceMatcher(None, item.source.text.splitlines(), new.splitlines(), autojunk=False)
+    moved = {old: new_start + old - old_start
+             for old_start, new_start, size in runs.get_matching_blocks()
+             for old in range(old_start + 1, old_start + size + 1)}
+    return tuple(
+        WrittenDocstring(moved.get(line, line), names[line], *item.makers[line]) for line in sorted(item.texts)
+    )
