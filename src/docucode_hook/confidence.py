@@ -136,7 +136,12 @@ def _indent(line: str) -> int:
 
 
 def _parameter_span(text: str, lines: list[tuple[int, str]], name: str, after: int, numpy: bool) -> Span | None:
-    entry = re.compile(rf"^[ \t]*(?::param\s+(?:[^:\s]+\s+)?\\?\*{{0,2}}{re.escape(name)}:|\\?\*{{0,2}}{re.escape(name)}\s*(?:\([^\n]*?\))?\s*:|\\?\*{{0,2}}{re.escape(name)}[ \t]*$)")
+    name_re = rf"\\?\*{{0,2}}{re.escape(name)}"  # "*args", and "\*args" as Sphinx escapes it
+    entry = re.compile(
+        rf"^[ \t]*(?::param\s+(?:[^:\s]+\s+)?{name_re}:"  # Sphinx, with or without a type
+        rf"|{name_re}\s*(?:\([^\n]*?\))?\s*:"  # Google "x (int):", NumPy "x : int"
+        rf"|{name_re}[ \t]*$)"  # NumPy without a type
+    )
     for index, (offset, line) in enumerate(lines):
         if offset < after:
             continue
@@ -144,7 +149,7 @@ def _parameter_span(text: str, lines: list[tuple[int, str]], name: str, after: i
         if not match:
             continue
         # A NumPy entry line holds the name and type; the description is on the indented lines below.
-        is_numpy_header = numpy and bool(re.match(rf"^[ \t]*\\?\*{{0,2}}{re.escape(name)}\s*(?::|$)", line))
+        is_numpy_header = numpy and bool(re.match(rf"^[ \t]*{name_re}\s*(?::|$)", line))
         start = offset + len(line) if is_numpy_header else offset + match.end()
         end = offset + len(line)
         for next_offset, next_line in lines[index + 1 :]:

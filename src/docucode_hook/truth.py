@@ -40,6 +40,7 @@ class Verdict:
 
     @property
     def kept(self) -> bool:
+        """Whether the text stands as written."""
         return self.action == "keep"
 
 
