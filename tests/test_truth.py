@@ -239,3 +239,22 @@ def test_parameter_check_holds_for_any_text(description: str, name: str) -> None
     for other in others:
         assert not re.search(rf"(?:^|\s){other}\s*\([^()]*\)\s*:(?!:)", final)
     assert not restates_name(final, name) or not final.strip()
+
+
+_SUMMARY_WORDS = st.sampled_from(
+    "Return Returns Yield Get Gets Set Raise Initialise Create a an the list of numbers iterator generator "
+    "coroutine synchronously not implemented placeholder whether `key` `nothing` items".split()
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_SUMMARY_WORDS, min_size=1, max_size=10).map(" ".join) | st.text(max_size=80), st.sampled_from(sorted(CONTEXTS)))
+def test_summary_check_holds_for_any_text(summary: str, qualname: str) -> None:
+    fact = facts(qualname)
+    verdict = check_summary(summary, fact)
+    if verdict.action == "replace" and verdict.text is not None:
+        assert check_summary(verdict.text, fact).kept  # a rewrite never needs rewriting again
+    if verdict.kept and fact.is_generator and not fact.is_context_manager:
+        assert not re.match(r"Returns?\s+(?:a |the )?list\b", summary, re.IGNORECASE)
+    if verdict.kept and not (fact.returns_value or fact.is_generator or fact.is_stub or fact.is_property):
+        assert not re.match(r"Returns?\b", summary.strip(), re.IGNORECASE)
