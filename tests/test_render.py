@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from docstring_parser import Docstring
+from docstring_parser import Docstring, parse
 from docstring_parser.common import DocstringParam, DocstringRaises, DocstringReturns
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from docucode_hook.context import Style
+from docucode_hook.insert import docstring_literal
 from docucode_hook.render import render_docstring
 
 
@@ -89,3 +95,118 @@ def test_render_leaves_the_record_unchanged(style: Style) -> None:
     doc = _doc("Sum.", None, [_param("a", "A."), DocstringReturns(["returns"], "The sum.", None, False)])
     render_docstring(doc, style)
     assert (doc.params[0].is_optional, doc.params[0].default, doc.returns.type_name) == (True, "3", None)
+
+
+# Wrapping to max-line-length, measured in the file: the docstring literal as insert.py writes it.
+
+WRAP_DOC = _doc(
+    "Convert an amount of money from one currency to another at the given exchange rate.",
+    "The rate is applied once; rounding happens at the end so that repeated conversions stay exact.",
+    [
+        _param("amount", "The value to convert, in the smallest unit of the source currency.", "dict[str, int]"),
+        DocstringRaises(["raises", "ValueError"], "If the amount is negative or the rate is not a finite number.", "ValueError"),
+        DocstringReturns(["returns"], "The converted amount, rounded to the number of digits requested.", "int", False),
+    ],
+)
+WRAPPED = {
+    Style.GOOGLE: '''Convert an amount of money from one currency to
+another at the given exchange rate.
+
+The rate is applied once; rounding happens at the end so
+that repeated conversions stay exact.
+
+Args:
+    amount (dict[str, int]): The value to convert, in
+        the smallest unit of the source currency.
+
+Returns:
+    int: The converted amount, rounded to the number of
+        digits requested.
+
+Raises:
+    ValueError: If the amount is negative or the rate is
+        not a finite number.''',
+    Style.NUMPY: '''Convert an amount of money from one currency to
+another at the given exchange rate.
+
+The rate is applied once; rounding happens at the end so
+that repeated conversions stay exact.
+
+Parameters
+----------
+amount : dict[str, int]
+    The value to convert, in the smallest unit of the
+    source currency.
+
+Returns
+-------
+int
+    The converted amount, rounded to the number of
+    digits requested.
+
+Raises
+------
+ValueError
+    If the amount is negative or the rate is not a
+    finite number.''',
+    Style.SPHINX: '''Convert an amount of money from one currency to
+another at the given exchange rate.
+
+The rate is applied once; rounding happens at the end so
+that repeated conversions stay exact.
+
+:param amount: The value to convert, in the smallest
+    unit of the source currency.
+:type amount: dict[str, int]
+:returns: The converted amount, rounded to the number of
+    digits requested.
+:rtype: int
+:raises ValueError: If the amount is negative or the
+    rate is not a finite number.''',
+}
+
+
+@pytest.mark.parametrize("style", list(Style))
+def test_wrap_keeps_each_style_layout(style: Style) -> None:
+    assert render_docstring(WRAP_DOC, style, width=64, indent=8) == WRAPPED[style]
+    # Without a width nothing is wrapped; with room to spare nothing changes.
+    assert render_docstring(WRAP_DOC, style, width=400) == render_docstring(WRAP_DOC, style)
+
+
+_WORDS = st.lists(
+    st.from_regex(r"[a-z]{1,12}", fullmatch=True) | st.from_regex(r"[a-z]{30,50}", fullmatch=True),
+    min_size=1,
+    max_size=30,
+).map(" ".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    style=st.sampled_from(list(Style)),
+    indent=st.sampled_from([0, 4, 8, 12, 16, 24, 32]),
+    width=st.integers(40, 120),
+    summary=_WORDS,
+    long=st.none() | _WORDS,
+    params=st.lists(_WORDS, max_size=3),
+    returns=st.none() | _WORDS,
+)
+def test_no_written_line_exceeds_the_limit(
+    style: Style, indent: int, width: int, summary: str, long: str | None, params: list[str], returns: str | None
+) -> None:
+    names = ["alpha", "beta_value", "gamma"][: len(params)]
+    meta: list = [DocstringParam(["param", name], text, name, "int", None, None) for name, text in zip(names, params)]
+    meta += [DocstringReturns(["returns"], returns, "list[int]", False)] if returns else []
+    text = render_docstring(_doc(summary, long, meta), style, width=width, indent=indent)
+    literal = docstring_literal(text, " " * indent, "\n")
+    for line in (" " * indent + literal).split("\n"):
+        if len(line) > width:
+            # Only a word longer than the room may stick out: alone, or after an entry's head.
+            rest = re.sub(r"^\s*(?:\"\"\"|(?:\w+ \(int\):|:param \w+:|:returns:|list\[int\]:))", "", line)
+            assert len(rest.replace('"""', "").split()) <= 1, line
+    # The layout survives: the same parts parse back, only the line breaks differ.
+    parsed = parse(text)
+    flat = lambda value: " ".join((value or "").split())  # noqa: E731
+    assert flat(f"{parsed.short_description} {parsed.long_description or ''}") == flat(f"{summary} {long or ''}")
+    assert [(p.arg_name, flat(p.description)) for p in parsed.params] == list(zip(names, map(flat, params)))
+    if returns:
+        assert flat(parsed.returns.description) == flat(returns)

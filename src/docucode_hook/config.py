@@ -17,6 +17,8 @@ from docucode_hook.context import Style
 
 BACKENDS = ("template", "model", "server")
 RUNTIMES = ("auto", "numpy", "transformers")
+# What replaces a part the model is unsure of: text derived from the code, or a marker a reviewer must replace.
+PLACEHOLDERS = ("derived", "todo")
 
 
 class ConfigError(Exception):
@@ -55,6 +57,7 @@ class Config:
     check_stale: bool = True  # --check reports DCU101.. for stale docstrings
     fail_under: float = 0.0  # minimum docstring coverage (percent) for --check
     max_line_length: int = 88
+    placeholders: str = "derived"  # derived | todo (see PLACEHOLDERS)
     comments: bool = False  # inline comments for complex blocks (opt-in)
     max_comments_per_function: int = 2  # comments on complex blocks a function may have, old ones included
     comment_threshold: int = 2  # complexity points a block needs for a comment (rule in comments.py)
@@ -81,6 +84,10 @@ def _coerce(name: str, value: Any) -> Any:
     if name == "runtime":
         if value not in RUNTIMES:
             raise ConfigError(f"runtime must be one of {', '.join(RUNTIMES)} (got {value!r})")
+        return value
+    if name == "placeholders":
+        if value not in PLACEHOLDERS:
+            raise ConfigError(f"placeholders must be one of {', '.join(PLACEHOLDERS)} (got {value!r})")
         return value
     if name == "backend":
         if value not in BACKENDS:
@@ -163,4 +170,4 @@ def load_config(config_file: Path | None, root: Path, overrides: Mapping[str, An
     return load_mapping(merged)
 
 
-__all__ = ["BACKENDS", "Config", "ConfigError", "find_project_root", "load_config", "load_mapping"]
+__all__ = ["BACKENDS", "PLACEHOLDERS", "Config", "ConfigError", "find_project_root", "load_config", "load_mapping"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import inspect
 import re
+import textwrap
 
 from docstring_parser import Docstring, DocstringStyle, compose
 from docstring_parser.common import DocstringParam, DocstringRaises, DocstringReturns
@@ -18,15 +19,92 @@ _UNTYPED_GOOGLE_RETURN = re.compile(r"^(    ):(?: |$)", re.MULTILINE)
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
-def render_docstring(doc: Docstring, style: Style) -> str:
-    """The docstring's text in ``style``: summary, blank line, description, then sections."""
+def render_docstring(doc: Docstring, style: Style, width: int | None = None, indent: int = 0) -> str:
+    """The docstring's text in ``style``: summary, blank line, description, then sections.
+
+    With ``width``, lines are wrapped so that once the docstring is written into a body
+    indented by ``indent`` columns, no line of the file is longer than ``width`` (see
+    ``wrap_lines``).
+    """
     if style is Style.SPHINX:
-        return _render_sphinx(doc)
-    text = compose(_prepared(doc, style), style=_COMPOSED[style], indent=INDENT)
-    if style is Style.GOOGLE:
-        text = _UNTYPED_GOOGLE_RETURN.sub(r"\1", text)
-    # NumPy's compose opens every section with its own blank line after ours.
-    return _BLANK_RUNS.sub("\n\n", text).strip()
+        text = _render_sphinx(doc)
+    else:
+        text = compose(_prepared(doc, style), style=_COMPOSED[style], indent=INDENT)
+        if style is Style.GOOGLE:
+            text = _UNTYPED_GOOGLE_RETURN.sub(r"\1", text)
+        # NumPy's compose opens every section with its own blank line after ours.
+        text = _BLANK_RUNS.sub("\n\n", text).strip()
+    return text if width is None else wrap_lines(text, style, width, indent)
+
+
+# The first line shares the file's line with the opening quotes and, in a one-line
+# docstring, the closing ones; a raw string adds its "r".
+_QUOTES_ON_FIRST_LINE = len('r"""') + len('"""')
+_GOOGLE_TITLE = re.compile(r"^[A-Z][A-Za-z ]*:$")
+_NUMPY_UNDERLINE = re.compile(r"^-{3,}$")
+# The head of an entry that must stay on one line: a Google "name (type):" or "type:", a Sphinx
+# ":param x:". A Google head is one word, or a name and a parenthesised type: prose with a colon is not one.
+_GOOGLE_ENTRY = re.compile(r"^\s*((?:[^\s(:]+\s*\([^\n]*?\)|[^\s:]*\[[^\n]*?\]|[^\s:]+):)(?=\s|$)")
+_SPHINX_FIELD = re.compile(r"^(:[^:]+:)")
+_GLUE = "\0"  # stands for a space that must not break a line (no docstring text holds NUL here)
+
+
+def wrap_lines(text: str, style: Style, width: int, indent: int = 0) -> str:
+    """Break every line longer than ``width - indent`` columns at spaces, keeping the layout.
+
+    A continuation keeps the line's own indentation, except where the style indents it under
+    an entry: a Google entry (``name (type): text`` in a section) and a Sphinx field
+    (``:param x: text``) continue one level deeper. Section titles, NumPy underlines and
+    NumPy ``name : type`` lines are never broken, nor an entry's head (``name (type):``).
+    The first line leaves room for the quotes. A single word longer than the room is left whole.
+    """
+    lines = text.split("\n")
+    out: list[str] = []
+    in_section = False
+    for number, line in enumerate(lines):
+        following = lines[number + 1] if number + 1 < len(lines) else ""
+        own = len(line) - len(line.lstrip())
+        hang, glued = own, line
+        if style is Style.GOOGLE:
+            if _GOOGLE_TITLE.match(line):
+                in_section = True
+            elif in_section and own == len(INDENT):
+                hang = own + len(INDENT)
+                glued = _glue(line, _GOOGLE_ENTRY)
+        elif style is Style.NUMPY:
+            if _NUMPY_UNDERLINE.match(following.strip()) or _NUMPY_UNDERLINE.match(line.strip()):
+                in_section = True
+                out.append(line)
+                continue
+            if in_section and own == 0:
+                if " : " in line or line.rstrip().endswith(":"):
+                    out.append(line)
+                    continue
+                hang = len(INDENT)
+        elif line.startswith(":"):
+            hang = len(INDENT)
+            glued = _glue(line, _SPHINX_FIELD)
+        room = width - indent - (_QUOTES_ON_FIRST_LINE if number == 0 else 0)
+        if len(line) <= room:
+            out.append(line)
+            continue
+        wrapped = textwrap.wrap(
+            glued.strip(),
+            width=max(room, 1),
+            initial_indent=" " * own,
+            subsequent_indent=" " * hang,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        out += [part.replace(_GLUE, " ") for part in wrapped]
+    return "\n".join(out)
+
+
+def _glue(line: str, head: re.Pattern[str]) -> str:
+    match = head.match(line)
+    if not match:
+        return line
+    return line[: match.start(1)] + match.group(1).replace(" ", _GLUE) + line[match.end(1) :]
 
 
 def _prepared(doc: Docstring, style: Style) -> Docstring:
@@ -112,4 +190,4 @@ def _field(name: str, body: str | None, marker: str = ":") -> str:
     return "\n".join([f"{marker}{name}: {lines[0]}".rstrip(), *(INDENT + line if line else "" for line in lines[1:])])
 
 
-__all__ = ["INDENT", "render_docstring", "render_epydoc_fields"]
+__all__ = ["INDENT", "render_docstring", "render_epydoc_fields", "wrap_lines"]

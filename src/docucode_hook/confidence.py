@@ -1,0 +1,318 @@
+"""How sure the model is of each part it wrote, and which parts to keep.
+
+A part is the summary, the extended description, or one parameter's description. Its
+score combines two signals, each in [0, 1]:
+
+- the model's own confidence: the geometric mean of its token probabilities inside the
+  part (``exp`` of the mean natural-log probability);
+- lexical support: the share of the part's content words that occur in the code's
+  identifiers, split at underscores and camelCase humps.
+
+``score = weight * confidence + (1 - weight) * support``. Neither signal alone separates
+wrong from right summaries well (issue 14: AUC 0.62 and 0.67), so both are kept per part
+and the thresholds are calibrated by blind review (``sweep``/``choose_threshold``).
+
+The thresholds ship in the model directory, in ``docucode.json`` beside ``config.json``
+(a file of our own: ``save_pretrained`` rewrites ``config.json``)::
+
+    {"thresholds": {"summary": 0.35, "description": 0.5, "parameter": 0.3, "weight": 0.5}}
+
+Missing keys, or a missing file, take the defaults of ``Thresholds``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from docucode_hook.backends.template import words
+from docucode_hook.truth import FILLER
+
+THRESHOLDS_FILE = "docucode.json"
+SUMMARY, DESCRIPTION = "summary", "description"
+PARAMETER_PREFIX = "param:"
+# Words that carry no claim about the code: neither support nor contradict it.
+_STOPWORDS = FILLER | frozenset(
+    """and or not but from with into onto over under by in on at as if then else than when
+    which who whose what where while all any each every some no other such only also
+    has have had was were been being will would can could should may might must do does""".split()
+)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Minimum scores to keep each kind of part; uncalibrated defaults until a model ships its own."""
+
+    summary: float = 0.35
+    description: float = 0.5  # filler or false in most second paragraphs: the strictest gate
+    parameter: float = 0.3
+    weight: float = 0.5  # share of the model's confidence in the score; the rest is lexical support
+
+
+class ThresholdsError(ValueError):
+    """A ``docucode.json`` that cannot be read; str(e) names the file and the reason."""
+
+
+def load_thresholds(model_dir: str | Path | None) -> Thresholds:
+    """The thresholds in ``model_dir/docucode.json``; the defaults when there is no such file."""
+    if model_dir is None:
+        return Thresholds()
+    path = Path(model_dir) / THRESHOLDS_FILE
+    if not path.is_file():
+        return Thresholds()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8")).get("thresholds", {})
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as exc:
+        raise ThresholdsError(f"{path}: not a JSON object with a 'thresholds' object ({exc})") from None
+    known = {field.name for field in fields(Thresholds)}
+    if not isinstance(raw, dict) or set(raw) - known:
+        raise ThresholdsError(f"{path}: 'thresholds' keys must be among {', '.join(sorted(known))}")
+    for key, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise ThresholdsError(f"{path}: thresholds.{key} must be a number from 0 to 1 (got {value!r})")
+    return Thresholds(**{key: float(value) for key, value in raw.items()})
+
+
+@dataclass(frozen=True)
+class Span:
+    part: str  # "summary", "description" or "param:<name>"
+    start: int  # character offsets in the generated text, end exclusive
+    end: int
+
+
+_SECTION = re.compile(
+    r"^[ \t]*(?:(?:Args|Arguments|Parameters|Params|Other Parameters|Keyword Args|Returns?|Yields?|Raises|"
+    r"Examples?|Notes?|See Also|Attributes)\s*:?[ \t]*$|[:@](?:param|type|returns?|rtype|raises?|yields?|ytype)\b)",
+    re.MULTILINE | re.IGNORECASE,
+)
+
+
+def part_spans(text: str, parameters: Sequence[str]) -> list[Span]:
+    """Where the summary, the extended description and each parameter's description lie in ``text``.
+
+    Read the same way in every style: the summary is the first paragraph, the description
+    runs from there to the first section title or field, and a parameter's description is
+    the rest of its entry line (``x (int): ...``, ``x : int``, ``:param x: ...``) and the
+    lines indented under it.
+    """
+    spans: list[Span] = []
+    lines = _lines_with_offsets(text)
+    first = next((index for index, (_, line) in enumerate(lines) if line.strip()), None)
+    if first is None:
+        return spans
+    section = _SECTION.search(text)
+    head_end = section.start() if section else len(text)
+    index = first
+    while index < len(lines) and lines[index][1].strip() and lines[index][0] < head_end:
+        index += 1
+    summary_end = lines[index - 1][0] + len(lines[index - 1][1])
+    spans.append(Span(SUMMARY, lines[first][0] + _indent(lines[first][1]), summary_end))
+    description = text[summary_end:head_end]
+    if description.strip():
+        start = summary_end + len(description) - len(description.lstrip())
+        spans.append(Span(DESCRIPTION, start, summary_end + len(description.rstrip())))
+    numpy = bool(re.search(r"^[ \t]*(?:Parameters|Other Parameters)[ \t]*\n[ \t]*-{3,}", text, re.MULTILINE))
+    for name in parameters:
+        span = _parameter_span(text, lines, name.lstrip("*"), head_end, numpy)
+        if span:
+            spans.append(span)
+    return spans
+
+
+def _lines_with_offsets(text: str) -> list[tuple[int, str]]:
+    out, offset = [], 0
+    for line in text.split("\n"):
+        out.append((offset, line))
+        offset += len(line) + 1
+    return out
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _parameter_span(text: str, lines: list[tuple[int, str]], name: str, after: int, numpy: bool) -> Span | None:
+    name_re = rf"\\?\*{{0,2}}{re.escape(name)}"  # "*args", and "\*args" as Sphinx escapes it
+    entry = re.compile(
+        rf"^[ \t]*(?::param\s+(?:[^:\s]+\s+)?{name_re}:"  # Sphinx, with or without a type
+        rf"|{name_re}\s*(?:\([^\n]*?\))?\s*:"  # Google "x (int):", NumPy "x : int"
+        rf"|{name_re}[ \t]*$)"  # NumPy without a type
+    )
+    for index, (offset, line) in enumerate(lines):
+        if offset < after:
+            continue
+        match = entry.match(line)
+        if not match:
+            continue
+        # A NumPy entry line holds the name and type; the description is on the indented lines below.
+        is_numpy_header = numpy and bool(re.match(rf"^[ \t]*{name_re}\s*(?::|$)", line))
+        start = offset + len(line) if is_numpy_header else offset + match.end()
+        end = offset + len(line)
+        for next_offset, next_line in lines[index + 1 :]:
+            if next_line.strip() and _indent(next_line) <= _indent(line):
+                break
+            if next_line.strip():
+                end = next_offset + len(next_line)
+        while start < end and text[start] in " \t\n":
+            start += 1
+        return Span(PARAMETER_PREFIX + name, start, end) if start < end else None
+    return None
+
+
+@dataclass(frozen=True)
+class PartScore:
+    part: str
+    text: str
+    mean_logprob: float | None  # None: no token of the part carried a log-probability
+    min_logprob: float | None
+    support: float
+    score: float
+
+
+def span_logprobs(token_logprobs: Sequence[tuple[int, float]], start: int, end: int) -> tuple[float, float] | None:
+    """(mean, minimum) log-probability of the tokens whose first character lies in [start, end)."""
+    inside = [logprob for offset, logprob in token_logprobs if start <= offset < end]
+    return (sum(inside) / len(inside), min(inside)) if inside else None
+
+
+def lexical_support(text: str, code_words: Iterable[str]) -> float:
+    """The share of the text's content words found among ``code_words`` (1.0 when it has none)."""
+    vocabulary = {word for identifier in code_words for word in words(identifier)}
+    content = [word for token in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text) for word in words(token)]
+    content = [word for word in content if word not in _STOPWORDS and len(word) > 2]
+    if not content:
+        return 1.0
+    return sum(word in vocabulary for word in content) / len(content)
+
+
+def code_identifiers(code: str) -> list[str]:
+    """The identifiers of a piece of code, the raw material for ``lexical_support``."""
+    return re.findall(r"[A-Za-z_][A-Za-z0-9_]*", code)
+
+
+def score_parts(
+    text: str,
+    token_logprobs: Sequence[tuple[int, float]],
+    parameters: Sequence[str],
+    code: str,
+    weight: float = Thresholds.weight,
+) -> dict[str, PartScore]:
+    """A score per part of the generated ``text``; a part without log-probabilities is scored on
+    lexical support alone."""
+    identifiers = code_identifiers(code)
+    scores = {}
+    for span in part_spans(text, parameters):
+        part_text = text[span.start : span.end]
+        support = lexical_support(part_text, identifiers)
+        logprobs = span_logprobs(token_logprobs, span.start, span.end)
+        if logprobs is None:
+            mean = low = None
+            score = support
+        else:
+            mean, low = logprobs
+            score = weight * math.exp(mean) + (1 - weight) * support
+        scores[span.part] = PartScore(span.part, part_text, mean, low, support, score)
+    return scores
+
+
+@dataclass(frozen=True)
+class Decision:
+    drop_description: bool
+    replace_summary: bool
+    replace_parameters: frozenset[str]  # parameter names (without stars)
+    reasons: tuple[str, ...]
+
+
+def decide(scores: dict[str, PartScore], thresholds: Thresholds) -> Decision:
+    """Which parts fall below their gate: the description is dropped, the summary and
+    parameter descriptions are replaced with derived text."""
+    reasons = []
+
+    def below(part: str, gate: float) -> bool:
+        score = scores.get(part)
+        if score is None or score.score >= gate:
+            return False
+        reasons.append(f"{part} score {score.score:.2f} below {gate:.2f}")
+        return True
+
+    drop_description = below(DESCRIPTION, thresholds.description)
+    replace_summary = below(SUMMARY, thresholds.summary)
+    replaced = frozenset(
+        part.removeprefix(PARAMETER_PREFIX)
+        for part in sorted(scores)
+        if part.startswith(PARAMETER_PREFIX) and below(part, thresholds.parameter)
+    )
+    return Decision(drop_description, replace_summary, replaced, tuple(reasons))
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    threshold: float
+    kept: int
+    wrong_share_of_kept: float  # of the parts kept, the share rated wrong (0 when none kept)
+    wrong_kept: float  # of all wrong parts, the share still kept
+    correct_kept: float  # of all correct parts, the share still kept
+
+
+RATINGS = ("correct", "vague", "wrong")
+
+
+def sweep(samples: Sequence[tuple[float, str]]) -> list[CurvePoint]:
+    """The trade-off as the gate tightens: one point per distinct score (keep score >= threshold),
+    from keeping everything to keeping nothing. ``samples`` are (score, rating), ratings as
+    in the blind review: "correct", "vague" or "wrong"."""
+    for _, rating in samples:
+        if rating not in RATINGS:
+            raise ValueError(f"rating must be one of {', '.join(RATINGS)} (got {rating!r})")
+    wrong_total = sum(rating == "wrong" for _, rating in samples)
+    correct_total = sum(rating == "correct" for _, rating in samples)
+    thresholds = [-math.inf, *sorted({score for score, _ in samples}), math.inf]
+    curve = []
+    for threshold in thresholds:
+        kept = [rating for score, rating in samples if score >= threshold]
+        wrong = kept.count("wrong")
+        curve.append(
+            CurvePoint(
+                threshold,
+                len(kept),
+                wrong / len(kept) if kept else 0.0,
+                wrong / wrong_total if wrong_total else 0.0,
+                kept.count("correct") / correct_total if correct_total else 0.0,
+            )
+        )
+    return curve
+
+
+def choose_threshold(curve: Sequence[CurvePoint], max_wrong_share: float = 0.10) -> CurvePoint:
+    """The point that keeps the most correct parts while at most ``max_wrong_share`` of what is
+    kept is wrong (the loosest such gate on ties); keeping nothing when no point qualifies."""
+    allowed = [point for point in curve if point.wrong_share_of_kept <= max_wrong_share]
+    return max(allowed, key=lambda point: (point.correct_kept, -point.threshold))
+
+
+__all__ = [
+    "CurvePoint",
+    "DESCRIPTION",
+    "Decision",
+    "PARAMETER_PREFIX",
+    "PartScore",
+    "RATINGS",
+    "SUMMARY",
+    "Span",
+    "THRESHOLDS_FILE",
+    "Thresholds",
+    "ThresholdsError",
+    "choose_threshold",
+    "code_identifiers",
+    "decide",
+    "lexical_support",
+    "load_thresholds",
+    "part_spans",
+    "score_parts",
+    "span_logprobs",
+    "sweep",
+]

@@ -1,0 +1,146 @@
+"""Text derived from the code where the model is unsure: only what the code shows, else less.
+
+Every sentence here is read off a fact: a parameter passed on to a call or stored on
+``self``, a default, the one expression a function returns, the ``if`` that guards a
+``raise`` or the message it raises with. When nothing true can be said, a description is
+left empty (the entry still shows the name and the annotation) rather than restating the
+name. The template's phrasing (names, verbs, annotations) is the base for summaries.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from docucode_hook.backends.template import (
+    VERBS,
+    describe_exception,
+    describe_parameter,
+    describe_return,
+    summarise,
+    words,
+)
+from docucode_hook.config import PLACEHOLDERS
+from docucode_hook.context import FunctionContext, Parameter, ParamKind
+from docucode_hook.facts import ProseFacts
+from docucode_hook.truth import check_summary, restates_name
+
+_MAX_DEFAULT = 30  # longer defaults are read more easily in the signature
+_MAX_MESSAGE = 60
+
+
+def derived_summary(ctx: FunctionContext, facts: ProseFacts) -> str:
+    """A summary that fits the kind of function (``truth.check_summary`` accepts it)."""
+    parts = words(ctx.name)
+    if facts.is_constructor and ctx.class_name:
+        noun = " ".join(words(ctx.class_name)) or "instance"
+        article = "an" if noun[0] in "aeiou" else "a"
+        if parts[:1] == ["from"] and len(parts) > 1:
+            return f"Create {article} {noun} from the {' '.join(parts[1:])}."
+        return f"Create {article} {noun}."
+    if facts.is_context_manager and facts.is_generator:
+        if parts and parts[0] in VERBS and len(parts) > 1:
+            return f"{parts[0].capitalize()} the {' '.join(parts[1:])} for the duration of a `with` block."
+        return f"A context manager for the {' '.join(parts) or 'block'}."
+    if facts.is_property:
+        # A property reads as the value it is: "get_size" is "The size.", "is_empty" a "Whether ...".
+        parts = parts[1:] if parts[:1] == ["get"] and len(parts) > 1 else parts
+        if parts[0:1] in (["is"], ["has"], ["can"]) and len(parts) > 1:
+            owner = " ".join(words(ctx.class_name or "")) or "object"
+            return f"Whether the {owner} {parts[0]} {' '.join(parts[1:])}."
+        return f"The {' '.join(parts) or 'value'}."
+    summary = summarise(ctx)
+    verdict = check_summary(summary, facts)
+    if verdict.kept:
+        return summary
+    if verdict.text:
+        return _sentence(verdict.text)
+    return f"Run the {' '.join(parts) or 'function'}."
+
+
+def derived_parameter(param: Parameter, facts: ProseFacts) -> str:
+    """What the code shows about ``param``; empty when it shows nothing the name does not say.
+
+    Order: the template's phrasing where it says more than the name (``*args``, flags,
+    "The number of items."), else where the value goes (stored on ``self``, passed to a
+    call); then its default.
+    """
+    bare = Parameter(param.name, param.kind, param.annotation, None)
+    said = describe_parameter(bare)
+    pieces = [] if restates_name(said, param.name) else [said]
+    if not pieces:
+        stored = dict(facts.stored).get(param.name)
+        callee = dict(facts.forwarded).get(param.name)
+        if stored:
+            pieces.append(f"Stored as `{stored}`.")
+        elif callee:
+            pieces.append(f"Passed to `{callee}`.")
+    variadic = param.kind in (ParamKind.VAR_POSITIONAL, ParamKind.VAR_KEYWORD)
+    if param.default is not None and len(param.default) <= _MAX_DEFAULT and not variadic:
+        pieces.append(f"Defaults to {param.default}.")
+    return " ".join(pieces)
+
+
+def derived_return(ctx: FunctionContext, facts: ProseFacts) -> str:
+    """What a function returns, read off its one return expression where that is plain."""
+    if not facts.is_generator and len(facts.return_expressions) == 1:
+        said = _describe_expression(facts.return_expressions[0], ctx)
+        if said:
+            return said
+    return describe_return(ctx)
+
+
+def _describe_expression(source: str, ctx: FunctionContext) -> str | None:
+    try:
+        node = ast.parse(source, mode="eval").body
+    except SyntaxError:
+        return None
+    if isinstance(node, ast.Subscript) and _is_self_attribute(node.value) and isinstance(node.slice, ast.Name):
+        return f"The value stored under `{node.slice.id}` in `{ast.unparse(node.value)}`."
+    if _is_self_attribute(node):
+        return f"The value of `{source}`."
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        name = node.func.id
+        if name == "cls" and ctx.class_name:
+            return f"A new `{ctx.class_name}`."
+        if name[:1].isupper():
+            return f"A new `{name}`."
+    return None
+
+
+def _is_self_attribute(node: ast.expr) -> bool:
+    return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self"
+
+
+def derived_raise(exception: str, facts: ProseFacts) -> str:
+    """When ``exception`` is raised: the ``if`` that guards it, else its message, else the template's reason."""
+    short = exception.rsplit(".", 1)[-1]
+    guards = [guard for guard in facts.guards if guard.exception.rsplit(".", 1)[-1] == short]
+    conditions = list(dict.fromkeys(guard.condition for guard in guards))
+    if guards and None not in conditions and len(conditions) <= 2:
+        return "If " + " or ".join(f"`{condition}`" for condition in conditions) + "."
+    messages = [guard.message for guard in guards if guard.message and len(guard.message) <= _MAX_MESSAGE]
+    if len(guards) == 1 and messages:
+        return f'With the message "{messages[0]}".'
+    return describe_exception(exception)
+
+
+def placeholder_text(derived: str, what: str, placeholders: str) -> str:
+    """The text put where the model was unsure: ``derived`` text, or with ``placeholders = "todo"``
+    a marker a reviewer must replace (``what``: "the summary", "`rate`", "the return value")."""
+    if placeholders not in PLACEHOLDERS:
+        raise ValueError(f"placeholders must be one of {', '.join(PLACEHOLDERS)} (got {placeholders!r})")
+    return f"TODO: describe {what}." if placeholders == "todo" else derived
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+__all__ = [
+    "derived_parameter",
+    "derived_raise",
+    "derived_return",
+    "derived_summary",
+    "placeholder_text",
+]

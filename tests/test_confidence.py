@@ -1,0 +1,193 @@
+"""Per-part confidence: spans in every style, scores, gates, thresholds on disk, calibration curve."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import pytest
+from docstring_parser import Docstring
+from docstring_parser.common import DocstringParam, DocstringReturns
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from docucode_hook.confidence import (
+    PartScore,
+    Thresholds,
+    ThresholdsError,
+    choose_threshold,
+    decide,
+    lexical_support,
+    load_thresholds,
+    part_spans,
+    score_parts,
+    span_logprobs,
+    sweep,
+)
+from docucode_hook.context import Style
+from docucode_hook.render import render_docstring
+
+
+def _doc(summary: str, long: str | None, params: list[tuple[str, str]]) -> Docstring:
+    doc = Docstring()
+    doc.short_description, doc.long_description = summary, long
+    doc.meta = [DocstringParam(["param", name], text, name, "int", None, None) for name, text in params]
+    doc.meta.append(DocstringReturns(["returns"], "The total.", "int", False))
+    return doc
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+_WORD = st.from_regex(r"[a-z]{1,10}", fullmatch=True)
+_SENTENCE = st.lists(_WORD, min_size=1, max_size=25).map(lambda ws: " ".join(ws) + ".")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    _SENTENCE,
+    st.none() | _SENTENCE,
+    st.lists(_SENTENCE, min_size=1, max_size=3),
+    st.sampled_from(list(Style)),
+    st.sampled_from([None, 40, 88]),
+)
+def test_spans_find_every_part_in_every_style(summary: str, long: str | None, texts: list[str], style: Style, width: int | None) -> None:
+    names = ["alpha", "beta", "gamma"][: len(texts)]
+    text = render_docstring(_doc(summary, long, list(zip(names, texts))), style, width=width)
+    found = {span.part: _flat(text[span.start : span.end]) for span in part_spans(text, names)}
+    expected = {"summary": summary, **({"description": long} if long else {})}
+    expected |= {f"param:{name}": body for name, body in zip(names, texts)}
+    assert found == expected
+
+
+def test_spans_of_a_model_like_text() -> None:
+    text = "Convert money.\n\nUses the rate.\n\nArgs:\n    amount (float): The value\n        to convert.\n    *rate: Ratio.\n"
+    parts = {span.part: text[span.start : span.end] for span in part_spans(text, ["amount", "*rate", "missing"])}
+    assert parts == {
+        "summary": "Convert money.",
+        "description": "Uses the rate.",
+        "param:amount": "The value\n        to convert.",
+        "param:rate": "Ratio.",
+    }
+    assert part_spans("", ["x"]) == []
+
+
+def test_span_logprobs_counts_tokens_that_start_inside() -> None:
+    tokens = [(0, -0.1), (5, -0.3), (10, -2.0), (15, -0.5)]
+    assert span_logprobs(tokens, 5, 15) == (pytest.approx(-1.15), -2.0)
+    assert span_logprobs(tokens, 16, 20) is None
+
+
+def test_lexical_support_splits_identifiers() -> None:
+    code = "def read_lines(path: str) -> list[str]:\n    return Path(path).readText().splitlines()"
+    identifiers = re.findall(r"\w+", code)
+    assert lexical_support("Read the lines of the path.", identifiers) == 1.0
+    assert lexical_support("Read the lines from a socket.", identifiers) == pytest.approx(2 / 3)
+    assert lexical_support("The text.", identifiers) == 1.0  # "text" from readText
+    assert lexical_support("It is.", identifiers) == 1.0  # no content word: nothing to contradict
+
+
+CODE = "def convert(amount, rate):\n    return amount * rate"
+TEXT = "Convert the amount.\n\nMagic unicorn galaxy.\n\nArgs:\n    amount: The amount to convert.\n    rate: Banana.\n"
+
+
+def _logprobs(text: str, low_part: str, value: float) -> tuple[tuple[int, float], ...]:
+    """One token per word: -0.05 each, ``value`` inside ``low_part``."""
+    start = text.index(low_part)
+    return tuple(
+        (match.start(), value if start <= match.start() < start + len(low_part) else -0.05)
+        for match in re.finditer(r"\S+", text)
+    )
+
+
+def test_scores_combine_both_signals() -> None:
+    scores = score_parts(TEXT, _logprobs(TEXT, "Convert the amount.", -3.0), ["amount", "rate"], CODE)
+    assert set(scores) == {"summary", "description", "param:amount", "param:rate"}
+    summary = scores["summary"]
+    assert summary.mean_logprob == pytest.approx(-3.0) and summary.support == 1.0
+    assert summary.score == pytest.approx(0.5 * math.exp(-3.0) + 0.5)
+    assert scores["description"].support == 0.0
+    assert scores["param:rate"].score < scores["param:amount"].score
+    # Without log-probabilities (the template, a server that does not report them) support alone counts.
+    plain = score_parts(TEXT, (), ["amount", "rate"], CODE)
+    assert plain["summary"].mean_logprob is None and plain["summary"].score == 1.0
+
+
+def test_decide_gates_each_part() -> None:
+    scores = score_parts(TEXT, _logprobs(TEXT, "Banana.", -4.0), ["amount", "rate"], CODE)
+    decision = decide(scores, Thresholds())
+    assert decision.drop_description and not decision.replace_summary
+    assert decision.replace_parameters == frozenset({"rate"})
+    assert len(decision.reasons) == 2 and all("below" in reason for reason in decision.reasons)
+    lenient = decide(scores, Thresholds(summary=0, description=0, parameter=0))
+    assert not lenient.drop_description and not lenient.replace_parameters
+    strict = decide({"summary": PartScore("summary", "x", -9.0, -9.0, 0.0, 0.01)}, Thresholds())
+    assert strict.replace_summary
+
+
+def test_thresholds_from_the_model_directory(tmp_path: Path) -> None:
+    assert load_thresholds(None) == Thresholds() == load_thresholds(tmp_path)
+    (tmp_path / "docucode.json").write_text(json.dumps({"thresholds": {"summary": 0.6, "weight": 0.25}}))
+    assert load_thresholds(tmp_path) == Thresholds(summary=0.6, weight=0.25)
+    (tmp_path / "docucode.json").write_text(json.dumps({"thresholds": {"summary": 2}}))
+    with pytest.raises(ThresholdsError, match=r"docucode.json: thresholds.summary must be a number from 0 to 1"):
+        load_thresholds(tmp_path)
+    (tmp_path / "docucode.json").write_text(json.dumps({"thresholds": {"sumary": 0.5}}))
+    with pytest.raises(ThresholdsError, match="keys must be among"):
+        load_thresholds(tmp_path)
+    (tmp_path / "docucode.json").write_text("{not json")
+    with pytest.raises(ThresholdsError, match="docucode.json: not a JSON object"):
+        load_thresholds(tmp_path)
+
+
+SAMPLES = [(0.9, "correct"), (0.8, "wrong"), (0.7, "correct"), (0.6, "vague"), (0.5, "wrong"), (0.4, "correct")]
+
+
+def test_sweep_traces_the_trade_off() -> None:
+    curve = sweep(SAMPLES)
+    assert [point.kept for point in curve] == [6, 6, 5, 4, 3, 2, 1, 0]
+    everything, at_07, nothing = curve[0], curve[4], curve[-1]
+    assert (everything.wrong_kept, everything.correct_kept, everything.wrong_share_of_kept) == (1.0, 1.0, pytest.approx(2 / 6))
+    assert at_07.threshold == 0.7
+    assert (at_07.wrong_kept, at_07.correct_kept, at_07.wrong_share_of_kept) == (0.5, pytest.approx(2 / 3), pytest.approx(1 / 3))
+    assert (nothing.kept, nothing.wrong_kept, nothing.correct_kept) == (0, 0.0, 0.0)
+    assert choose_threshold(curve, max_wrong_share=0.10).threshold == 0.9
+    assert choose_threshold(curve, max_wrong_share=0.40).threshold == -math.inf
+    with pytest.raises(ValueError, match="rating must be one of"):
+        sweep([(0.1, "fine")])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 1), st.sampled_from(["correct", "vague", "wrong"])), max_size=30))
+def test_sweep_is_monotonic(samples: list[tuple[float, str]]) -> None:
+    curve = sweep(samples)
+    assert curve[0].kept == len(samples) and curve[-1].kept == 0
+    for looser, tighter in zip(curve, curve[1:]):
+        assert tighter.kept <= looser.kept
+        assert tighter.wrong_kept <= looser.wrong_kept and tighter.correct_kept <= looser.correct_kept
+    assert choose_threshold(curve).wrong_share_of_kept <= 0.10
+
+
+def test_scores_with_log_probabilities_from_a_real_model(tiny_model_dir: Path) -> None:
+    """Teacher-forced log-probs of the tiny model, mapped to character offsets as a backend does."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    encoded = tokenizer(TEXT, return_offsets_mapping=True, return_tensors="pt")
+    with torch.no_grad():
+        logits = model(encoded["input_ids"]).logits[0]
+    logprobs = torch.log_softmax(logits[:-1], dim=-1).gather(1, encoded["input_ids"][0, 1:, None])[:, 0]
+    offsets = [int(start) for start, _ in encoded["offset_mapping"][0, 1:]]
+    token_logprobs = tuple(zip(offsets, logprobs.tolist()))
+    scores = score_parts(TEXT, token_logprobs, ["amount", "rate"], CODE)
+    for part in scores.values():
+        assert part.mean_logprob is not None and part.min_logprob <= part.mean_logprob < 0
+        assert 0 < part.score <= 1
+    summary_end = TEXT.index("\n")
+    inside = [value for offset, value in token_logprobs if offset < summary_end and offset >= 0]
+    assert scores["summary"].mean_logprob == pytest.approx(sum(inside) / len(inside))

@@ -1,0 +1,169 @@
+"""Code-derived text: true, never the name restated, less when nothing is known."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from docucode_hook.backends.template import describe_parameter
+from docucode_hook.config import ConfigError, load_mapping
+from docucode_hook.context import Parameter, ParamKind
+from docucode_hook.derive import (
+    derived_parameter,
+    derived_raise,
+    derived_return,
+    derived_summary,
+    placeholder_text,
+)
+from docucode_hook.facts import prose_facts
+from docucode_hook.finder import iter_contexts
+from docucode_hook.truth import check_summary, restates_name
+
+SOURCE = '''
+from contextlib import contextmanager
+import json
+
+
+class Ledger:
+    def __init__(self, rate, items=None) -> None:
+        self.rate = rate
+        self._items = items or {}
+
+    @property
+    def get_size(self):
+        return len(self._items)
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self._items)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Ledger":
+        return cls(json.loads(text))
+
+    @classmethod
+    def empty(cls):
+        return cls(1.0)
+
+    def lookup(self, key: str):
+        return self._items[key]
+
+    def owner(self):
+        return self._owner
+
+    def convert(self, amount: float, n: int = 2, verbose: bool = False):
+        if amount < 0:
+            raise ValueError("amount must not be negative")
+        if n > 10:
+            raise ValueError("too many digits")
+        for key in self._items:
+            if key.startswith("x"):
+                raise KeyError("bad key")
+        return round(amount * self.rate, n)
+
+    def close(self):
+        raise RuntimeError(f"cannot close {self}")
+
+
+@contextmanager
+def open_session(url):
+    yield connect(url)
+
+
+@contextmanager
+def timer():
+    yield
+
+
+def rows(path):
+    for line in open(path):
+        yield line
+'''
+CONTEXTS = {ctx.qualname: ctx for ctx in iter_contexts(SOURCE, "ledger.py")}
+
+
+def derived(qualname: str) -> tuple:
+    ctx = CONTEXTS[qualname]
+    return ctx, prose_facts(ctx)
+
+
+SUMMARIES = [
+    ("Ledger.from_json", "Create a ledger from the json."),
+    ("Ledger.empty", "Create a ledger."),
+    ("Ledger.get_size", "The size."),
+    ("Ledger.is_open", "Whether the ledger is open."),
+    ("open_session", "Open the session for the duration of a `with` block."),
+    ("timer", "A context manager for the timer."),
+    ("rows", "Yield the rows."),
+]
+
+
+@pytest.mark.parametrize(("qualname", "expected"), SUMMARIES)
+def test_derived_summary_fits_the_kind(qualname: str, expected: str) -> None:
+    ctx, facts = derived(qualname)
+    summary = derived_summary(ctx, facts)
+    assert summary == expected
+    assert check_summary(summary, facts).kept
+
+
+@pytest.mark.parametrize("qualname", sorted(CONTEXTS))
+def test_every_derived_summary_passes_the_truth_checks(qualname: str) -> None:
+    ctx, facts = derived(qualname)
+    assert check_summary(derived_summary(ctx, facts), facts).kept
+
+
+def test_parameters_say_what_the_code_shows_or_nothing() -> None:
+    init, init_facts = derived("Ledger.__init__")
+    convert, convert_facts = derived("Ledger.convert")
+    session, session_facts = derived("open_session")
+    params = {p.name: p for ctx in (init, convert, session) for p in ctx.parameters}
+    assert derived_parameter(params["rate"], init_facts) == "Stored as `self.rate`."
+    assert derived_parameter(params["items"], init_facts) == "Defaults to None."
+    assert derived_parameter(params["url"], session_facts) == "Passed to `connect`."
+    assert derived_parameter(params["amount"], convert_facts) == ""  # round() is a builtin: nothing to say
+    assert derived_parameter(params["n"], convert_facts) == "Defaults to 2."
+    assert derived_parameter(params["verbose"], convert_facts) == "Whether verbose is enabled. Defaults to False."
+    # The template's own text restates these names; the derived text never does.
+    assert restates_name(describe_parameter(params["rate"]), "rate")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.from_regex(r"[a-z]{1,8}(_[a-z]{1,8}){0,2}", fullmatch=True),
+    st.sampled_from(list(ParamKind)),
+    st.sampled_from([None, "int", "bool", "str", "list[str]", "Config"]),
+    st.sampled_from([None, "None", "2", "True", "'x'"]),
+)
+def test_derived_parameter_never_restates_the_name(name: str, kind: ParamKind, annotation: str | None, default: str | None) -> None:
+    _, facts = derived("Ledger.convert")
+    text = derived_parameter(Parameter(name, kind, annotation, default), facts)
+    without_default = text.split(" Defaults to ")[0].removeprefix(f"Defaults to {default}.")
+    assert not without_default.strip() or not restates_name(without_default, name)
+
+
+def test_returns_read_off_the_one_return_expression() -> None:
+    assert derived_return(*derived("Ledger.lookup")) == "The value stored under `key` in `self._items`."
+    assert derived_return(*derived("Ledger.owner")) == "The value of `self._owner`."
+    assert derived_return(*derived("Ledger.from_json")) == "A new `Ledger`."
+    assert derived_return(*derived("rows")) == "The rows."  # the template's phrasing when nothing is plain
+
+
+def test_raises_from_guards_and_messages() -> None:
+    _, facts = derived("Ledger.convert")
+    assert derived_raise("ValueError", facts) == "If `amount < 0` or `n > 10`."
+    # The loop variable is not a parameter: the condition alone would not say when; the message does.
+    assert derived_raise("KeyError", facts) == 'With the message "bad key".'
+    _, close = derived("Ledger.close")
+    assert derived_raise("RuntimeError", close) == "If the operation cannot be completed."  # f-string: no message
+
+
+def test_placeholders() -> None:
+    assert placeholder_text("The size.", "the summary", "derived") == "The size."
+    assert placeholder_text("The size.", "`rate`", "todo") == "TODO: describe `rate`."
+    with pytest.raises(ValueError, match="placeholders must be one of derived, todo"):
+        placeholder_text("x", "y", "model")
+    assert load_mapping({"placeholders": "todo"}).placeholders == "todo"
+    assert load_mapping({}).placeholders == "derived"
+    with pytest.raises(ConfigError, match="placeholders must be one of derived, todo"):
+        load_mapping({"placeholders": "blank"})
