@@ -9,7 +9,7 @@ import pytest
 from pydoclint_venv import pydoclint_executable
 
 from docucode_hook.context import Style
-from docucode_hook.finder import iter_contexts
+from docucode_hook.contexts import iter_contexts
 from train.metrics import (
     StyleSubject,
     bleu_tokens,

@@ -98,7 +98,7 @@ class BackendRun:
 
 def context_for(record: dict[str, Any], where: str) -> FunctionContext:
     """Regenerate the hook's context from a record's code (a method is put back into its class)."""
-    from docucode_hook.finder import iter_contexts
+    from docucode_hook.contexts import iter_contexts
 
     code, qualname = record["code_snippet"], record["qualname"]
     owner = qualname.split(".")[-2] if "." in qualname else ""
@@ -154,7 +154,7 @@ def read_examples(path: Path, limit: int | None = None, seed: int = 0) -> list[E
 
 def probe_contexts() -> list[FunctionContext]:
     """The fixed probe functions (dunders left out, as the hook skips them by default)."""
-    from docucode_hook.finder import iter_contexts
+    from docucode_hook.contexts import iter_contexts
 
     source = PROBES.read_text(encoding="utf-8")
     return [ctx for ctx in iter_contexts(source, f"train/probes/{PROBES.name}") if not ctx.name.startswith("__")]

@@ -17,7 +17,7 @@ import docstring_parser
 import libcst as cst
 
 from docucode_hook.context import FunctionContext, Style
-from docucode_hook.grounding import repeats_itself
+from docucode_hook.phrasing import repeats_itself
 from docucode_hook.prompt import TRUNCATED as TRUNCATED_LINE
 
 # Underscores count as punctuation: CodeXGLUE's normaliser splits them out after its

@@ -52,7 +52,8 @@ from docstring_parser import Docstring, ParseError, parse
 from docucode_hook.comments import PRAGMA, block_score, function_blocks
 from docucode_hook.config import Config
 from docucode_hook.context import FunctionContext, Style
-from docucode_hook.finder import first_line, iter_contexts
+from docucode_hook.contexts import iter_contexts
+from docucode_hook.syntax import first_line
 from docucode_hook.prompt import COMMENT_TASK, DOCSTRING_TASK, build_comment_record, build_record
 from docucode_hook.render import render_docstring
 from docucode_hook.verify import CommentLines, comment_lines

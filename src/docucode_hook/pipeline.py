@@ -134,7 +134,8 @@ def _texts_for(targets: Sequence[Target], backend: Backend | None, config: Confi
     """Grounded docstring text for every target: generate in batches, fall back per function."""
     from docucode_hook.backends.template import TemplateBackend
     from docucode_hook.cache import DocstringCache, generate_cached
-    from docucode_hook.grounding import grounded_text, refresh_sections
+    from docucode_hook.grounding import grounded_text
+    from docucode_hook.refresh import refresh_sections
 
     fresh = [t.context for t in targets if t.reason == "missing"]
     cache = DocstringCache() if config.cache else None
