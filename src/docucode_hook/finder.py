@@ -17,6 +17,7 @@ from docucode_hook.docstrings import CODES, CodeFacts, may_have_sections, read_s
 from docucode_hook.syntax import (
     FUNCTIONS,
     Scope,
+    annotation_text,
     body_statements,
     decorator_names,
     docstring_node,
@@ -171,7 +172,7 @@ def _stale_sections(scope: Scope, style: Style, may_yield: bool) -> dict[str, st
         raises=flow.raises,
         is_stub=is_abstract(node) or is_stub(node),
         is_property=is_property(node),
-        promises_value=node.returns is not None and promises_value(ast.unparse(node.returns)),
+        promises_value=node.returns is not None and promises_value(annotation_text(node.returns)),
     )
     return stale_sections(doc, code)
 

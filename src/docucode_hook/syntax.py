@@ -96,6 +96,15 @@ def promises_value(annotation: str | None) -> bool:
     return annotation is not None and annotation.strip("'\"").rsplit(".", 1)[-1] not in NO_VALUE
 
 
+def annotation_text(node: ast.expr) -> str:
+    """An annotation's text for ``promises_value``: a name or string as it is, anything else unparsed
+    (unparsing every annotation cost ``--check`` time on large trees)."""
+    if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, str)):
+        return str(node.value)
+    name = dotted(node)
+    return name if name is not None else ast.unparse(node)
+
+
 def yield_type(annotation: str | None) -> str | None:
     """``Iterator[int]`` / ``Generator[int, None, None]`` -> ``int``; None when not such a type."""
     if not annotation or "[" not in annotation or not annotation.endswith("]"):
@@ -337,6 +346,7 @@ __all__ = [
     "PROPERTY_DECORATORS",
     "BodyFacts",
     "Scope",
+    "annotation_text",
     "body_facts",
     "body_statements",
     "decorator_names",
