@@ -30,7 +30,7 @@ MODULES = ("json/encoder.py", "argparse.py", "textwrap.py", "shlex.py", "csv.py"
 
 
 def bench_contexts(count: int) -> list:
-    from docucode_hook.finder import iter_contexts
+    from docucode_hook.contexts import iter_contexts
 
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     found: list = []

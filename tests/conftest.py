@@ -1,13 +1,17 @@
-"""Shared fixtures: a tiny random model and adapter built once per session, and an isolated cache dir."""
+"""Shared fixtures: a tiny random model and adapter, the pre-commit hook repo and its environment (each
+built once per session), and an isolated cache dir."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
+from precommit_support import CHECKOUT, run
 
 from docucode_hook.context import FunctionContext
-from docucode_hook.finder import iter_contexts
+from docucode_hook.contexts import iter_contexts
 from docucode_hook.tinymodel import build_tiny_adapter, build_tiny_model
 
 SAMPLE_SOURCE = '''"""Small helpers for the backend tests."""
@@ -69,3 +73,34 @@ def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     cache_dir = tmp_path / "docucode-cache"
     monkeypatch.setenv("DOCUCODE_CACHE_DIR", str(cache_dir))
     return cache_dir
+
+
+@pytest.fixture(scope="session")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment for git and pre-commit: one PRE_COMMIT_HOME for the whole session, so the
+    hook environment is installed once for every test that runs the real pre-commit."""
+    home = tmp_path_factory.mktemp("precommit-home")
+    return {
+        **os.environ,
+        "PRE_COMMIT_HOME": str(home / "cache"),
+        "DOCUCODE_CACHE_DIR": str(home / "docucode-cache"),
+        "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+    }
+
+
+@pytest.fixture(scope="session")
+def hook_repo(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> tuple[Path, str]:
+    """A git repo holding this checkout's working tree (committed or not), as pre-commit fetches it; and its rev."""
+    repo = tmp_path_factory.mktemp("hook-repo")
+    listed = run(["git", "ls-files", "-co", "--exclude-standard", "-z"], CHECKOUT, env).stdout.split("\0")
+    for name in filter(None, listed):
+        source = CHECKOUT / name
+        if source.is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, repo / name)
+    run(["git", "init", "-q"], repo, env)
+    run(["git", "add", "-A"], repo, env)
+    run(["git", "commit", "-qm", "snapshot"], repo, env)
+    return repo, run(["git", "rev-parse", "HEAD"], repo, env).stdout.strip()

@@ -143,17 +143,17 @@ def test_statement_walk_finds_what_the_full_walk_finds(module_name: str) -> None
     import inspect
 
     from docucode_hook import finder
+    from docucode_hook.syntax import flow_facts, iter_definitions
 
     source = inspect.getsource(importlib.import_module(module_name))
-    functions = [s for s in finder._definitions(finder._walk_module(ast.parse(source)))
-                 if not isinstance(s.node, ast.ClassDef)]
+    functions = [s for s in iter_definitions(ast.parse(source)) if not isinstance(s.node, ast.ClassDef)]
     assert len(functions) > 20
     yield_lines = finder._yield_lines(source)
     for scope in functions:
         facts = scope.facts
-        for flow in (finder._flow(scope, may_yield=True), finder._flow(scope, may_yield=False)):
+        for flow in (flow_facts(scope, may_yield=True), flow_facts(scope, may_yield=False)):
             assert (flow.returns_value, flow.raises) == (facts.returns_value, facts.raises), scope.qualname
-        flow = finder._flow(scope, finder._may_yield(yield_lines, scope.node))
+        flow = flow_facts(scope, finder._may_yield(yield_lines, scope.node))
         assert (flow.returns_value, flow.is_generator, flow.raises) == (
             facts.returns_value, facts.is_generator, facts.raises), scope.qualname
     assert any(scope.facts.raises for scope in functions)
@@ -195,7 +195,7 @@ def test_check_pre_filters_do_not_change_findings(source: str, monkeypatch: pyte
         fast = scan_source(source, "m.py", config, targets=False)
     except SyntaxError:
         return
-    monkeypatch.setattr(finder, "_may_have_sections", lambda text: True)
-    real_flow = finder._flow
-    monkeypatch.setattr(finder, "_flow", lambda scope, may_yield: real_flow(scope, True))
+    monkeypatch.setattr(finder, "may_have_sections", lambda text: True)
+    real_flow = finder.flow_facts
+    monkeypatch.setattr(finder, "flow_facts", lambda scope, may_yield: real_flow(scope, True))
     assert scan_source(source, "m.py", config, targets=False) == fast

@@ -157,7 +157,7 @@ from docucode_hook.backends.model import ModelBackend
 from docucode_hook.cache import DocstringCache, generate_cached
 from docucode_hook.config import Config
 from docucode_hook.context import Style
-from docucode_hook.finder import iter_contexts
+from docucode_hook.contexts import iter_contexts
 contexts = [c for c in iter_contexts(open({str(source)!r}).read(), "helpers.py") if c.qualname in {generated!r}]
 backend = ModelBackend(Config(model={str(tiny_model_dir)!r}, max_new_tokens=10, batch_size=4))
 texts = generate_cached(backend, contexts, Style.NUMPY, DocstringCache())

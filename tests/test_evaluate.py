@@ -13,7 +13,7 @@ from docucode_hook.backends import get_backend
 from docucode_hook.config import Config
 from docucode_hook.context import Style
 from docucode_hook.prompt import build_prompt
-from train import evaluate, metrics
+from train import evaluate, generate, metrics
 from train import mine as train_mine
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -138,7 +138,7 @@ def test_prompt_seam_decodes_like_the_backend(tiny_model_dir: Path) -> None:
     )
     expected = backend.generate(contexts, Style.GOOGLE)
     prompts = [build_prompt(ctx, Style.GOOGLE) for ctx in contexts]
-    assert [text for text, _ in evaluate.generate_from_prompts(backend, prompts, batch_size=4)] == expected
+    assert [text for text, _ in generate.generate_from_prompts(backend, prompts, batch_size=4)] == expected
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,8 @@ import pytest
 
 from docucode_hook.config import Config
 from docucode_hook.context import FunctionContext, Parameter, ParamKind, Style
-from docucode_hook.finder import Finding, iter_contexts, scan_source
+from docucode_hook.contexts import iter_contexts
+from docucode_hook.finder import Finding, scan_source
 
 P = ParamKind
 
@@ -305,7 +306,22 @@ def test_every_field_is_filled_for_a_method() -> None:
     defaults = FunctionContext(path="", qualname="", name="", kind="", lineno=0, col=0)
     unchanged = [f.name for f in fields(FunctionContext) if getattr(ctx, f.name) == getattr(defaults, f.name)]
     # Only fields whose true value here equals the default may stay at it.
-    assert unchanged == ["is_async", "is_generator"]
+    assert unchanged == ["is_async", "is_generator", "is_stub", "is_abstract", "is_property"]
+
+
+@pytest.mark.parametrize(
+    ("source", "stub", "abstract", "property_"),
+    [
+        ("class A:\n    @abc.abstractmethod\n    def m(self) -> int:\n        return 1\n", False, True, False),
+        ("class A:\n    @property\n    def m(self) -> int:\n        ...\n", True, False, True),
+        ('def f():\n    """Doc."""\n    raise NotImplementedError("later")\n', True, False, False),
+        ("@functools.cached_property\ndef f():\n    return 1\n", False, False, True),
+    ],
+)
+def test_context_says_stub_abstract_property(source: str, stub: bool, abstract: bool, property_: bool) -> None:
+    """Refresh reads these from the context instead of parsing the function's code again."""
+    ctx = next(iter_contexts(source, "a.py"))
+    assert (ctx.is_stub, ctx.is_abstract, ctx.is_property) == (stub, abstract, property_)
 
 
 @pytest.mark.parametrize("module_name", ["ast", "textwrap", "dataclasses", "argparse", "json.decoder"])

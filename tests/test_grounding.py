@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 from pydoclint_venv import run_pydoclint
 
 from docucode_hook.context import FunctionContext, Style
-from docucode_hook.finder import iter_contexts
-from docucode_hook.grounding import ground_docstring, grounded_text, refresh_sections
+from docucode_hook.contexts import iter_contexts
+from docucode_hook.grounding import ground_docstring, grounded_text
 from docucode_hook.insert import insert_docstrings
+from docucode_hook.refresh import refresh_sections
 
 HEADER = "from typing import Iterator\n\n\n"
 

@@ -9,17 +9,17 @@ import pytest
 from pydoclint_venv import pydoclint_executable
 
 from docucode_hook.context import Style
-from docucode_hook.finder import iter_contexts
+from docucode_hook.contexts import iter_contexts
+from docucode_hook.docstrings import documented_params, read_sections
+from docucode_hook.phrasing import restates_name
 from train.metrics import (
     StyleSubject,
     bleu_tokens,
     codebleu_scores,
-    documented_params,
     has_repetition,
     param_agreement,
     code_only_findings,
     pydoclint_clean,
-    restates_name,
     rouge_l,
     sentence_bleu4,
     smoothed_bleu4,
@@ -113,7 +113,8 @@ def test_summary_of_joins_the_first_paragraph() -> None:
     ],
 )
 def test_documented_params(style: Style, text: str, expected: tuple[str, ...]) -> None:
-    assert documented_params(text, style) == expected
+    parsed = read_sections(text, style)
+    assert tuple(documented_params(parsed) if parsed is not None else ()) == expected
 
 
 def test_param_agreement_missing_and_invented() -> None:

@@ -12,6 +12,7 @@ import pytest
 from docstring_parser import DocstringStyle, parse
 
 from docucode_hook.context import Style
+from docucode_hook.phrasing import restates_name
 from train.licences import licence_family, metadata_licence
 from train.mine import (
     CODE_COLUMNS,
@@ -22,7 +23,6 @@ from train.mine import (
     collect_sources,
     main,
     mine,
-    restates_name,
     split_of,
 )
 

@@ -13,7 +13,7 @@ from docucode_hook.backends import model as model_module
 from docucode_hook.backends.model import ModelBackend, ModelLoadError, cut_completion, load_model
 from docucode_hook.config import Config
 from docucode_hook.context import Style
-from docucode_hook.finder import iter_contexts
+from docucode_hook.contexts import iter_contexts
 from docucode_hook.prompt import build_prompt
 from docucode_hook.tinymodel import build_tiny_adapter
 

@@ -2,57 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
+from precommit_support import PRE_COMMIT, run as _run
 
 from docucode_hook.verify import assert_only_docstrings_changed
 
-CHECKOUT = Path(__file__).resolve().parents[1]
-PRE_COMMIT = [sys.executable, "-m", "pre_commit"]
 UNDOCUMENTED = "def area(width: float, height: float) -> float:\n    return width * height\n"
 CONFIG = '[tool.docucode]\nbackend = "template"\n'
-
-
-def _run(args, cwd, env, check=True):
-    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
-    if check and done.returncode != 0:
-        raise AssertionError(f"{args} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    return done
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    home = tmp_path_factory.mktemp("precommit-home")
-    return {
-        **os.environ,
-        "PRE_COMMIT_HOME": str(home / "cache"),
-        "DOCUCODE_CACHE_DIR": str(home / "docucode-cache"),
-        "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-    }
-
-
-@pytest.fixture(scope="module")
-def hook_repo(tmp_path_factory, env):
-    """A git repo holding this checkout's working tree (committed or not), as pre-commit fetches it."""
-    repo = tmp_path_factory.mktemp("hook-repo")
-    listed = _run(["git", "ls-files", "-co", "--exclude-standard", "-z"], CHECKOUT, env).stdout.split("\0")
-    for name in filter(None, listed):
-        source = CHECKOUT / name
-        if source.is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, repo / name)
-    _run(["git", "init", "-q"], repo, env)
-    _run(["git", "add", "-A"], repo, env)
-    _run(["git", "commit", "-qm", "snapshot"], repo, env)
-    rev = _run(["git", "rev-parse", "HEAD"], repo, env).stdout.strip()
-    return repo, rev
 
 
 def _user_repo(root: Path, env, hook_repo, hook_id="docucode", config=CONFIG) -> Path:
@@ -109,13 +66,16 @@ def test_run_all_files_backfills_and_check_hook_reports(tmp_path, env, hook_repo
     assert _run([*PRE_COMMIT, "run", "--all-files"], repo, env, check=False).returncode == 0
 
 
-def test_try_repo_on_this_checkout(tmp_path, env):
+def test_try_repo_on_this_checkout(tmp_path, env, hook_repo):
     repo = tmp_path / "user"
     repo.mkdir()
     _run(["git", "init", "-q"], repo, env)
     (repo / "pyproject.toml").write_text(CONFIG)
     (repo / "geometry.py").write_text(UNDOCUMENTED)
     _run(["git", "add", "-A"], repo, env)
-    done = _run([*PRE_COMMIT, "try-repo", str(CHECKOUT), "docucode", "--all-files"], repo, env, check=False)
+    # The snapshot of this checkout at its commit: the same (repo, rev) as the other tests, so
+    # pre-commit reuses their hook environment instead of building one more.
+    repo_path, rev = hook_repo
+    done = _run([*PRE_COMMIT, "try-repo", str(repo_path), "docucode", "--ref", rev, "--all-files"], repo, env, check=False)
     assert done.returncode == 1, done.stdout + done.stderr
     assert_only_docstrings_changed(UNDOCUMENTED, (repo / "geometry.py").read_text())

@@ -1,6 +1,6 @@
 """Awkward commits through the real pre-commit and git: partial staging, renames, deletions, non-Python, exclude.
 
-All cases share one hook repo and PRE_COMMIT_HOME (test_precommit's module fixtures), so the
+All cases share one hook repo and PRE_COMMIT_HOME (session fixtures in conftest.py), so the
 hook environment is installed once.
 """
 
@@ -9,14 +9,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from test_precommit import PRE_COMMIT, UNDOCUMENTED, _run, _user_repo, env, hook_repo  # noqa: F401  (fixtures)
+from precommit_support import PRE_COMMIT, run as _run
+from test_precommit import UNDOCUMENTED, _user_repo
 
 from docucode_hook.verify import assert_only_docstrings_changed, docstring_values
 
 LATER = "\n\ndef later(x):\n    return x * 2\n"
 
 
-def _installed_repo(tmp_path: Path, env, hook_repo, config_extra: str = "") -> Path:  # noqa: F811
+def _installed_repo(tmp_path: Path, env, hook_repo, config_extra: str = "") -> Path:
     repo = _user_repo(tmp_path / "user", env, hook_repo)
     if config_extra:
         config = repo / ".pre-commit-config.yaml"
@@ -27,7 +28,7 @@ def _installed_repo(tmp_path: Path, env, hook_repo, config_extra: str = "") -> P
     return repo
 
 
-def _commit(repo: Path, env, message: str = "change"):  # noqa: F811
+def _commit(repo: Path, env, message: str = "change"):
     return _run(["git", "commit", "-m", message], repo, env, check=False)
 
 
@@ -35,7 +36,7 @@ def _stopped_by_hook(done) -> bool:
     return done.returncode != 0 and "files were modified by this hook" in done.stdout + done.stderr
 
 
-def test_partially_staged_file_only_staged_content_is_touched(tmp_path, env, hook_repo) -> None:  # noqa: F811
+def test_partially_staged_file_only_staged_content_is_touched(tmp_path, env, hook_repo) -> None:
     repo = _installed_repo(tmp_path, env, hook_repo)
     path = repo / "geometry.py"
     # Far enough apart that git's context lines of the unstaged hunks do not touch the docstring.
@@ -57,7 +58,7 @@ def test_partially_staged_file_only_staged_content_is_touched(tmp_path, env, hoo
     assert_only_docstrings_changed(staged.replace("SCALE = 1", "SCALE = 2") + LATER, after)
 
 
-def test_renamed_file_is_fixed_under_its_new_name(tmp_path, env, hook_repo) -> None:  # noqa: F811
+def test_renamed_file_is_fixed_under_its_new_name(tmp_path, env, hook_repo) -> None:
     repo = _installed_repo(tmp_path, env, hook_repo)
     (repo / "old.py").write_text(UNDOCUMENTED)
     _run(["git", "add", "old.py"], repo, env)
@@ -72,7 +73,7 @@ def test_renamed_file_is_fixed_under_its_new_name(tmp_path, env, hook_repo) -> N
     assert _commit(repo, env).returncode == 0
 
 
-def test_deleted_file_commits_cleanly(tmp_path, env, hook_repo) -> None:  # noqa: F811
+def test_deleted_file_commits_cleanly(tmp_path, env, hook_repo) -> None:
     repo = _installed_repo(tmp_path, env, hook_repo)
     (repo / "gone.py").write_text(UNDOCUMENTED)
     (repo / "kept.py").write_text(UNDOCUMENTED)
@@ -86,7 +87,7 @@ def test_deleted_file_commits_cleanly(tmp_path, env, hook_repo) -> None:  # noqa
     assert "gone.py" not in _run(["git", "ls-files"], repo, env).stdout
 
 
-def test_non_python_files_are_left_alone(tmp_path, env, hook_repo) -> None:  # noqa: F811
+def test_non_python_files_are_left_alone(tmp_path, env, hook_repo) -> None:
     repo = _installed_repo(tmp_path, env, hook_repo)
     files = {
         "notes.txt": UNDOCUMENTED,
@@ -103,7 +104,7 @@ def test_non_python_files_are_left_alone(tmp_path, env, hook_repo) -> None:  # n
         assert (repo / name).read_text() == text
 
 
-def test_exclude_in_the_users_pre_commit_config_is_honoured(tmp_path, env, hook_repo) -> None:  # noqa: F811
+def test_exclude_in_the_users_pre_commit_config_is_honoured(tmp_path, env, hook_repo) -> None:
     repo = _installed_repo(tmp_path, env, hook_repo, config_extra="        exclude: ^vendor/\n")
     (repo / "vendor").mkdir()
     (repo / "vendor" / "lib.py").write_text(UNDOCUMENTED)

@@ -7,7 +7,7 @@ import ast
 import pytest
 
 from docucode_hook.context import Style
-from docucode_hook.finder import iter_contexts
+from docucode_hook.contexts import iter_contexts
 from docucode_hook.prompt import ANSWER_HEADER, Prompt, build_prompt, build_record, fit_prompt
 
 SOURCE = '''\

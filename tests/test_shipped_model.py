@@ -10,7 +10,7 @@ from docucode_hook.backends.model import DEFAULT_MODEL_DIR, ModelBackend, numpy_
 from docucode_hook.backends.template import TemplateBackend
 from docucode_hook.config import Config
 from docucode_hook.context import Style
-from docucode_hook.finder import iter_contexts
+from docucode_hook.contexts import iter_contexts
 from docucode_hook.verify import assert_only_docstrings_changed, docstring_values
 
 SOURCE = '''\

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from docucode_hook.backends import get_backend
-from docucode_hook.backends.template import TemplateBackend, describe_parameter, summarise
+from docucode_hook.backends.template import TemplateBackend
 from docucode_hook.config import Config
 from docucode_hook.context import Parameter, ParamKind, Style
-from docucode_hook.finder import iter_contexts
+from docucode_hook.contexts import iter_contexts
 from docucode_hook.grounding import grounded_text
+from docucode_hook.phrasing import describe_parameter, summarise
 
 SOURCE = '''from config import Config
 

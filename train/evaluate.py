@@ -31,6 +31,7 @@ from typing import Any, Sequence
 from docucode_hook.config import Config
 from docucode_hook.context import FunctionContext, Style
 from train import metrics
+from train.generate import generate_from_contexts, generate_from_prompts
 
 REQUIRED_FIELDS = ("prompt", "code_snippet", "completion", "qualname")
 PROBES = Path(__file__).resolve().parent / "probes" / "probe_functions.py"
@@ -98,7 +99,7 @@ class BackendRun:
 
 def context_for(record: dict[str, Any], where: str) -> FunctionContext:
     """Regenerate the hook's context from a record's code (a method is put back into its class)."""
-    from docucode_hook.finder import iter_contexts
+    from docucode_hook.contexts import iter_contexts
 
     code, qualname = record["code_snippet"], record["qualname"]
     owner = qualname.split(".")[-2] if "." in qualname else ""
@@ -154,46 +155,13 @@ def read_examples(path: Path, limit: int | None = None, seed: int = 0) -> list[E
 
 def probe_contexts() -> list[FunctionContext]:
     """The fixed probe functions (dunders left out, as the hook skips them by default)."""
-    from docucode_hook.finder import iter_contexts
+    from docucode_hook.contexts import iter_contexts
 
     source = PROBES.read_text(encoding="utf-8")
     return [ctx for ctx in iter_contexts(source, f"train/probes/{PROBES.name}") if not ctx.name.startswith("__")]
 
 
 # --------------------------------------------------------------------------- generation
-
-
-def _batches(indices: Sequence[int], size: int) -> list[list[int]]:
-    return [list(indices[start : start + size]) for start in range(0, len(indices), size)]
-
-
-def generate_from_prompts(backend: Any, prompts: Sequence[Any], batch_size: int) -> list[tuple[str | None, float]]:
-    """The model backend's own fitting, decoding and cutting, fed the given prompts.
-
-    ``ModelBackend.generate`` builds prompts from contexts; a record's prompt also holds
-    context its snippet lacks (imports, class), so the record's own prompt is fed here.
-    Errors propagate (strict): a silent template fallback would credit the model with its text.
-    """
-    results: list[tuple[str | None, float]] = []
-    for batch in _batches(range(len(prompts)), batch_size):
-        started = time.perf_counter()
-        texts = backend.generate_prompts([prompts[index] for index in batch], strict=True)
-        share = (time.perf_counter() - started) / len(batch)
-        results += [(text, share) for text in texts]
-    return results
-
-
-def generate_from_contexts(
-    backend: Any, contexts: Sequence[FunctionContext], style: Style, batch_size: int
-) -> list[tuple[str | None, float]]:
-    """Any backend through its public ``generate``, timed per batch."""
-    results: list[tuple[str | None, float]] = []
-    for batch in _batches(range(len(contexts)), batch_size):
-        started = time.perf_counter()
-        texts = backend.generate([contexts[index] for index in batch], style)
-        share = (time.perf_counter() - started) / len(batch)
-        results += [(text, share) for text in texts]
-    return results
 
 
 def _grounded(

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from train import metrics
+from train.generate import generate_from_prompts
 
 REVIEW_COLUMNS = ("clarity", "says_why", "correct_intent")
 
@@ -54,7 +55,6 @@ def generate_comments(backend: Any, records: Sequence[dict[str, Any]], batch_siz
     """Each record's comment through the backend's own fitting, decoding and cutting."""
     from docucode_hook.comments import sanitize_comment
     from docucode_hook.prompt import COMMENT_TASK, Prompt
-    from train.evaluate import generate_from_prompts
 
     prompts = [Prompt(record["prompt"], record["code_snippet"], COMMENT_TASK) for record in records]
     generated = generate_from_prompts(backend, prompts, batch_size)

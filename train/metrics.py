@@ -13,25 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-import docstring_parser
-import libcst as cst
 
 from docucode_hook.context import FunctionContext, Style
-from docucode_hook.grounding import repeats_itself
+from docucode_hook.docstrings import documented_params, read_sections
+from docucode_hook.insert import InsertError, insert_docstrings
+from docucode_hook.phrasing import repeats_itself, restates_name
 from docucode_hook.prompt import TRUNCATED as TRUNCATED_LINE
+from docucode_hook.syntax import FUNCTIONS, GENERATOR_TYPES
 
 # Underscores count as punctuation: CodeXGLUE's normaliser splits them out after its
 # word/punctuation split, so `foo_bar` scores as three tokens there too.
 _BLEU_TOKEN = re.compile(r"[^\W_]+|_|[^\w\s]")
-_WORD = re.compile(r"[a-z0-9]+")
-_PARSER_STYLES = {
-    Style.GOOGLE: docstring_parser.DocstringStyle.GOOGLE,
-    Style.NUMPY: docstring_parser.DocstringStyle.NUMPYDOC,
-    Style.SPHINX: docstring_parser.DocstringStyle.REST,
-}
-# Words a summary may add to the name and still say nothing more than the name does.
-_FILLER = frozenset("a an the this that of for to it its function method class returns return".split())
-
 
 def bleu_tokens(text: str) -> list[str]:
     """Lower-case and split punctuation from words, as CodeXGLUE's code-to-text evaluator does."""
@@ -141,19 +133,6 @@ def summary_of(docstring: str) -> str:
     return " ".join(paragraph.split())
 
 
-def documented_params(docstring: str, style: Style) -> tuple[str, ...]:
-    """Parameter names the docstring documents, stars dropped; none when it does not parse."""
-    try:
-        parsed = docstring_parser.parse(docstring, style=_PARSER_STYLES[Style(style)])
-    except (docstring_parser.ParseError, ValueError, IndexError):  # IndexError: parser bugs
-        return ()
-    names: list[str] = []
-    for param in parsed.params:
-        # NumPy style documents several parameters on one line: "x, y : int".
-        names += [name.strip().lstrip("*") for name in param.arg_name.split(",") if name.strip()]
-    return tuple(names)
-
-
 @dataclass(frozen=True)
 class ParamAgreement:
     missing: tuple[str, ...]  # in the signature, not documented
@@ -170,28 +149,13 @@ class ParamAgreement:
 
 def param_agreement(docstring: str, signature_params: Sequence[str], style: Style) -> ParamAgreement:
     """Compare the documented parameters with the signature's (self/cls already removed)."""
-    documented = documented_params(docstring, style)
+    parsed = read_sections(docstring, style)
+    documented = documented_params(parsed) if parsed is not None else []
     wanted = [name.lstrip("*") for name in signature_params]
     return ParamAgreement(
         missing=tuple(name for name in wanted if name not in documented),
         invented=tuple(name for name in documented if name not in wanted),
     )
-
-
-def _name_words(name: str) -> set[str]:
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
-    return {_stem(word) for word in _WORD.findall(spaced.lower())}
-
-
-def _stem(word: str) -> str:
-    # "gets" restates "get"; a crude plural/3rd-person strip is all this check needs.
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
-
-
-def restates_name(summary: str, name: str) -> bool:
-    """True when the summary's words are only the name's words plus filler ("Get the value.")."""
-    words = {_stem(word) for word in _WORD.findall(summary.lower())} - _FILLER
-    return bool(summary.strip()) and words <= _name_words(name)
 
 
 def has_repetition(text: str, n: int = 3) -> bool:
@@ -220,34 +184,11 @@ class StyleSubject:
     is_method: bool = False
 
 
-class _InsertDocstring(cst.CSTTransformer):
-    """Put a docstring first in the outermost function's body."""
-
-    def __init__(self, literal: str) -> None:
-        self.literal = literal
-        self.depth = 0
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        self.depth += 1
-        return False  # nested defs keep their own bodies
-
-    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
-        statement = cst.SimpleStatementLine([cst.Expr(cst.SimpleString(self.literal))])
-        body = updated.body
-        if isinstance(body, cst.SimpleStatementSuite):  # `def f(): return 1`
-            lines = [cst.SimpleStatementLine([small]) for small in body.body]
-            lines[-1] = lines[-1].with_changes(trailing_whitespace=body.trailing_whitespace)  # keeps a comment
-            return updated.with_changes(body=cst.IndentedBlock([statement, *lines]))
-        return updated.with_changes(body=body.with_changes(body=[statement, *body.body]))
-
-
-def with_docstring(code: str, docstring: str, indent: str = "    ") -> str:
-    """``code`` (a dedented def) with ``docstring`` as its first statement."""
-    escaped = docstring.strip().replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-    lines = escaped.splitlines() or [""]
-    literal = '"""' + "\n".join([lines[0], *(indent + line if line else "" for line in lines[1:])])
-    literal += ("\n" + indent if len(lines) > 1 else "") + '"""'
-    return cst.parse_module(code).visit(_InsertDocstring(literal)).code
+def with_docstring(code: str, docstring: str) -> str:
+    """``code`` (a dedented def) with ``docstring`` as its outermost function's docstring, inserted
+    exactly as the hook inserts it. Raises InsertError or SyntaxError for code that cannot take one."""
+    function = next(node for node in ast.parse(code).body if isinstance(node, FUNCTIONS))
+    return insert_docstrings(code, {function.lineno: docstring})
 
 
 def _style_module(subjects: Sequence[StyleSubject]) -> tuple[str, list[int | None]]:
@@ -263,7 +204,7 @@ def _style_module(subjects: Sequence[StyleSubject]) -> tuple[str, list[int | Non
         try:
             source = with_docstring(subject.code, subject.docstring)
             compile(source, "<subject>", "exec")
-        except (cst.ParserSyntaxError, SyntaxError, ValueError):
+        except (InsertError, SyntaxError, ValueError):
             def_lines.append(None)
             continue
         if subject.is_method:
@@ -274,7 +215,7 @@ def _style_module(subjects: Sequence[StyleSubject]) -> tuple[str, list[int | Non
         source = source.rstrip("\n") + "\n\n\n"
         tree = ast.parse(source)
         body = tree.body[0].body if subject.is_method else tree.body
-        function = next(n for n in body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
+        function = next(n for n in body if isinstance(n, FUNCTIONS))
         def_lines.append(line + function.lineno - 1)
         parts.append(source)
         line += source.count("\n")
@@ -324,7 +265,6 @@ def pydoclint_clean(subjects: Sequence[StyleSubject], style: Style, pydoclint: P
 
 # pydoclint 0.12 asks these of the code itself, so no docstring can clear them, and a
 # docstring tool must not change code. Each reason names the codes it explains.
-_GENERATOR_TYPES = ("Generator", "Iterator", "Iterable", "AsyncGenerator", "AsyncIterator", "AsyncIterable")
 CODE_ONLY_REASONS = {
     # pydoclint read the prompt's cut body, not the function: any code may be an artefact.
     "truncated snippet": None,
@@ -349,7 +289,7 @@ def _code_only_reasons(ctx: FunctionContext) -> list[str]:
         return ["truncated snippet"]
     reasons = []
     annotation = ctx.returns_annotation or ""
-    if ctx.is_generator and not any(name in annotation for name in _GENERATOR_TYPES):
+    if ctx.is_generator and not any(name in annotation for name in GENERATOR_TYPES):
         reasons.append("generator without a Generator/Iterator annotation")
     if _WITH_TRACEBACK.search(ctx.code):
         reasons.append("raise exc.with_traceback()")
@@ -380,11 +320,9 @@ __all__ = [
     "bleu_tokens",
     "code_only_findings",
     "codebleu_scores",
-    "documented_params",
     "has_repetition",
     "param_agreement",
     "pydoclint_clean",
-    "restates_name",
     "rouge_l",
     "sentence_bleu4",
     "smoothed_bleu4",

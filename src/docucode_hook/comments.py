@@ -33,14 +33,13 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from docucode_hook.config import Config
-from docucode_hook.finder import first_line, marked_skip, skip_comment_lines
+from docucode_hook.finder import marked_skip, skip_comment_lines
 from docucode_hook.insert import parse_exactly
 from docucode_hook.prompt import Prompt, build_comment_prompt
+from docucode_hook.syntax import DEFINITIONS, FUNCTIONS, first_line, iter_definitions
 from docucode_hook.verify import CommentLines, UnsafeEdit, assert_only_comment_lines_added, comment_lines
 
 MAX_COMMENT_CHARS = 80
-_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
-_SCOPES = (*_FUNCTIONS, ast.ClassDef)
 _STATEMENT_LISTS = ("body", "orelse", "finalbody", "handlers", "cases")
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
 _BLOCKS = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.Match)
@@ -134,7 +133,7 @@ def function_blocks(node: ast.AST, lines: list[str]) -> Iterator[ast.stmt]:
     """
     for name in _STATEMENT_LISTS:
         for child in getattr(node, name, ()):
-            if isinstance(child, _SCOPES):
+            if isinstance(child, DEFINITIONS):
                 continue
             if isinstance(child, ast.stmt) and not (
                 lines[child.lineno - 1][: child.col_offset].strip() or _is_elif(child, node, lines)
@@ -162,20 +161,6 @@ class CommentSite:
     prompt: Prompt
 
 
-def _functions(tree: ast.AST, prefix: str = "") -> Iterator[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
-    """(qualname, node) of every function, named as the finder names them."""
-    for name in _STATEMENT_LISTS:
-        for child in getattr(tree, name, ()):
-            if isinstance(child, _FUNCTIONS):
-                qualname = prefix + child.name
-                yield qualname, child
-                yield from _functions(child, qualname + ".<locals>.")
-            elif isinstance(child, ast.ClassDef):
-                yield from _functions(child, prefix + child.name + ".")
-            elif isinstance(child, ast.AST):
-                yield from _functions(child, prefix)
-
-
 def find_comment_sites(source: str, config: Config) -> list[CommentSite]:
     """The blocks to comment in ``source``, in file order (see the module docstring for the rule)."""
     tree = ast.parse(source)
@@ -186,7 +171,8 @@ def find_comment_sites(source: str, config: Config) -> list[CommentSite]:
         return []
     skip_lines = skip_comment_lines(source)
     sites: list[CommentSite] = []
-    for qualname, function in _functions(tree):
+    functions = (scope for scope in iter_definitions(tree) if isinstance(scope.node, FUNCTIONS))
+    for qualname, function in ((scope.qualname, scope.node) for scope in functions):
         if marked_skip(function, skip_lines):  # the same marker and place as for docstrings
             continue
         scored = [(block_score(s, function.name), s) for s in function_blocks(function, lines)]

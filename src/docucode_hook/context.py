@@ -51,6 +51,9 @@ class FunctionContext:
     returns_value: bool = False  # some `return <expr>` not None in its own body
     is_generator: bool = False  # `yield` in its own body (not nested defs)
     raises: tuple[str, ...] = ()  # exception names raised explicitly in its own body
+    is_stub: bool = False  # body of only ``...``/``pass``/a string/``raise NotImplementedError``
+    is_abstract: bool = False  # decorated ``@abstractmethod``
+    is_property: bool = False  # decorated as a property (``cached_property`` included)
     code: str = ""  # source of the definition with its docstring removed, dedented
     imports: tuple[str, ...] = ()  # module-level import statements, source text
     class_name: str | None = None  # enclosing class, for methods

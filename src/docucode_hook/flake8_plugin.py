@@ -9,6 +9,7 @@ from typing import Iterator
 
 from docucode_hook import __version__
 from docucode_hook.config import Config, ConfigError, find_project_root, load_config
+from docucode_hook.docstrings import CODES
 from docucode_hook.finder import scan_source
 
 
@@ -29,7 +30,7 @@ class DocucodeChecker:
         try:
             config = _config_for(find_project_root(Path(self.filename).parent))
         except ConfigError as exc:
-            yield 1, 0, f"DCU001 invalid [tool.docucode] config: {exc}", type(self)
+            yield 1, 0, f"{CODES['config']} invalid [tool.docucode] config: {exc}", type(self)
             return
         # flake8 has already parsed the file, so a SyntaxError cannot happen here.
         for finding in scan_source(self.source, self.filename, config).findings:

@@ -155,7 +155,8 @@ def _texts_for(
     """Grounded docstring text for every target, and its maker: generate in batches, fall back per function."""
     from docucode_hook.backends.template import TemplateBackend
     from docucode_hook.cache import DocstringCache, generate_cached
-    from docucode_hook.grounding import grounded_text, refresh_sections
+    from docucode_hook.grounding import grounded_text
+    from docucode_hook.refresh import refresh_sections
 
     fresh = [t.context for t in targets if t.reason == "missing"]
     cache = DocstringCache() if config.cache else None

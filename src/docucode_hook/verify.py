@@ -7,27 +7,17 @@ import io
 import tokenize
 from dataclasses import dataclass
 
-_DOCUMENTABLE = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+from docucode_hook.syntax import docstring_node, iter_definitions
 
 
 class UnsafeEdit(Exception):
     """The rewritten source would change more than docstrings; str(e) says what."""
 
 
-def _has_docstring(node: ast.AST) -> bool:
-    body = getattr(node, "body", None)
-    first = body[0] if body else None
-    return (
-        isinstance(first, ast.Expr)
-        and isinstance(first.value, ast.Constant)
-        and isinstance(first.value.value, str)
-    )
-
-
 def _strip_docstrings(tree: ast.Module) -> ast.Module:
     """Remove every docstring in place; a body left empty stays empty (never compiled)."""
-    for node in ast.walk(tree):
-        if isinstance(node, _DOCUMENTABLE) and _has_docstring(node):
+    for node in [tree, *(scope.node for scope in iter_definitions(tree))]:
+        if docstring_node(node) is not None:
             node.body = node.body[1:]
     return tree
 
@@ -115,23 +105,19 @@ def definition_line_map(old: str, new: str) -> dict[int, int]:
     these lines; only meaningful once assert_only_docstrings_changed(old, new) has passed.
     """
     lines = {0: 0}
-    for old_node, new_node in zip(_definitions(ast.parse(old)), _definitions(ast.parse(new))):
-        lines[old_node.lineno] = new_node.lineno
+    for old_scope, new_scope in zip(iter_definitions(ast.parse(old)), iter_definitions(ast.parse(new))):
+        lines[old_scope.node.lineno] = new_scope.node.lineno
     return lines
-
-
-def _definitions(tree: ast.Module) -> list[ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef]:
-    return [node for node in ast.walk(tree) if isinstance(node, _DOCUMENTABLE[1:])]
 
 
 def docstring_values(source: str) -> dict[int, str]:
     """Cleaned docstring of each definition that has one: def/class ``lineno``, 0 for the module."""
     values: dict[int, str] = {}
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, _DOCUMENTABLE):
-            text = ast.get_docstring(node, clean=True)
-            if text is not None:
-                values[getattr(node, "lineno", 0)] = text
+    tree = ast.parse(source)
+    for node in [tree, *(scope.node for scope in iter_definitions(tree))]:
+        text = ast.get_docstring(node, clean=True)
+        if text is not None:
+            values[getattr(node, "lineno", 0)] = text
     return values
 
 
