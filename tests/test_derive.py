@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from docucode_hook.backends.template import describe_parameter
+from docucode_hook.phrasing import describe_parameter
 from docucode_hook.config import ConfigError, load_mapping
 from docucode_hook.context import Parameter, ParamKind
 from docucode_hook.derive import (
@@ -17,8 +17,9 @@ from docucode_hook.derive import (
     placeholder_text,
 )
 from docucode_hook.facts import prose_facts
-from docucode_hook.finder import iter_contexts
-from docucode_hook.truth import check_summary, restates_name
+from docucode_hook.contexts import iter_contexts
+from docucode_hook.phrasing import restates_name
+from docucode_hook.truth import check_summary
 
 SOURCE = '''
 from contextlib import contextmanager

@@ -29,8 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from docucode_hook.backends.template import words
-from docucode_hook.truth import FILLER
+from docucode_hook.phrasing import FILLER, words
 
 THRESHOLDS_FILE = "docucode.json"
 SUMMARY, DESCRIPTION = "summary", "description"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 
-from docucode_hook.backends.template import (
+from docucode_hook.phrasing import (
     VERBS,
     describe_exception,
     describe_parameter,
@@ -22,7 +22,8 @@ from docucode_hook.backends.template import (
 from docucode_hook.config import PLACEHOLDERS
 from docucode_hook.context import FunctionContext, Parameter, ParamKind
 from docucode_hook.facts import ProseFacts
-from docucode_hook.truth import check_summary, restates_name
+from docucode_hook.phrasing import restates_name
+from docucode_hook.truth import check_summary
 
 _MAX_DEFAULT = 30  # longer defaults are read more easily in the signature
 _MAX_MESSAGE = 60

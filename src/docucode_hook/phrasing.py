@@ -47,8 +47,13 @@ _EXCEPTIONS = {
 }
 
 
-# Words a summary may add to the name and still say nothing more than the name does.
-FILLER = frozenset("a an the this that of for to it its function method class module returns return".split())
+# Words a summary or a parameter description may add to the name and still say nothing
+# more than the name does ("Gets the value." for get_value, "n: The n value.").
+FILLER = frozenset(
+    """a an the this that these those of to for is are be it its function method class module
+    returns return value values parameter param argument arg object given input specified
+    provided optional""".split()
+)
 _TOKEN = re.compile(r"\w+")
 
 

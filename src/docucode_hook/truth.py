@@ -28,7 +28,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from docucode_hook.backends.template import words
+from docucode_hook.phrasing import restates_name, words
 from docucode_hook.facts import ProseFacts
 
 
@@ -235,19 +235,6 @@ def _noun_phrase(rest: str) -> str | None:
     return phrase[0].upper() + phrase[1:]
 
 
-# Words that say nothing about a parameter beyond its name.
-FILLER = frozenset(
-    """a an the this that these those of to for is are be it its value values parameter param
-    argument arg object given input specified provided function method class module optional""".split()
-)
-
-
-def restates_name(text: str, name: str) -> bool:
-    """True when the text's words are only the name's own words and filler ("n: The n.")."""
-    said = {word for token in re.findall(r"\w+", text) for word in words(token)} - FILLER
-    return not said - set(words(name)) - {name.lower()}
-
-
 def check_parameter(name: str, description: str, parameters: Sequence[str]) -> Verdict:
     """Cut a description where it swallows another parameter's entry; replace one that restates the name."""
     text = description.strip()
@@ -297,7 +284,6 @@ def check_description(text: str, known: Collection[str]) -> tuple[str | None, tu
 
 
 __all__ = [
-    "FILLER",
     "KEEP",
     "Verdict",
     "check_description",
@@ -307,7 +293,6 @@ __all__ = [
     "check_summary",
     "mentioned_names",
     "repeated_ngram",
-    "restates_name",
     "sentences",
     "strip_examples",
 ]
