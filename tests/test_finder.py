@@ -306,7 +306,24 @@ def test_every_field_is_filled_for_a_method() -> None:
     defaults = FunctionContext(path="", qualname="", name="", kind="", lineno=0, col=0)
     unchanged = [f.name for f in fields(FunctionContext) if getattr(ctx, f.name) == getattr(defaults, f.name)]
     # Only fields whose true value here equals the default may stay at it.
-    assert unchanged == ["is_async", "is_generator", "is_stub", "is_abstract", "is_property"]
+    assert unchanged == ["is_async", "is_generator", "is_stub", "is_abstract", "is_property", "is_context_manager"]
+    assert ctx.body_indent == 8 and set(ctx.scope_names) == {"A", "m"}
+
+
+@pytest.mark.parametrize(
+    ("source", "indent"),
+    [("def f():\n    return 1\n", 4), ("def f(): return 1\n", 4), ("class A:\n  def f(self):\n      pass\n", 6),
+     ("if x:\n\tdef f():\n\t\tpass\n", 2)],
+)
+def test_body_indent_is_where_the_docstring_lines_go(source: str, indent: int) -> None:
+    assert next(iter_contexts(source, "a.py")).body_indent == indent
+
+
+def test_scope_names_hold_the_module_and_class_names() -> None:
+    source = "LIMIT = 3\nclass A:\n    size: int = 0\n    def __init__(self):\n        self.items = []\n    def f(self):\n        pass\ndef g():\n    pass\n"
+    contexts = {ctx.qualname: ctx for ctx in iter_contexts(source, "a.py")}
+    assert set(contexts["A.f"].scope_names) == {"LIMIT", "A", "g", "size", "__init__", "items", "f"}
+    assert set(contexts["g"].scope_names) == {"LIMIT", "A", "g"}
 
 
 @pytest.mark.parametrize(

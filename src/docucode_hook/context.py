@@ -54,6 +54,8 @@ class FunctionContext:
     is_stub: bool = False  # body of only ``...``/``pass``/a string/``raise NotImplementedError``
     is_abstract: bool = False  # decorated ``@abstractmethod``
     is_property: bool = False  # decorated as a property (``cached_property`` included)
+    is_context_manager: bool = False  # ``@contextmanager``/``@asynccontextmanager``, or ``__enter__``/``__aenter__``
+    body_indent: int = 0  # columns of the body's indentation, where the docstring's lines go
     code: str = ""  # source of the definition with its docstring removed, dedented
     imports: tuple[str, ...] = ()  # module-level import statements, source text
     class_name: str | None = None  # enclosing class, for methods
@@ -62,3 +64,6 @@ class FunctionContext:
     module_docstring: str | None = None
     calls: tuple[str, ...] = ()  # dotted names it calls, first-seen order, unique
     docstring: str | None = None  # existing docstring (cleaned), if any
+    # Names a docstring may point at beyond the definition's own code: the module's top-level
+    # definitions and assignments, and the enclosing class's members.
+    scope_names: tuple[str, ...] = ()

@@ -11,12 +11,14 @@ from typing import Iterator
 
 from docucode_hook.context import FunctionContext, Parameter, ParamKind
 from docucode_hook.syntax import (
+    DEFINITIONS,
     FUNCTIONS,
     Scope,
     decorator_names,
     docstring_node,
     first_line,
     is_abstract,
+    is_context_manager,
     is_property,
     is_stub,
     iter_definitions,
@@ -153,29 +155,67 @@ def _class_signature(source: _Source, node: ast.ClassDef) -> str:
     return f"class {node.name}({', '.join(bases)}):" if bases else f"class {node.name}:"
 
 
+def _bound_names(statements: list[ast.stmt]) -> list[str]:
+    """Names a block's own statements define: functions, classes and assignment targets."""
+    names = []
+    for statement in statements:
+        if isinstance(statement, DEFINITIONS):
+            names.append(statement.name)
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            names += [node.id for target in targets for node in ast.walk(target) if isinstance(node, ast.Name)]
+    return names
+
+
 @dataclass(frozen=True)
 class ModuleFacts:
-    """What every context of one file shares; the imports' text only when a context asks."""
+    """What every context of one file shares; the imports' text and the names only when a context asks."""
 
     path: str
     source: _Source
     import_nodes: tuple[ast.stmt, ...]
     docstring: str | None
+    tree: ast.Module
 
     @cached_property
     def imports(self) -> tuple[str, ...]:
         return tuple(self.source.segment(node) for node in self.import_nodes)
 
+    @cached_property
+    def top_level_names(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(_bound_names(self.tree.body)))
+
+
+def class_members(node: ast.ClassDef) -> list[str]:
+    """The class's own definitions and class attributes, and the ``self.x`` its methods assign."""
+    names = _bound_names(node.body)
+    for statement in node.body:
+        if isinstance(statement, FUNCTIONS):
+            names += [target.attr for sub in ast.walk(statement) if isinstance(sub, (ast.Assign, ast.AnnAssign))
+                      for target in (sub.targets if isinstance(sub, ast.Assign) else [sub.target])
+                      if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
+                      and target.value.id == "self"]
+    return names
+
 
 def _enclosing_class(module: ModuleFacts, scope: Scope) -> dict[str, object]:
     parent = scope.parent
     if not scope.in_class:
-        return {}
+        return {"scope_names": module.top_level_names}
     return {
         "class_name": parent.name,
         "class_bases": tuple(module.source.segment(base) for base in parent.bases),
         "class_docstring": ast.get_docstring(parent),
+        "scope_names": tuple(dict.fromkeys([*module.top_level_names, *class_members(parent)])),
     }
+
+
+def _body_indent(source: _Source, node: ast.AST) -> int:
+    """The body's indentation in columns; a one-line body (``def f(): ...``) will be indented one level."""
+    first = node.body[0]
+    line = source.lines[first.lineno - 1]
+    before = line[: source.column(first.lineno, first.col_offset)]
+    return len(before) if not before.strip() else node.col_offset + 4
 
 
 def _scope_parameters(source: _Source, scope: Scope) -> tuple[list[Parameter], bool]:
@@ -216,6 +256,7 @@ def _definition_fields(module: ModuleFacts, scope: Scope) -> dict[str, object]:
         "module_docstring": module.docstring,
         "calls": scope.facts.calls,
         "docstring": ast.get_docstring(node),
+        "body_indent": _body_indent(module.source, node),
         **_enclosing_class(module, scope),
     }
 
@@ -236,6 +277,7 @@ def _function_context(module: ModuleFacts, scope: Scope) -> FunctionContext:
         is_stub=is_stub(node),
         is_abstract=is_abstract(node),
         is_property=is_property(node),
+        is_context_manager=is_context_manager(node),
         **_definition_fields(module, scope),
     )
 
@@ -280,12 +322,16 @@ def _module_context(module: ModuleFacts, tree: ast.Module, scope: Scope) -> Func
         module_docstring=module.docstring,
         calls=scope.facts.calls,
         docstring=module.docstring,
+        scope_names=module.top_level_names,
     )
 
 
 def module_facts(path: str, source: str, root: Scope) -> ModuleFacts:
     """What every context of the walked module ``root`` shares."""
-    return ModuleFacts(path=path, source=_Source(source), import_nodes=tuple(root.imports), docstring=ast.get_docstring(root.node))
+    return ModuleFacts(
+        path=path, source=_Source(source), import_nodes=tuple(root.imports), docstring=ast.get_docstring(root.node),
+        tree=root.node,
+    )
 
 
 def definition_context(module: ModuleFacts, scope: Scope) -> FunctionContext:
@@ -314,4 +360,4 @@ def iter_contexts(source: str, path: str, *, classes: bool = False, modules: boo
 
 
 
-__all__ = ["ModuleFacts", "definition_context", "iter_contexts", "module_facts", "module_name", "parameter_names"]
+__all__ = ["ModuleFacts", "class_members", "definition_context", "iter_contexts", "module_facts", "module_name", "parameter_names"]

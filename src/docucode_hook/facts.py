@@ -1,9 +1,9 @@
 """Facts about one definition's code that the prose checks and the derived text rely on.
 
-The finder's ``FunctionContext`` already says whether a function is async, a generator,
-returns a value, and what it raises. The prose needs a few more (what kind of function it
-is, what its ``return`` and ``raise`` statements say, which names exist): they are read
-here from ``ctx.code`` and ``ctx.imports`` until the finder carries them itself.
+The finder's ``FunctionContext`` says what kind of function it is (async, generator,
+property, stub, abstract, context manager), whether it returns a value, and which names its
+module and class define. The prose needs a few more (what its ``return`` and ``raise``
+statements say, where its parameters go): they are read here from ``ctx.code``.
 """
 
 from __future__ import annotations
@@ -14,13 +14,8 @@ import keyword
 from dataclasses import dataclass
 
 from docucode_hook.context import FunctionContext
+from docucode_hook.syntax import decorator_names, promises_value
 
-_PROPERTY = frozenset({"property", "functools.cached_property", "cached_property", "abc.abstractproperty"})
-_ABSTRACT = frozenset({"abstractmethod", "abc.abstractmethod"})
-_CONTEXT_MANAGER = frozenset(
-    {"contextmanager", "contextlib.contextmanager", "asynccontextmanager", "contextlib.asynccontextmanager"}
-)
-_NO_VALUE = frozenset({"None", "NoReturn", "Never"})
 _NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 # Names any docstring may mention: builtins (``len``, ``ValueError``), literals and keywords.
 _ALWAYS_KNOWN = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | {"self", "cls"}
@@ -58,7 +53,10 @@ def prose_facts(ctx: FunctionContext) -> ProseFacts:
         is_async=ctx.is_async,
         is_generator=ctx.is_generator,
         returns_value=ctx.returns_value,
-        promises_value=_promises_value(ctx.returns_annotation),
+        is_property=ctx.is_property,
+        is_stub=ctx.is_stub or ctx.is_abstract,
+        is_context_manager=ctx.is_context_manager,
+        promises_value=promises_value(" ".join((ctx.returns_annotation or "").split()) or None),
         known_names=_known_names(ctx, None),
     )
     try:
@@ -67,26 +65,17 @@ def prose_facts(ctx: FunctionContext) -> ProseFacts:
         return ProseFacts(**base)
     if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return ProseFacts(**{**base, "known_names": _known_names(ctx, node)})
-    decorators = set(ctx.decorators) or {ast.unparse(d).split("(", 1)[0] for d in node.decorator_list}
     own = list(_own_nodes(node))
     returns = [n.value for n in own if isinstance(n, ast.Return) and n.value is not None]
     parameters = {p.name for p in ctx.parameters}
     return ProseFacts(
         **{**base, "known_names": _known_names(ctx, node)},
-        is_property=bool(decorators & _PROPERTY),
-        is_stub=bool(decorators & _ABSTRACT) or _placeholder_body(node),
-        is_context_manager=bool(decorators & _CONTEXT_MANAGER) or ctx.name in ("__enter__", "__aenter__"),
-        is_constructor="classmethod" in decorators and bool(returns) and all(_builds_cls(value) for value in returns),
+        is_constructor=_is_classmethod(node) and bool(returns) and all(_builds_cls(value) for value in returns),
         return_expressions=tuple(dict.fromkeys(ast.unparse(value) for value in returns if not _is_none(value))),
         guards=tuple(_guards(node, parameters)),
         forwarded=tuple(_forwarded(own, parameters)),
         stored=tuple(_stored(own, parameters)),
     )
-
-
-def _promises_value(annotation: str | None) -> bool:
-    text = " ".join((annotation or "").split()).strip("'\"")
-    return bool(text) and text.rsplit(".", 1)[-1] not in _NO_VALUE
 
 
 def _own_nodes(node: ast.AST) -> list[ast.AST]:
@@ -105,15 +94,8 @@ def _is_none(value: ast.expr) -> bool:
     return isinstance(value, ast.Constant) and value.value is None
 
 
-def _placeholder_body(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    def placeholder(statement: ast.stmt) -> bool:
-        if isinstance(statement, ast.Pass) or (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)):
-            return True
-        exc = statement.exc if isinstance(statement, ast.Raise) else None
-        target = exc.func if isinstance(exc, ast.Call) else exc
-        return isinstance(target, ast.Name) and target.id == "NotImplementedError"
-
-    return all(placeholder(statement) for statement in node.body)
+def _is_classmethod(node: ast.AST) -> bool:
+    return "classmethod" in decorator_names(node)
 
 
 def _builds_cls(value: ast.expr) -> bool:
@@ -176,7 +158,7 @@ def _stored(own: list[ast.AST], parameters: set[str]) -> list[tuple[str, str]]:
 def _known_names(ctx: FunctionContext, node: ast.AST | None) -> frozenset[str]:
     """Names the prose may mention: builtins, the definition, its class, parameters, imports, calls,
     and every name and attribute its code uses."""
-    names = set(_ALWAYS_KNOWN) | {ctx.name, *(p.name for p in ctx.parameters)}
+    names = set(_ALWAYS_KNOWN) | {ctx.name, *(p.name for p in ctx.parameters), *ctx.scope_names}
     names |= {part for dotted in (ctx.class_name or "", *ctx.class_bases, *ctx.calls) for part in dotted.split(".") if part}
     names |= imported_names(ctx.imports)
     if node is not None:

@@ -15,6 +15,9 @@ GENERATOR_TYPES = ("Iterator", "Iterable", "Generator", "AsyncIterator", "AsyncI
 NO_VALUE = frozenset({"None", "NoReturn", "Never"})
 PROPERTY_DECORATORS = ("property", "functools.cached_property", "cached_property", "abc.abstractproperty")
 ABSTRACT_DECORATORS = ("abstractmethod", "abc.abstractmethod")
+CONTEXT_MANAGER_DECORATORS = (
+    "contextmanager", "contextlib.contextmanager", "asynccontextmanager", "contextlib.asynccontextmanager"
+)
 
 
 # --------------------------------------------------------------------------- single nodes
@@ -78,6 +81,13 @@ def is_abstract(node: ast.AST) -> bool:
 def is_property(node: ast.AST) -> bool:
     """Decorated as a property (``cached_property`` included): its value needs no Returns section."""
     return any(name in PROPERTY_DECORATORS for name in decorator_names(node))
+
+
+def is_context_manager(node: ast.AST) -> bool:
+    """Used in a ``with`` statement: ``@contextmanager`` (async too), or ``__enter__``/``__aenter__``."""
+    if getattr(node, "name", None) in ("__enter__", "__aenter__"):
+        return True
+    return any(name in CONTEXT_MANAGER_DECORATORS for name in decorator_names(node))
 
 
 def is_stub(node: ast.AST) -> bool:
@@ -339,6 +349,7 @@ def iter_definitions(scope: Scope | ast.Module) -> Iterator[Scope]:
 
 __all__ = [
     "ABSTRACT_DECORATORS",
+    "CONTEXT_MANAGER_DECORATORS",
     "DEFINITIONS",
     "FUNCTIONS",
     "GENERATOR_TYPES",
@@ -355,6 +366,7 @@ __all__ = [
     "first_line",
     "flow_facts",
     "is_abstract",
+    "is_context_manager",
     "is_property",
     "is_stub",
     "iter_definitions",
