@@ -34,10 +34,10 @@ GOOGLE_CASES = [
         "Returns:\n    float: The area.",
     ),
     (
-        "duplicate merged, missing one added, no type without an annotation",
+        "duplicate merged, missing one added (empty: the code shows nothing about it), no type without an annotation",
         "def area(width, height):\n    return width * height\n",
         "Compute the area.\n\nArgs:\n    width (float): Rectangle width.\n    width: Again.\n",
-        "Compute the area.\n\nArgs:\n    width: Rectangle width.\n    height: The height.\n\nReturns:\n    The area.",
+        "Compute the area.\n\nArgs:\n    width: Rectangle width.\n    height:\n\nReturns:\n    The area.",
     ),
     (
         "no Returns section when nothing is returned",
@@ -49,25 +49,25 @@ GOOGLE_CASES = [
         "generator: Yields with the element type, the model's Returns text reused",
         "def lines(path: str) -> Iterator[str]:\n    yield from open(path)\n",
         "Read lines.\n\nReturns:\n    the lines of the file\n",
-        "Read lines.\n\nArgs:\n    path (str): The path.\n\nYields:\n    str: The lines of the file.",
+        "Read lines.\n\nArgs:\n    path (str):\n\nYields:\n    str: The lines of the file.",
     ),
     (
-        "raises exactly what the body raises, the model's reason kept",
+        "raises exactly what the body raises, the model's reason kept; 'x: The value.' restates the name",
         "def check(x):\n    if x < 0:\n        raise ValueError(x)\n    return x\n",
         "Check x.\n\nArgs:\n    x: The value.\n\nRaises:\n    ValueError: when x is negative\n    TypeError: never\n",
-        "Check x.\n\nArgs:\n    x: The value.\n\nReturns:\n    The result.\n\nRaises:\n    ValueError: When x is negative.",
+        "Check x.\n\nArgs:\n    x:\n\nReturns:\n    The result.\n\nRaises:\n    ValueError: When x is negative.",
     ),
     (
         "no text at all: the template fills everything",
         "def get_user_name(user_id: int) -> str:\n    return str(user_id)\n",
         None,
-        "Get the user name.\n\nArgs:\n    user_id (int): The user id.\n\nReturns:\n    str: The user name.",
+        "Get the user name.\n\nArgs:\n    user_id (int):\n\nReturns:\n    str: The user name.",
     ),
     (
         "a summary that only restates the name falls back to the template",
         "def get_user_name(user_id: int) -> str:\n    return str(user_id)\n",
         "get_user_name",
-        "Get the user name.\n\nArgs:\n    user_id (int): The user id.\n\nReturns:\n    str: The user name.",
+        "Get the user name.\n\nArgs:\n    user_id (int):\n\nReturns:\n    str: The user name.",
     ),
     (
         "Sphinx text in fences and quotes converted; first sentence only",
@@ -80,20 +80,20 @@ GOOGLE_CASES = [
         "NumPy text converted; positional-only, kw-only and escaped varargs matched by name",
         "def f(a, /, b, *args, c, **kwargs):\n    return a\n",
         "Do f.\n\nParameters\n----------\na : int\n    First.\nargs\n    Rest.\n\\*\\*kwargs\n    Options.\n",
-        "Do f.\n\nArgs:\n    a: First.\n    b: The b.\n    *args: Rest.\n    c: The c.\n    **kwargs: Options.\n\n"
+        "Do f.\n\nArgs:\n    a: First.\n    b:\n    *args: Rest.\n    c:\n    **kwargs: Options.\n\n"
         "Returns:\n    The f.",
     ),
     (
         "garbage keeps nothing but what the code says",
         "def save(self_path, data=None):\n    pass\n",
         "}}}{{ ::: ---\n\n Args:\n",
-        "Save the self path.\n\nArgs:\n    self_path: The self path.\n    data: The data. Defaults to None.",
+        "Save the self path.\n\nArgs:\n    self_path:\n    data: Defaults to None.",
     ),
     (
         "a sane long description is kept",
         "def save(path):\n    pass\n",
         "Write the cache to disk.\n\nThe file is replaced atomically.",
-        "Write the cache to disk.\n\nThe file is replaced atomically.\n\nArgs:\n    path: The path.",
+        "Write the cache to disk.\n\nThe file is replaced atomically.\n\nArgs:\n    path:",
     ),
 ]
 
@@ -106,12 +106,12 @@ def test_grounding_google(why: str, source: str, raw: str | None, expected: str)
 def test_methods_drop_self_and_classes_use_init() -> None:
     source = "class Store:\n    def __init__(self, root: str) -> None:\n        self.root = root\n\n    def get(self, key):\n        return key\n"
     contexts = {ctx.qualname: ctx for ctx in iter_contexts(source, "m.py", classes=True)}
-    assert grounded_text("", contexts["Store"], Style.GOOGLE) == "A store.\n\nArgs:\n    root (str): The root."
+    assert grounded_text("", contexts["Store"], Style.GOOGLE) == "A store.\n\nArgs:\n    root (str):"
     assert grounded_text("", contexts["Store.__init__"], Style.GOOGLE) == (
-        "Initialise the Store.\n\nArgs:\n    root (str): The root."
+        "Initialise the Store.\n\nArgs:\n    root (str): Stored as `self.root`."
     )
     assert grounded_text("Args:\n    self: me\n    key: The key.", contexts["Store.get"], Style.GOOGLE) == (
-        "Get the store.\n\nArgs:\n    key: The key.\n\nReturns:\n    The result."
+        "Get the store.\n\nArgs:\n    key:\n\nReturns:\n    The result."
     )
 
 
@@ -142,11 +142,11 @@ def test_a_summary_that_repeats_itself_is_replaced_by_the_templates() -> None:
 
 @pytest.mark.parametrize("style", list(Style))
 def test_wrong_style_text_renders_in_the_asked_style(style: Style) -> None:
-    google = "Scale a value.\n\nArgs:\n    value: The input.\n\nReturns:\n    The scaled value."
+    google = "Scale a value.\n\nArgs:\n    value: The amount to scale.\n\nReturns:\n    The scaled value."
     text = grounded_text(google, context_of("def scale(value):\n    return value * 2\n"), style)
     reparsed = parse(text)
     assert {Style.GOOGLE: "GOOGLE", Style.NUMPY: "NUMPYDOC", Style.SPHINX: "REST"}[style] == reparsed.style.name
-    assert [(p.arg_name, p.description) for p in reparsed.params] == [("value", "The input.")]
+    assert [(p.arg_name, p.description) for p in reparsed.params] == [("value", "The amount to scale.")]
     # An untyped NumPy return is a single line, which parsers read as the entry's type.
     returned = reparsed.returns.type_name if style is Style.NUMPY else reparsed.returns.description
     assert returned == "The scaled value."

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from docucode_hook.facts import prose_facts
 from docucode_hook.contexts import iter_contexts
-from docucode_hook.phrasing import restates_name
+from docucode_hook.phrasing import repeated_ngram, restates_name
 from docucode_hook.truth import (
     check_description,
     check_names,
@@ -19,7 +19,6 @@ from docucode_hook.truth import (
     check_repeats,
     check_summary,
     mentioned_names,
-    repeated_ngram,
     strip_examples,
 )
 

@@ -17,7 +17,7 @@ from typing import Sequence
 from docucode_hook.context import FunctionContext, Style
 from docucode_hook.docstrings import documented_params, read_sections
 from docucode_hook.insert import InsertError, insert_docstrings
-from docucode_hook.phrasing import repeats_itself, restates_name
+from docucode_hook.phrasing import repeated_ngram, restates_name
 from docucode_hook.prompt import TRUNCATED as TRUNCATED_LINE
 from docucode_hook.syntax import FUNCTIONS, GENERATOR_TYPES
 
@@ -163,7 +163,7 @@ def has_repetition(text: str, n: int = 3) -> bool:
 
     The hook's own rule, which replaces such a summary with the template's.
     """
-    return repeats_itself(text, n)
+    return repeated_ngram(text, n) is not None
 
 
 def summary_checks(summaries: Sequence[str], names: Sequence[str]) -> dict[str, float]:

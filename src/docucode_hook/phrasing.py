@@ -194,11 +194,17 @@ def restates_name(summary: str, name: str) -> bool:
     return bool(summary.strip()) and said <= {_stem(word) for word in words(name)}
 
 
-def repeats_itself(text: str, n: int = 3) -> bool:
-    """True when some word n-gram occurs twice (case-insensitive): the loop a small model falls into."""
+def repeated_ngram(text: str, n: int = 3) -> str | None:
+    """The first word n-gram that occurs twice in ``text`` (case-insensitive), or None: the loop
+    a small model falls into. The one rule for the hook's prose checks and the evaluation metric."""
+    seen: set[tuple[str, ...]] = set()
     words_ = tokens(text)
-    grams = [tuple(words_[i : i + n]) for i in range(len(words_) - n + 1)]
-    return len(set(grams)) < len(grams)
+    for start in range(len(words_) - n + 1):
+        gram = tuple(words_[start : start + n])
+        if gram in seen:
+            return " ".join(gram)
+        seen.add(gram)
+    return None
 
 
 __all__ = [
@@ -209,7 +215,7 @@ __all__ = [
     "describe_return",
     "documented_name",
     "one_line",
-    "repeats_itself",
+    "repeated_ngram",
     "restates_name",
     "summarise",
     "tokens",

@@ -28,7 +28,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from docucode_hook.phrasing import restates_name, words
+from docucode_hook.phrasing import repeated_ngram, restates_name
 from docucode_hook.facts import ProseFacts
 
 
@@ -117,21 +117,6 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`:(\[\"'])")
 def sentences(paragraph: str) -> list[str]:
     """The paragraph cut after ".", "!" or "?" where a capital, quote or bracket follows."""
     return [part for part in _SENTENCE_END.split(paragraph.strip()) if part.strip()]
-
-
-def repeated_ngram(text: str, n: int = 3) -> str | None:
-    """The first word n-gram that occurs twice in ``text`` (case-insensitive), or None.
-
-    This is the one home of the rule; grounding's summary-only ``repeats_itself`` is to call it.
-    """
-    tokens = re.findall(r"[a-z0-9]+", text.lower())
-    seen: set[tuple[str, ...]] = set()
-    for start in range(len(tokens) - n + 1):
-        gram = tuple(tokens[start : start + n])
-        if gram in seen:
-            return " ".join(gram)
-        seen.add(gram)
-    return None
 
 
 def check_repeats(paragraph: str) -> Verdict:
@@ -292,7 +277,6 @@ __all__ = [
     "check_repeats",
     "check_summary",
     "mentioned_names",
-    "repeated_ngram",
     "sentences",
     "strip_examples",
 ]
