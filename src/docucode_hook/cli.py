@@ -13,7 +13,7 @@ from typing import Iterator, Sequence
 
 from docucode_hook import __version__
 from docucode_hook.config import BACKENDS, ConfigError, find_project_root, load_config
-from docucode_hook.pipeline import FileResult, Progress, check_paths, fix_paths
+from docucode_hook.pipeline import FileResult, Progress, WrittenDocstring, check_paths, fix_paths
 
 # More files than this and a backfill is under way: show progress and a summary, not each function.
 HANDFUL = 5
@@ -45,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="print findings and errors only")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="also print a table of every file and each docstring written")
+    parser.add_argument("--explain", action="store_true",
+                        help="per docstring written, which parts the backend wrote, which were derived from "
+                             "the code, and which were dropped and why")
     return parser
 
 
@@ -190,14 +193,31 @@ def _say(lines: Sequence[str]) -> None:
         console.print(line)
 
 
-def _wrote(r: FileResult) -> list[str]:
-    """What a stopped commit shows for one file: the count, then each function and its writer."""
+def _wrote(r: FileResult, explain: bool = False) -> list[str]:
+    """What a stopped commit shows for one file: the count, then each function and its writer
+    (with ``explain``, each part's origin)."""
     comments = f" and {r.commented} comment(s)" if r.commented else ""
     lines = [f"docucode: wrote {r.written} docstring(s){comments} in {r.path}"]
     for d in r.docstrings:
         note = f" (template: {d.reason})" if d.reason else (" (sections refreshed)" if d.by == "refresh" else "")
         lines.append(f"  {r.path}:{d.line} {d.name}{note}")
+        if explain:
+            lines += [f"    {line}" for line in _explained(d)]
     return lines
+
+
+def _explained(d: WrittenDocstring) -> list[str]:
+    """One line per part: ``summary: model``, ``param n: derived (restates the parameter's name)``."""
+    from docucode_hook.grounding import BACKEND
+
+    return [f"{part.part}: {d.by if part.origin == BACKEND else part.origin}" + (f" ({part.reason})" if part.reason else "")
+            for part in d.parts]
+
+
+def _docstring_json(d: WrittenDocstring) -> dict[str, object]:
+    entry = {key: value for key, value in d.__dict__.items() if key != "parts"}
+    entry["parts"] = [part.__dict__ for part in d.parts]
+    return entry
 
 
 def _json(results: Sequence[FileResult], args: argparse.Namespace, errors: list[str], code: int) -> str:
@@ -207,7 +227,7 @@ def _json(results: Sequence[FileResult], args: argparse.Namespace, errors: list[
         entry = {"path": r.path, "documented": r.documented, "total": r.total, "written": r.written,
                  "comments": r.commented, "changed": r.changed, "error": r.error}
         if not args.check:
-            entry["docstrings"] = [d.__dict__ for d in r.docstrings]
+            entry["docstrings"] = [_docstring_json(d) for d in r.docstrings]
         if args.diff:
             entry["diff"] = r.diff
         files.append(entry)
@@ -246,8 +266,10 @@ def _report(
                 print(f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}")
         elif args.diff:
             sys.stdout.write(r.diff)
-        elif r.changed and not args.quiet and (args.verbose or not large):
-            sys.stderr.write("".join(line + "\n" for line in _wrote(r)))
+            if args.explain and r.changed:
+                sys.stderr.write("".join(line + "\n" for line in _wrote(r, explain=True)[1:]))
+        elif r.changed and not args.quiet and (args.verbose or args.explain or not large):
+            sys.stderr.write("".join(line + "\n" for line in _wrote(r, args.explain)))
     if not args.quiet:
         if args.verbose and results:
             _summary_table(results, args)

@@ -21,6 +21,8 @@ from docucode_hook.finder import FileScan, Finding, Target, scan_source
 
 if TYPE_CHECKING:  # LibCST is for fix mode only; --check never imports it
     from docucode_hook.comments import CommentSite
+    from docucode_hook.confidence import Thresholds
+    from docucode_hook.grounding import PartOrigin
 
 Progress = Callable[[int], None]
 # Who wrote a docstring's prose, and why the template did where another backend was configured.
@@ -35,6 +37,8 @@ class WrittenDocstring:
     name: str  # qualified name, e.g. Inventory.restock
     by: str  # "model", "server" or "template"; "refresh" for a stale docstring's sections
     reason: str | None = None  # why the template stood in for the configured backend
+    # Per part (summary, description, each entry): from the backend, derived from code, or dropped, and why.
+    parts: tuple[PartOrigin, ...] = ()
 
 
 @dataclass
@@ -66,6 +70,7 @@ class _Work:
     scan: FileScan
     texts: dict[int, str] = field(default_factory=dict)
     makers: dict[int, Maker] = field(default_factory=dict)
+    parts: dict[int, tuple[PartOrigin, ...]] = field(default_factory=dict)
 
 
 def _display(path: Path, root: Path) -> str:
@@ -149,14 +154,35 @@ def _load_backend(config: Config) -> Backend:
         return get_backend(config.replace(backend="template"))
 
 
+def _thresholds(config: Config, backend: Backend | None) -> Thresholds:
+    """The confidence gates shipped in the model's directory (``docucode.json``); defaults otherwise."""
+    from docucode_hook.confidence import Thresholds, ThresholdsError, load_thresholds
+
+    if backend is None or backend.name != "model":
+        return Thresholds()
+    from docucode_hook.backends.model import resolve_model
+
+    try:
+        ref, local = resolve_model(config.model)
+        return load_thresholds(ref if local else None)
+    except ThresholdsError as exc:
+        warnings.warn(f"{exc}; using the default confidence thresholds", stacklevel=2)
+    except Exception:  # the backend itself reports a model it cannot load
+        pass
+    return Thresholds()
+
+
 def _texts_for(
     targets: Sequence[Target], backend: Backend | None, config: Config, progress: Progress | None
-) -> list[tuple[str, Maker]]:
-    """Grounded docstring text for every target, and its maker: generate in batches, fall back per function."""
+) -> list[tuple[str, Maker, tuple[PartOrigin, ...]]]:
+    """Grounded docstring text for every target, its maker and its parts' origins: generate in
+    batches, fall back per function."""
     from docucode_hook.backends.template import TemplateBackend
     from docucode_hook.cache import DocstringCache, generate_cached
-    from docucode_hook.grounding import grounded_text
+    from docucode_hook.grounding import GroundingOptions, ground
     from docucode_hook.refresh import refresh_sections
+
+    options = GroundingOptions(config.max_line_length, config.placeholders, _thresholds(config, backend))
 
     fresh = [t.context for t in targets if t.reason == "missing"]
     cache = DocstringCache() if config.cache else None
@@ -190,12 +216,13 @@ def _texts_for(
         for text, maker in zip(raw, makers)
     ])
 
-    def text_for(target: Target) -> tuple[str, Maker]:
+    def text_for(target: Target) -> tuple[str, Maker, tuple[PartOrigin, ...]]:
         ctx: FunctionContext = target.context
         if target.reason == "stale":
-            return refresh_sections(ctx.docstring or "", ctx, config.style), ("refresh", None)
+            return refresh_sections(ctx.docstring or "", ctx, config.style), ("refresh", None), ()
         text, maker = next(generated)
-        return grounded_text(text, ctx, config.style), maker
+        grounded = ground(text, ctx, config.style, options=options)
+        return grounded.text, maker, grounded.parts
 
     return [text_for(t) for t in targets]
 
@@ -283,8 +310,9 @@ def fix_paths(
     rewritten: list[tuple[_Work, FileResult, str]] = []
     for item, result in work:
         made = {t.context.lineno: next(texts) for t in item.scan.targets}
-        item.texts = {line: text for line, (text, _) in made.items()}
-        item.makers = {line: maker for line, (_, maker) in made.items()}
+        item.texts = {line: text for line, (text, _, _) in made.items()}
+        item.makers = {line: maker for line, (_, maker, _) in made.items()}
+        item.parts = {line: parts for line, (_, _, parts) in made.items()}
         try:
             rewritten.append((item, result, _rewrite(item, config) if item.texts else item.source.text))
         except UnsafeEdit as exc:
@@ -317,5 +345,6 @@ def _written(item: _Work, new: str) -> tuple[WrittenDocstring, ...]:
              for old_start, new_start, size in runs.get_matching_blocks()
              for old in range(old_start + 1, old_start + size + 1)}
     return tuple(
-        WrittenDocstring(moved.get(line, line), names[line], *item.makers[line]) for line in sorted(item.texts)
+        WrittenDocstring(moved.get(line, line), names[line], *item.makers[line], item.parts[line])
+        for line in sorted(item.texts)
     )
