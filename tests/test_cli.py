@@ -390,8 +390,24 @@ def test_diff_says_would_and_json_carries_the_diff(project, capsys):
     assert main(["--diff", "--format", "json", "m0.py"]) == 1
     entry = json.loads(capsys.readouterr().out)["files"][0]
     assert entry["diff"].startswith("--- a/m0.py\n+++ b/m0.py\n") and '+    """' in entry["diff"]
-    assert entry["docstrings"] == [{"line": 1, "name": "load_0", "by": "template", "reason": None}]
+    assert entry["docstrings"] == [{"line": 1, "name": "load_0", "by": "template", "reason": None, "parts": [
+        {"part": "summary", "origin": "derived", "reason": "restates the name"},
+        {"part": "param path", "origin": "derived", "reason": "restates the parameter's name"},
+        {"part": "returns", "origin": "derived", "reason": "not written"},
+    ]}]
     assert (project / "m0.py").read_text().count('"""') == 0
+
+
+def test_explain_says_where_each_part_came_from(project, capsys):
+    (project / "gen.py").write_text("def numbers(limit: int):\n    for n in range(limit):\n        yield n\n")
+    assert main(["--diff", "--explain", "gen.py"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[:4] == [
+        "  gen.py:1 numbers",
+        "    summary: template",
+        "    param limit: derived (restates the parameter's name)",
+        "    yields: derived (not written)",
+    ]
 
 
 def test_check_summary(project, capsys):
