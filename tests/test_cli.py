@@ -391,7 +391,7 @@ def test_diff_says_would_and_json_carries_the_diff(project, capsys):
     entry = json.loads(capsys.readouterr().out)["files"][0]
     assert entry["diff"].startswith("--- a/m0.py\n+++ b/m0.py\n") and '+    """' in entry["diff"]
     assert entry["docstrings"] == [{"line": 1, "name": "load_0", "by": "template", "reason": None, "parts": [
-        {"part": "summary", "origin": "derived", "reason": "restates the name"},
+        {"part": "summary", "origin": "backend", "reason": ""},
         {"part": "param path", "origin": "derived", "reason": "restates the parameter's name"},
         {"part": "returns", "origin": "derived", "reason": "not written"},
     ]}]

@@ -198,8 +198,10 @@ class _Prose:
                 self.note("summary", BACKEND, f"reworded: {verdict.reason}")
                 return reworded
             reason = verdict.reason
-        self.note("summary", DERIVED, reason)
-        return self._placeholder(derived_summary(self.ctx, self.facts), "the summary")
+        derived = self._placeholder(derived_summary(self.ctx, self.facts), "the summary")
+        # The template's summary is the derived one: it stands as the backend wrote it.
+        self.note("summary", *((BACKEND, "") if derived == line else (DERIVED, reason)))
+        return derived
 
     def description(self, written: str | None, summary: str) -> str | None:
         text = (written or "").strip()
