@@ -106,7 +106,7 @@ def ground(
     text, removed = strip_examples(_unwrap(raw or ""))
     for reason in removed:
         prose.note("examples", DROPPED, reason)
-    parsed = _parse(text)
+    parsed = _parse(_joined_summary(text))
     doc = Docstring()
     doc.short_description = prose.summary(parsed.short_description)
     if ctx.kind != "module":
@@ -283,9 +283,15 @@ class _Prose:
                     meta.type_name = None
 
 
+# Characters no prose means (controls, surrogates, line separators): the inserter would have to
+# escape them, which makes a line longer than it was wrapped to.
+_UNPRINTABLE = re.compile(r"[^\S\n\t ]|[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
+
+
 def _unwrap(raw: str) -> str:
-    """Strip what models wrap around a docstring: code fences, the quotes themselves, indentation."""
-    text = _FENCE.sub("", raw).strip()
+    """Strip what models wrap around a docstring: code fences, the quotes themselves, indentation,
+    and characters no prose means."""
+    text = _FENCE.sub("", _UNPRINTABLE.sub(" ", raw.replace("\r\n", "\n").replace("\r", "\n"))).strip()
     if match := _WRAPPING_QUOTES.match(text):
         text = match.group(2)
     return inspect.cleandoc(text.replace('"""', "").replace("'''", ""))
@@ -305,6 +311,24 @@ def _parse(text: str) -> Docstring:
     if headless:
         parsed.short_description = None
     return parsed
+
+
+_UNDERLINE = re.compile(r"^\s*-{3,}\s*$")
+
+
+def _joined_summary(text: str) -> str:
+    """``text`` with its first paragraph on one line: a summary wrapped to the line width (ours
+    included) is one sentence, which the parsers would cut after its first line."""
+    lines = text.split("\n")
+    end = 0
+    while end < len(lines) and lines[end].strip() and not lines[end][:1].isspace():
+        following = lines[end + 1] if end + 1 < len(lines) else ""
+        if _SECTION_LEFTOVER.match(lines[end]) or _UNDERLINE.match(following):
+            break
+        end += 1
+    if end < 2:
+        return text
+    return "\n".join([" ".join(line.strip() for line in lines[:end]), *lines[end:]])
 
 
 def _first_sentence(text: str | None) -> str:
