@@ -136,7 +136,7 @@ def _docstrings(source: str) -> dict[str, str]:
     return found
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     raws=st.fixed_dictionaries({name: _TEXT for name in CONTEXTS}),
     style=st.sampled_from(list(Style)),

@@ -333,7 +333,7 @@ def _joined_summary(text: str) -> str:
 
 def _first_sentence(text: str | None) -> str:
     """The first sentence of the first line, tidied and sentence-cased; empty when there is none."""
-    line = next((line.strip() for line in (text or "").splitlines() if line.strip()), "")
+    line = next((" ".join(line.split()) for line in (text or "").splitlines() if line.strip()), "")
     line = line.strip("\"' \t#*-:")
     if line.count("`") % 2:
         line = line.replace("`", "")
