@@ -307,7 +307,7 @@ def test_every_field_is_filled_for_a_method() -> None:
     unchanged = [f.name for f in fields(FunctionContext) if getattr(ctx, f.name) == getattr(defaults, f.name)]
     # Only fields whose true value here equals the default may stay at it.
     assert unchanged == ["is_async", "is_generator", "is_stub", "is_abstract", "is_property", "is_context_manager"]
-    assert ctx.body_indent == 8 and set(ctx.scope_names) == {"A", "m"}
+    assert ctx.body_indent == 8 and set(ctx.scope_names) == {"os", "A", "m"}
 
 
 @pytest.mark.parametrize(

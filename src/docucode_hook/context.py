@@ -29,6 +29,27 @@ class Parameter:
 
 
 @dataclass(frozen=True)
+class Guard:
+    """A ``raise`` that is the direct consequence of an ``if``: ``if amount < 0: raise ValueError(...)``."""
+
+    exception: str  # as ctx.raises names it
+    condition: str | None  # source of the test, when it reads only parameters and attributes
+    message: str | None  # the exception's first argument, when it is a plain string
+
+
+@dataclass(frozen=True)
+class CodeFacts:
+    """What the prose checks and the derived text read off a definition's own body."""
+
+    is_constructor: bool = False  # a classmethod whose every ``return`` builds ``cls(...)``
+    return_expressions: tuple[str, ...] = ()  # source of each ``return <expr>`` of its own body, unique
+    guards: tuple[Guard, ...] = ()
+    forwarded: tuple[tuple[str, str], ...] = ()  # (parameter, callee) where a call takes the parameter as is
+    stored: tuple[tuple[str, str], ...] = ()  # (parameter, "self.attr") where it is assigned as is
+    used_names: frozenset[str] = frozenset()  # every name, attribute, argument and definition in its code
+
+
+@dataclass(frozen=True)
 class FunctionContext:
     """Everything the prompt builder and grounding need to know about one definition.
 
@@ -67,3 +88,4 @@ class FunctionContext:
     # Names a docstring may point at beyond the definition's own code: the module's top-level
     # definitions and assignments, and the enclosing class's members.
     scope_names: tuple[str, ...] = ()
+    code_facts: CodeFacts = CodeFacts()

@@ -17,6 +17,7 @@ from docucode_hook.syntax import (
     decorator_names,
     docstring_node,
     first_line,
+    code_facts,
     is_abstract,
     is_context_manager,
     is_property,
@@ -183,7 +184,15 @@ class ModuleFacts:
 
     @cached_property
     def top_level_names(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(_bound_names(self.tree.body)))
+        """The module's definitions and assignments, and the names its imports bind and the
+        modules they name (``import os.path``: "os", "os.path"; ``from a import b as c``: "a", "b", "c")."""
+        names = _bound_names(self.tree.body)
+        for node in self.import_nodes:
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names += node.module.split(".")
+            for alias in node.names:
+                names += [*alias.name.split("."), alias.name, *([alias.asname] if alias.asname else [])]
+        return tuple(dict.fromkeys(names))
 
 
 def class_members(node: ast.ClassDef) -> list[str]:
@@ -278,6 +287,7 @@ def _function_context(module: ModuleFacts, scope: Scope) -> FunctionContext:
         is_abstract=is_abstract(node),
         is_property=is_property(node),
         is_context_manager=is_context_manager(node),
+        code_facts=code_facts(node, {p.name for p in parameters}),
         **_definition_fields(module, scope),
     )
 
@@ -293,6 +303,7 @@ def _class_context(module: ModuleFacts, scope: Scope) -> FunctionContext:
         signature=_class_signature(module.source, scope.node),
         parameters=tuple(_scope_parameters(module.source, scope)[0]),
         raises=init.facts.raises if init else (),
+        code_facts=code_facts(scope.node, set()),
         **_definition_fields(module, scope),
     )
 
