@@ -657,6 +657,19 @@ _COMMENT_COLUMNS = (
 )
 
 
+def function_frame(rows: list[dict]) -> pd.DataFrame:
+    """Function rows of ``mine_file`` as the frame the filters read (flags as bools)."""
+    functions = pd.DataFrame(rows, columns=list(_FUNCTION_COLUMNS))
+    for flag in ("generated", "trivial", "copied"):
+        functions[flag] = functions[flag].astype(bool)
+    return functions
+
+
+def comment_frame(rows: list[dict]) -> pd.DataFrame:
+    """Comment rows of ``mine_file`` as the frame ``filter_comments`` reads."""
+    return pd.DataFrame(rows, columns=list(_COMMENT_COLUMNS))
+
+
 def mine(args: MineArgs) -> MineReport:
     """Read, filter, deduplicate and split; the caller writes the outputs."""
     started = time.perf_counter()
@@ -672,11 +685,9 @@ def mine(args: MineArgs) -> MineReport:
         if result.error:
             reason = result.error.split(":", 1)[0]
             skipped[reason] = skipped.get(reason, 0) + 1
-    functions = pd.DataFrame(rows, columns=list(_FUNCTION_COLUMNS))
-    for flag in ("generated", "trivial", "copied"):
-        functions[flag] = functions[flag].astype(bool)
+    functions = function_frame(rows)
     docstrings, funnel = filter_records(functions, args.limits)
-    comments, comment_funnel = filter_comments(pd.DataFrame(comment_rows, columns=list(_COMMENT_COLUMNS)), args.limits)
+    comments, comment_funnel = filter_comments(comment_frame(comment_rows), args.limits)
     # A comment's reference is its whole text, and there is no docstring style to report.
     comments = comments.assign(summary=comments["completion"], source_style=COMMENT_TASK)
     records = pd.concat([docstrings.assign(task=DOCSTRING_TASK), comments], ignore_index=True)
