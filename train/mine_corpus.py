@@ -79,17 +79,21 @@ class PackageRoot:
 
 
 def package_roots(cache: Path) -> list[PackageRoot]:
-    """The kept packages of a ``train.corpus`` cache whose folder exists, in name order."""
+    """The kept packages of a ``train.corpus`` cache whose folder exists, most-downloaded first.
+
+    Rank order, so that a run stopped early has mined the packages that matter most.
+    """
     manifest = cache / "manifest.jsonl"
-    kept: dict[str, str] = {}
+    kept: dict[str, tuple[int, str]] = {}
     if manifest.exists():
         for line in manifest.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
                 if row["kept"]:
-                    kept[row["name"]] = row["licence"]
+                    kept[row["name"]] = (row["rank"], row["licence"])
     src = cache / "src"
-    return [PackageRoot(name, src / name, kept[name]) for name in sorted(kept) if (src / name).is_dir()]
+    order = sorted(kept, key=lambda name: kept[name][0])
+    return [PackageRoot(name, src / name, kept[name][1]) for name in order if (src / name).is_dir()]
 
 
 def _write_rows(path: Path, rows: Iterable[dict]) -> None:
@@ -222,7 +226,8 @@ class FinalizeArgs:
 def finalize(args: FinalizeArgs) -> dict[str, Any]:
     """Filter every mined package, dedup across packages, split, write ``out/corpus``; the stats."""
     started = time.perf_counter()
-    directories = sorted(d for d in (args.out / "packages").iterdir() if (d / DONE).exists())
+    # A ".name.partial" folder is a package whose run was killed: it is mined again next time.
+    directories = sorted(d for d in (args.out / "packages").iterdir() if not d.name.startswith(".") and (d / DONE).exists())
     work = partial(filter_package, limits=args.limits)
     with multiprocessing.get_context().Pool(max(1, args.workers), maxtasksperchild=100) as pool:
         results = list(pool.imap(work, directories, chunksize=4))
