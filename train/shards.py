@@ -1,0 +1,334 @@
+"""Tokenize a mined corpus on the CPU into compressed uint16 shards, packed in parts for transport.
+
+Commands::
+
+    # the v3 corpus with the shipped tokenizer, parts of at most 38 MB
+    python -m train.shards --data data/mined/corpus --tokenizer src/docucode_hook/models/docucode-small \\
+        --out data/shards --max-a-tokens 300000000
+
+    # on the GPU machine, after each part-K/ was copied under /root/v3/
+    python -m train.pretrain --config train/configs/pretrain-v3.yaml --shards /root/v3 --out /root/v3-run
+
+Stage A (``a-train-*.npz``): the functions of code.jsonl as one token stream, each
+``<|bos|> code <|eos|>`` as ``train.data.pack_corpus`` builds it, packages in a seeded random
+order, cut into chunks; ``a-validation.npz`` the same from code-validation.jsonl. Stage B
+(``b-train-*.npz``, ``b-validation.npz``): the SFT records of both tasks encoded by
+``train.data.encode_sft`` (prompt + completion + ``<|eos|>``, at most ``--max-len`` tokens),
+stored as ``tokens`` (uint16, examples end to end), ``lengths`` and ``prompt_lens`` (uint16),
+in a seeded random order. Each file is ``numpy.savez_compressed`` (zlib): lzma is about a
+fifth smaller but costs 60 times the CPU, more than tokenizing. Files are packed into
+``part-K/`` folders of at most ``--part-mb`` MB; ``part-0/`` also holds the tokenizer and
+``manifest.json`` (every file with its part, kind, token and example counts, bytes and
+sha256), so the GPU side needs nothing but the parts. A corpus larger than
+``--max-a-tokens`` keeps a seeded random subset of its train packages for stage A.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import random
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from train.data import DataError, SftExample, encode_sft, pack_corpus, read_jsonl
+
+if TYPE_CHECKING:
+    import numpy as np
+    from transformers import PreTrainedTokenizerFast
+
+MANIFEST = "manifest.json"
+TOKENIZER_DIR = "tokenizer"
+# Measured on the corpus: 3.7 characters of code per token of the v2 tokenizer (used only to
+# choose the stage-A packages before tokenizing; the manifest has the real counts).
+CHARS_PER_TOKEN = 3.7
+SFT_FIELDS = ("prompt", "code_snippet", "completion")
+
+
+@dataclass(frozen=True)
+class ShardArgs:
+    data: Path
+    tokenizer: Path
+    out: Path
+    max_len: int = 512
+    max_a_tokens: int | None = None
+    chunk_tokens: int = 16_000_000  # stage-A tokens a file (~13 MB compressed)
+    chunk_examples: int = 50_000  # stage-B examples a file
+    part_bytes: int = 38_000_000
+    seed: int = 0
+
+
+def _compressed(arrays: dict[str, np.ndarray]) -> bytes:
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+class PartWriter:
+    """Places each compressed file into the first part folder with room for it."""
+
+    def __init__(self, out: Path, part_bytes: int) -> None:
+        self.out, self.part_bytes = out, part_bytes
+        self.used: list[int] = []
+        self.files: list[dict[str, Any]] = []
+
+    def reserve(self, nbytes: int) -> str:
+        """Count ``nbytes`` into a part (for files outside the manifest's list, like the tokenizer)."""
+        for index, used in enumerate(self.used):
+            if used + nbytes <= self.part_bytes:
+                self.used[index] += nbytes
+                return f"part-{index}"
+        if nbytes > self.part_bytes:
+            raise DataError(f"{self.out}: a {nbytes}-byte file does not fit a {self.part_bytes}-byte part")
+        self.used.append(nbytes)
+        return f"part-{len(self.used) - 1}"
+
+    def write(self, name: str, kind: str, arrays: dict[str, np.ndarray], **counts: int) -> None:
+        data = _compressed(arrays)
+        part = self.reserve(len(data))
+        (self.out / part).mkdir(parents=True, exist_ok=True)
+        (self.out / part / name).write_bytes(data)
+        self.files.append({
+            "part": part, "name": name, "kind": kind, **counts,
+            "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+        })  # fmt: skip
+        print(f"{part}/{name}: {counts} {len(data) / 1e6:.1f} MB", flush=True)
+
+
+def choose_packages(code: list[dict[str, Any]], max_tokens: int | None, seed: int) -> list[str]:
+    """Train packages in a seeded random order, cut where the estimated tokens reach ``max_tokens``."""
+    chars: dict[str, int] = {}
+    for row in code:
+        chars[row["package"]] = chars.get(row["package"], 0) + len(row["code"])
+    order = sorted(chars)
+    random.Random(seed).shuffle(order)
+    if max_tokens is None:
+        return order
+    kept, total = [], 0.0
+    for package in order:
+        if total >= max_tokens:
+            break
+        kept.append(package)
+        total += chars[package] / CHARS_PER_TOKEN
+    return kept
+
+
+def _code_chunks(
+    tokenizer: PreTrainedTokenizerFast, code: list[dict[str, Any]], packages: list[str], chunk_tokens: int
+) -> Iterator[tuple[np.ndarray, int]]:
+    """(token stream, functions) chunks of about ``chunk_tokens``, packages in the given order."""
+    import numpy as np
+
+    by_package: dict[str, list[str]] = {}
+    for row in code:
+        by_package.setdefault(row["package"], []).append(row["code"])
+    pending: list[np.ndarray] = []
+    pending_tokens = functions = 0
+    batch: list[str] = []
+    for index, package in enumerate(packages):
+        batch += by_package[package]
+        # Encode many packages at once so the tokenizer's threads have work.
+        if len(batch) < 20_000 and index + 1 < len(packages):
+            continue
+        flat = pack_corpus(tokenizer, batch)
+        pending.append(flat)
+        pending_tokens += len(flat)
+        functions += len(batch)
+        batch = []
+        if pending_tokens >= chunk_tokens:
+            yield np.concatenate(pending), functions
+            pending, pending_tokens, functions = [], 0, 0
+    if pending:
+        yield np.concatenate(pending), functions
+
+
+def sft_arrays(examples: Sequence[SftExample]) -> dict[str, np.ndarray]:
+    """Examples end to end as uint16 ``tokens``, with their ``lengths`` and ``prompt_lens``."""
+    import numpy as np
+
+    tokens = np.fromiter((t for e in examples for t in e.input_ids), dtype=np.uint16)
+    lengths = np.array([len(e.input_ids) for e in examples], dtype=np.uint16)
+    prompt_lens = np.array([e.prompt_len for e in examples], dtype=np.uint16)
+    return {"tokens": tokens, "lengths": lengths, "prompt_lens": prompt_lens}
+
+
+def build(args: ShardArgs) -> dict[str, Any]:
+    """Write the parts and the manifest under ``args.out``; returns the manifest."""
+    import shutil
+
+    import numpy as np
+    from transformers import PreTrainedTokenizerFast
+
+    started = time.perf_counter()
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(str(args.tokenizer))
+    if len(tokenizer) > 2**16:
+        raise DataError(f"{args.tokenizer}: {len(tokenizer)} tokens do not fit uint16")
+    if args.out.exists():
+        shutil.rmtree(args.out)
+    args.out.mkdir(parents=True)
+    writer = PartWriter(args.out, args.part_bytes)
+    # The tokenizer and the manifest travel in part-0, counted into its size.
+    tokenizer_bytes = sum(p.stat().st_size for p in args.tokenizer.glob("tokenizer*.json"))
+    writer.reserve(tokenizer_bytes + 200_000)
+    tokenizer.save_pretrained(str(args.out / "part-0" / TOKENIZER_DIR))
+
+    rng = random.Random(args.seed)
+    counts: dict[str, Any] = {}
+    for split in ("validation", "train"):
+        records = read_jsonl(args.data / f"{split}.jsonl", required=SFT_FIELDS)
+        rng.shuffle(records)
+        examples, dropped = encode_sft(tokenizer, records, args.max_len)
+        counts[f"b_{split}"] = {"records": len(records), "examples": len(examples), "dropped": dropped,
+                                "tokens": sum(len(e.input_ids) for e in examples)}
+        if split == "validation":
+            writer.write("b-validation.npz", "b-validation", sft_arrays(examples), examples=len(examples),
+                         tokens=counts["b_validation"]["tokens"])
+            continue
+        for index, start in enumerate(range(0, len(examples), args.chunk_examples)):
+            chunk = examples[start : start + args.chunk_examples]
+            writer.write(f"b-train-{index:04d}.npz", "b-train", sft_arrays(chunk), examples=len(chunk),
+                         tokens=sum(len(e.input_ids) for e in chunk))
+    print(f"stage B encoded in {time.perf_counter() - started:.0f}s: {counts}", flush=True)
+
+    validation = read_jsonl(args.data / "code-validation.jsonl", required=("code",))
+    flat = pack_corpus(tokenizer, [row["code"] for row in validation])
+    writer.write("a-validation.npz", "a-validation", {"tokens": flat}, tokens=len(flat), functions=len(validation))
+    code = read_jsonl(args.data / "code.jsonl", required=("package", "code"))
+    packages = choose_packages(code, args.max_a_tokens, args.seed)
+    for index, (chunk, functions) in enumerate(_code_chunks(tokenizer, code, packages, args.chunk_tokens)):
+        writer.write(f"a-train-{index:04d}.npz", "a-train", {"tokens": chunk}, tokens=len(chunk), functions=functions)
+
+    totals: dict[str, dict[str, int]] = {}
+    for entry in writer.files:
+        total = totals.setdefault(entry["kind"], {"files": 0, "tokens": 0, "bytes": 0})
+        total["files"] += 1
+        total["tokens"] += entry["tokens"]
+        total["bytes"] += entry["bytes"]
+    all_bytes = sum(t["bytes"] for t in totals.values())
+    all_tokens = sum(t["tokens"] for t in totals.values())
+    manifest = {
+        "format": 1,
+        "tokenizer": {"dir": f"part-0/{TOKENIZER_DIR}", "vocab": len(tokenizer), "bos": tokenizer.bos_token_id,
+                      "eos": tokenizer.eos_token_id, "pad": tokenizer.pad_token_id},
+        "max_len": args.max_len,
+        "seed": args.seed,
+        "stage_a_packages": {"kept": len(packages), "of": len({row["package"] for row in code})},
+        "counts": counts,
+        "totals": totals,
+        "bytes_per_token": round(all_bytes / max(all_tokens, 1), 4),
+        "parts": {f"part-{i}": used for i, used in enumerate(writer.used)},
+        "files": writer.files,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    text = json.dumps(manifest, indent=1) + "\n"
+    (args.out / "part-0" / MANIFEST).write_text(text, encoding="utf-8")
+    (args.out / MANIFEST).write_text(text, encoding="utf-8")
+    return manifest
+
+
+# --------------------------------------------------------------------------- reading (GPU side)
+
+
+@dataclass
+class ShardData:
+    """Everything ``train.pretrain`` needs, loaded from the parts."""
+
+    tokenizer_dir: Path
+    max_len: int
+    a_train: np.ndarray
+    a_validation: np.ndarray
+    b_train: list[SftExample]
+    b_validation: list[SftExample]
+
+
+def find_manifest(directory: Path) -> Path:
+    """``manifest.json`` at the top of ``directory`` or in its ``part-0``."""
+    for candidate in (directory / MANIFEST, directory / "part-0" / MANIFEST):
+        if candidate.is_file():
+            return candidate
+    raise DataError(f"{directory}: no {MANIFEST} (expected in part-0/)")
+
+
+def _examples(arrays: Any) -> list[SftExample]:
+    import numpy as np
+
+    tokens = arrays["tokens"]
+    ends = np.cumsum(arrays["lengths"].astype(np.int64))
+    starts = ends - arrays["lengths"]
+    return [
+        SftExample(tuple(tokens[start:end].tolist()), int(prompt_len))
+        for start, end, prompt_len in zip(starts, ends, arrays["prompt_lens"])
+    ]
+
+
+def load_shards(directory: Path) -> ShardData:
+    """Read every file the manifest lists, checking each one's size and sha256 first."""
+    import numpy as np
+
+    manifest_path = find_manifest(directory)
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    parts: dict[str, list[Any]] = {}
+    for entry in manifest["files"]:
+        path = directory / entry["part"] / entry["name"]
+        if not path.is_file():
+            raise DataError(f"{path}: missing (copy {entry['part']}/ under {directory})")
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            raise DataError(f"{path}: sha256 differs from {manifest_path} (incomplete copy?)")
+        parts.setdefault(entry["kind"], []).append(np.load(io.BytesIO(data)))
+    a_train = [arrays["tokens"] for arrays in parts.get("a-train", [])]
+    if not a_train:
+        raise DataError(f"{manifest_path}: no stage-A files")
+    return ShardData(
+        tokenizer_dir=directory / manifest["tokenizer"]["dir"],
+        max_len=manifest["max_len"],
+        a_train=np.concatenate(a_train),
+        a_validation=parts["a-validation"][0]["tokens"],
+        b_train=[e for arrays in parts.get("b-train", []) for e in _examples(arrays)],
+        b_validation=_examples(parts["b-validation"][0]),
+    )
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m train.shards", description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="mined corpus: code.jsonl, train.jsonl, ...")
+    parser.add_argument("--tokenizer", type=Path, required=True, help="directory with tokenizer.json")
+    parser.add_argument("--out", type=Path, required=True, help="shards directory (replaced)")
+    parser.add_argument("--max-len", type=int, default=512, help="longest SFT example, in tokens")
+    parser.add_argument("--max-a-tokens", type=int, default=None, help="stage-A tokens to keep, by package")
+    parser.add_argument("--chunk-tokens", type=int, default=16_000_000)
+    parser.add_argument("--chunk-examples", type=int, default=50_000)
+    parser.add_argument("--part-mb", type=float, default=38.0, help="largest part folder, in MB")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ns = _parser().parse_args(argv)
+    args = ShardArgs(ns.data, ns.tokenizer, ns.out, ns.max_len, ns.max_a_tokens, ns.chunk_tokens,
+                     ns.chunk_examples, int(ns.part_mb * 1e6), ns.seed)
+    if not (args.tokenizer / "tokenizer.json").is_file():
+        print(f"error: {args.tokenizer}/tokenizer.json: file not found", file=sys.stderr)
+        return 2
+    try:
+        manifest = build(args)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({k: manifest[k] for k in ("totals", "bytes_per_token", "parts", "seconds")}), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
