@@ -123,31 +123,30 @@ def choose_packages(code: list[dict[str, Any]], max_tokens: int | None, seed: in
 
 def _code_chunks(
     tokenizer: PreTrainedTokenizerFast, code: list[dict[str, Any]], packages: list[str], chunk_tokens: int
-) -> Iterator[tuple[np.ndarray, int]]:
-    """(token stream, functions) chunks of about ``chunk_tokens``, packages in the given order."""
+) -> Iterator[np.ndarray]:
+    """The token stream of the packages, in the given order, cut into pieces of ``chunk_tokens``.
+
+    A cut may fall inside a function: stage A samples windows from the whole stream.
+    """
     import numpy as np
 
     by_package: dict[str, list[str]] = {}
     for row in code:
         by_package.setdefault(row["package"], []).append(row["code"])
-    pending: list[np.ndarray] = []
-    pending_tokens = functions = 0
+    pending = np.zeros(0, dtype=np.uint16)
     batch: list[str] = []
     for index, package in enumerate(packages):
         batch += by_package[package]
         # Encode many packages at once so the tokenizer's threads have work.
         if len(batch) < 20_000 and index + 1 < len(packages):
             continue
-        flat = pack_corpus(tokenizer, batch)
-        pending.append(flat)
-        pending_tokens += len(flat)
-        functions += len(batch)
+        pending = np.concatenate([pending, pack_corpus(tokenizer, batch)])
         batch = []
-        if pending_tokens >= chunk_tokens:
-            yield np.concatenate(pending), functions
-            pending, pending_tokens, functions = [], 0, 0
-    if pending:
-        yield np.concatenate(pending), functions
+        while len(pending) >= chunk_tokens:
+            yield pending[:chunk_tokens]
+            pending = pending[chunk_tokens:]
+    if len(pending):
+        yield pending
 
 
 def sft_arrays(examples: Sequence[SftExample]) -> dict[str, np.ndarray]:
@@ -203,8 +202,12 @@ def build(args: ShardArgs) -> dict[str, Any]:
     writer.write("a-validation.npz", "a-validation", {"tokens": flat}, tokens=len(flat), functions=len(validation))
     code = read_jsonl(args.data / "code.jsonl", required=("package", "code"))
     packages = choose_packages(code, args.max_a_tokens, args.seed)
-    for index, (chunk, functions) in enumerate(_code_chunks(tokenizer, code, packages, args.chunk_tokens)):
-        writer.write(f"a-train-{index:04d}.npz", "a-train", {"tokens": chunk}, tokens=len(chunk), functions=functions)
+    kept = set(packages)
+    functions = sum(row["package"] in kept for row in code)
+    counts["a_train"] = {"packages": len(packages), "of_packages": len({row["package"] for row in code}),
+                         "functions": functions, "of_functions": len(code)}
+    for index, chunk in enumerate(_code_chunks(tokenizer, code, packages, args.chunk_tokens)):
+        writer.write(f"a-train-{index:04d}.npz", "a-train", {"tokens": chunk}, tokens=len(chunk))
 
     totals: dict[str, dict[str, int]] = {}
     for entry in writer.files:
@@ -220,7 +223,6 @@ def build(args: ShardArgs) -> dict[str, Any]:
                       "eos": tokenizer.eos_token_id, "pad": tokenizer.pad_token_id},
         "max_len": args.max_len,
         "seed": args.seed,
-        "stage_a_packages": {"kept": len(packages), "of": len({row["package"] for row in code})},
         "counts": counts,
         "totals": totals,
         "bytes_per_token": round(all_bytes / max(all_tokens, 1), 4),
