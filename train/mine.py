@@ -73,6 +73,7 @@ _WHITESPACE = re.compile(r"\s+")
 _NAME_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 _VENDOR_DIRS = frozenset({"_vendor", "vendor", "vendored", "_vendored", "extern", "_extern", "third_party", "_third_party"})
 _TEST_DIRS = frozenset({"test", "tests"})
+_TEST_FILE = re.compile(r"test_.*\.py$|.*_test\.py$|conftest\.py$")
 _SKIP_DIRS = frozenset({"__pycache__", "site-packages", "dist-packages", "node_modules"})
 # Words that add nothing to a summary beyond the function's name ("Get the name." for get_name).
 _FILLER = frozenset(
@@ -353,12 +354,14 @@ def _ascii_ratio(text: str) -> float:
     return len(text.encode("ascii", "ignore")) / max(len(text), 1)
 
 
+def is_test_path(path: str) -> bool:
+    """A file of a test suite: under a test(s) directory, or named test_*.py, *_test.py, conftest.py."""
+    *directories, filename = path.split("/")
+    return bool(_TEST_DIRS.intersection(directories)) or bool(_TEST_FILE.match(filename))
+
+
 def _is_test(frame: pd.DataFrame) -> pd.Series:
-    parts = frame["path"].str.split("/")
-    in_test_dir = parts.map(lambda p: bool(_TEST_DIRS.intersection(p[:-1])))
-    filename = parts.str[-1]
-    test_file = filename.str.match(r"test_.*\.py$|.*_test\.py$|conftest\.py$")
-    return in_test_dir | test_file | frame["name"].str.startswith("test_")
+    return frame["path"].map(is_test_path).astype(bool) | frame["name"].str.startswith("test_")
 
 
 def _is_vendored(frame: pd.DataFrame) -> pd.Series:

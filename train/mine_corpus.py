@@ -56,6 +56,7 @@ from train.mine import (
     filter_comments,
     filter_records,
     function_frame,
+    is_test_path,
     mine_file,
     select_code,
     split_of,
@@ -114,7 +115,10 @@ def mine_package(package: PackageRoot, out: Path, style: Style, max_file_bytes: 
     partial_dir = out / f".{package.name}.partial"
     shutil.rmtree(partial_dir, ignore_errors=True)
     partial_dir.mkdir(parents=True)
-    files = [replace(f, package=package.name, licence=package.licence) for f in collect_sources([package.root])]
+    found = [replace(f, package=package.name, licence=package.licence) for f in collect_sources([package.root])]
+    # The filters drop every function of a test file: not mining them saves a sixth of the CPU
+    # (pandas alone ships 25k test functions).
+    files = [f for f in found if not is_test_path(f.rel)]
     functions: list[dict] = []
     comments: list[dict] = []
     skipped: Counter[str] = Counter()
@@ -130,6 +134,7 @@ def mine_package(package: PackageRoot, out: Path, style: Style, max_file_bytes: 
         "package": package.name,
         "licence": package.licence,
         "files": len(files),
+        "test_files": len(found) - len(files),
         "skipped_files": dict(skipped),
         "functions": len(functions),
         "documented": sum(row["docstring"] is not None for row in functions),
@@ -275,6 +280,7 @@ def finalize(args: FinalizeArgs) -> dict[str, Any]:
         "packages_mined": len(counts),
         "packages_by_split": dict(Counter(split.values())),
         "files": sum(c["files"] for c in counts),
+        "test_files_not_mined": sum(c.get("test_files", 0) for c in counts),
         "skipped_files": dict(skipped),
         "functions": sum(c["functions"] for c in counts),
         "documented_functions": sum(c["documented"] for c in counts),
@@ -309,7 +315,8 @@ def _stats_markdown(stats: dict[str, Any], by_split: pd.DataFrame, code_by_split
     sections = [
         "# Mined corpus (v3)",
         f"{stats['packages_mined']:,} packages, {stats['files']:,} files "
-        f"({sum(stats['skipped_files'].values()):,} skipped), {stats['functions']:,} functions "
+        f"({sum(stats['skipped_files'].values()):,} skipped; {stats['test_files_not_mined']:,} test files "
+        f"not mined), {stats['functions']:,} functions "
         f"({stats['documented_functions']:,} documented), {stats['comments_above_blocks']:,} comments above blocks.",
         "## Packages by split\n" + _table(sorted(stats["packages_by_split"].items()), ["split", "packages"]),
         "## Files skipped\n" + _table(sorted(stats["skipped_files"].items()), ["reason", "files"]),
