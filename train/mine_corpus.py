@@ -2,17 +2,21 @@
 
 Commands::
 
-    # mine every package folder not mined yet, 2 at a time (re-run to pick up new downloads)
-    python -m train.mine_corpus mine --cache data/corpus-cache --out data/mined --workers 2
-    # filter, dedup across packages, split by package, write the corpus and its stats
-    python -m train.mine_corpus finalize --out data/mined
+    # mine every package folder not mined yet, 2 at a time, following the download for up
+    # to 30 minutes without news (re-run to resume)
+    python -m train.mine_corpus mine --cache data/corpus-cache --out data/mined --workers 2 --follow 1800
+    # filter, dedup across packages, split by package, write the corpus, its stats and the split lists
+    python -m train.mine_corpus finalize --out data/mined --cache data/corpus-cache
 
 ``mine`` treats every folder of ``<cache>/src`` that the cache's ``manifest.jsonl`` kept as one
 package root (a small site-packages), with the licence the manifest recorded for it. Each
 package is mined once, in a worker, and written to ``<out>/packages/<name>/``:
 ``functions.jsonl.gz`` (every function ``train.mine.mine_file`` yields, documented or not),
 ``comments.jsonl.gz`` (its comment pairs) and, last, ``done.json`` (counts): a package
-with ``done.json`` is never mined again, so a killed run resumes where it stopped.
+with ``done.json`` is never mined again, so a killed run resumes where it stopped. Test
+files are not mined (the filters would drop all their functions). The packages of the
+validation and test splits go first, so that a run cut short by time still has a full
+evaluation split; then the rest, most-downloaded first.
 
 ``finalize`` runs ``train.mine``'s filters package by package (in workers), then removes
 copies across packages (vendored code: the original wins, as in ``train.mine.dedup``),
@@ -37,7 +41,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import pandas as pd
 
@@ -148,19 +152,46 @@ def mine_package(package: PackageRoot, out: Path, style: Style, max_file_bytes: 
 
 
 def mine_all(
-    cache: Path, out: Path, workers: int, style: Style, max_file_bytes: int, limit: int | None = None
+    cache: Path,
+    out: Path,
+    workers: int,
+    style: Style,
+    max_file_bytes: int,
+    limit: int | None = None,
+    first: Callable[[str], bool] = lambda name: False,
+    follow_s: float = 0.0,
 ) -> Iterable[dict[str, Any]]:
-    """Mine every package of the cache without a ``done.json`` yet; yields each one's counts."""
+    """Mine every package of the cache without a ``done.json`` yet; yields each one's counts.
+
+    Packages for which ``first(name)`` holds go first (the evaluation splits), then by rank.
+    The cache is read again every few dozen packages, so packages downloaded meanwhile join
+    in; with ``follow_s`` the run waits that long for new ones before it ends.
+    """
     packages_dir = out / "packages"
     packages_dir.mkdir(parents=True, exist_ok=True)
-    todo = [p for p in package_roots(cache) if not (packages_dir / p.name / DONE).exists()][:limit]
     work = partial(mine_package, out=packages_dir, style=style, max_file_bytes=max_file_bytes)
-    if workers <= 1:
-        yield from map(work, todo)
-        return
     # A fresh worker now and then: one huge package must not keep its memory for the rest of the run.
-    with multiprocessing.get_context().Pool(workers, maxtasksperchild=50) as pool:
-        yield from pool.imap_unordered(work, todo)
+    pool = multiprocessing.get_context().Pool(workers, maxtasksperchild=50) if workers > 1 else None
+    mined, idle_since = 0, time.monotonic()
+    try:
+        while limit is None or mined < limit:
+            roots = package_roots(cache)
+            rank = {p.name: i for i, p in enumerate(roots)}
+            todo = sorted((p for p in roots if not (packages_dir / p.name / DONE).exists()),
+                          key=lambda p: (not first(p.name), rank[p.name]))
+            todo = todo[: min(4 * max(workers, 1) * 5, (limit - mined) if limit is not None else len(todo))]
+            if not todo:
+                if time.monotonic() - idle_since >= follow_s:
+                    return
+                time.sleep(min(30.0, follow_s))
+                continue
+            for counts in (pool.imap_unordered(work, todo) if pool else map(work, todo)):
+                mined += 1
+                yield counts
+            idle_since = time.monotonic()
+    finally:
+        if pool is not None:
+            pool.terminate()
 
 
 # --------------------------------------------------------------------------- finalize
@@ -222,6 +253,7 @@ class FinalizeArgs:
     out: Path
     workers: int = 2
     style: Style = Style.GOOGLE
+    cache: Path | None = None  # the train.corpus cache: its kept packages all go into the split lists
     split_dir: Path = SPLIT_DIR
     split_name: str = SPLIT_NAME
     ratios: tuple[float, float, float] = RATIOS
@@ -253,7 +285,10 @@ def finalize(args: FinalizeArgs) -> dict[str, Any]:
 
     pinned = read_split_lists(args.split_dir, args.split_name)
     packages = [r.counts["package"] for r in results]
-    split = {package: split_of(package, args.ratios, pinned) for package in packages}
+    # The lists hold every kept package of the cache, mined or not: a package mined later
+    # finds its split already written.
+    listed = set(packages) | ({p.name for p in package_roots(args.cache)} if args.cache else set())
+    split = {package: split_of(package, args.ratios, pinned) for package in sorted(listed)}
     write_split_lists(args.split_dir, args.split_name, split)
 
     records = pd.concat([docstrings.assign(task=DOCSTRING_TASK), comments], ignore_index=True)
@@ -278,7 +313,8 @@ def finalize(args: FinalizeArgs) -> dict[str, Any]:
     )
     stats = {
         "packages_mined": len(counts),
-        "packages_by_split": dict(Counter(split.values())),
+        "packages_by_split": dict(Counter(split[p] for p in packages)),
+        "packages_listed_by_split": dict(Counter(split.values())),
         "files": sum(c["files"] for c in counts),
         "test_files_not_mined": sum(c.get("test_files", 0) for c in counts),
         "skipped_files": dict(skipped),
@@ -318,7 +354,10 @@ def _stats_markdown(stats: dict[str, Any], by_split: pd.DataFrame, code_by_split
         f"({sum(stats['skipped_files'].values()):,} skipped; {stats['test_files_not_mined']:,} test files "
         f"not mined), {stats['functions']:,} functions "
         f"({stats['documented_functions']:,} documented), {stats['comments_above_blocks']:,} comments above blocks.",
-        "## Packages by split\n" + _table(sorted(stats["packages_by_split"].items()), ["split", "packages"]),
+        "## Packages by split\n" + _table(
+            [(s, stats["packages_by_split"].get(s, 0), stats["packages_listed_by_split"].get(s, 0)) for s in SPLITS],
+            ["split", "packages mined", "packages listed"],
+        ),
         "## Files skipped\n" + _table(sorted(stats["skipped_files"].items()), ["reason", "files"]),
         "## Filters (documented functions)\n" + _table(stats["docstring_funnel"], ["step", "rows"]),
         "## Filters (inline comments)\n" + _table(stats["comment_funnel"], ["step", "rows"]),
@@ -343,14 +382,20 @@ def _parser() -> argparse.ArgumentParser:
     mine.add_argument("--workers", type=int, default=2)
     mine.add_argument("--limit", type=int, default=None, help="at most N packages in this run")
     mine.add_argument("--max-file-bytes", type=int, default=1_000_000, help="skip larger files (mostly generated)")
+    mine.add_argument("--follow", type=float, default=0.0, metavar="SECONDS",
+                      help="wait this long for new downloads before ending")
     final = commands.add_parser("finalize", help="filter, dedup across packages, split, write out/corpus")
     final.add_argument("--out", type=Path, required=True)
+    final.add_argument("--cache", type=Path, default=None, help="train.corpus cache: list its unmined packages too")
     final.add_argument("--workers", type=int, default=2)
     final.add_argument("--split-dir", type=Path, default=SPLIT_DIR, help="where the split lists live")
     final.add_argument("--split-name", default=SPLIT_NAME)
     final.add_argument("--max-functions-per-package", type=int, default=None)
     for sub in (mine, final):
         sub.add_argument("--style", choices=[s.value for s in Style], default=Style.GOOGLE.value)
+    mine.add_argument("--split-dir", type=Path, default=SPLIT_DIR, help="split lists: their test and validation "
+                      "packages (and those the split function sends there) are mined first")
+    mine.add_argument("--split-name", default=SPLIT_NAME)
     return parser
 
 
@@ -363,7 +408,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         done = functions = 0
         started = time.perf_counter()
-        for counts in mine_all(args.cache, args.out, args.workers, style, args.max_file_bytes, args.limit):
+        pinned = read_split_lists(args.split_dir, args.split_name)
+
+        def evaluation(name: str) -> bool:
+            return split_of(name, RATIOS, pinned) != "train"
+
+        mined = mine_all(args.cache, args.out, args.workers, style, args.max_file_bytes, args.limit, evaluation, args.follow)
+        for counts in mined:
             done += 1
             functions += counts["functions"]
             print(f"{done} {counts['package']}: {counts['files']} files, {counts['functions']} functions "
@@ -374,7 +425,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {args.out}/packages: nothing mined yet", file=sys.stderr)
         return 2
     limits = Limits(max_functions_per_package=args.max_functions_per_package)
-    stats = finalize(FinalizeArgs(args.out, args.workers, style, args.split_dir, args.split_name, limits=limits))
+    stats = finalize(FinalizeArgs(args.out, args.workers, style, args.cache, args.split_dir, args.split_name,
+                                  limits=limits))
     print(json.dumps({k: stats[k] for k in ("packages_mined", "files", "functions", "records", "code")}), file=sys.stderr)
     return 0
 
