@@ -107,17 +107,33 @@ def test_finalize_dedups_vendored_copies_across_packages_and_keeps_pinned_splits
     assert "duplicate body across packages" in (corpus_dir / "stats.md").read_text()
 
 
-@pytest.fixture(scope="module")
-def shard_dir(finalized, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    corpus_dir, _, _ = finalized
-    out = tmp_path_factory.mktemp("shards") / "shards"
+def _build(corpus_dir: Path, out: Path, *extra: str) -> dict:
     # Room for the tokenizer in part-0 and a few kB more: the data spreads over several parts.
     tokenizer_bytes = sum(p.stat().st_size for p in SHIPPED_TOKENIZER.glob("tokenizer*.json"))
     part_mb = (tokenizer_bytes + 200_000 + 4_000) / 1e6
-    assert shards.main(["--data", str(corpus_dir), "--tokenizer", str(SHIPPED_TOKENIZER), "--out", str(out),
+    assert shards.main(["build", "--data", str(corpus_dir), "--tokenizer", str(SHIPPED_TOKENIZER), "--out", str(out),
                         "--chunk-tokens", "500", "--chunk-examples", "8", "--part-mb", str(part_mb),
-                        "--max-len", "256"]) == 0
+                        "--max-len", "256", *extra]) == 0
+    return json.loads((out / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def shard_dir(finalized, mined: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built from the per-package token cache that ``prepare`` wrote while mining went on."""
+    corpus_dir, _, _ = finalized
+    assert shards.main(["prepare", "--mined", str(mined), "--tokenizer", str(SHIPPED_TOKENIZER), "--max-len", "256"]) == 0
+    out = tmp_path_factory.mktemp("shards") / "shards"
+    manifest = _build(corpus_dir, out, "--mined", str(mined))
+    assert manifest["token_cache"]["misses"] == 0 and manifest["token_cache"]["hits"] > 20
     return out
+
+
+def test_the_token_cache_changes_no_byte_of_the_shards(shard_dir: Path, finalized, tmp_path: Path) -> None:
+    corpus_dir, _, _ = finalized
+    direct = _build(corpus_dir, tmp_path / "direct")
+    cached = json.loads((shard_dir / "manifest.json").read_text())
+    assert direct["token_cache"] == {"hits": 0, "misses": cached["token_cache"]["hits"]}
+    assert [(f["name"], f["sha256"]) for f in direct["files"]] == [(f["name"], f["sha256"]) for f in cached["files"]]
 
 
 def test_shards_hold_the_same_tokens_as_the_jsonl_path(shard_dir: Path, finalized) -> None:

@@ -34,6 +34,7 @@ import gzip
 import json
 import multiprocessing
 import os
+import pickle
 import shutil
 import sys
 import time
@@ -71,6 +72,7 @@ SPLIT_NAME = "v3"
 # By package: a test split of 8% keeps a few hundred packages for the evaluation.
 RATIOS = (0.90, 0.02, 0.08)
 DONE = "done.json"
+FILTERED = "filtered.pkl"
 
 
 # --------------------------------------------------------------------------- mine (per package)
@@ -225,6 +227,26 @@ def filter_package(directory: Path, limits: Limits) -> PackageResult:
     )
 
 
+def filtered_package(directory: Path, limits: Limits) -> PackageResult:
+    """``filter_package``, read back from ``filtered.pkl`` when an earlier step saved it with the same limits.
+
+    ``train.shards prepare`` filters each package as soon as it is mined (to tokenize it);
+    finalize then only gathers.
+    """
+    cached = directory / FILTERED
+    if cached.is_file():
+        with cached.open("rb") as handle:
+            saved = pickle.load(handle)
+        if saved["limits"] == limits:
+            return saved["result"]
+    result = filter_package(directory, limits)
+    partial_path = cached.with_suffix(".partial")
+    with partial_path.open("wb") as handle:
+        pickle.dump({"limits": limits, "result": result}, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    partial_path.replace(cached)
+    return result
+
+
 def _sum_funnels(funnels: list[Funnel]) -> Funnel:
     if not funnels:
         return []
@@ -265,7 +287,7 @@ def finalize(args: FinalizeArgs) -> dict[str, Any]:
     started = time.perf_counter()
     # A ".name.partial" folder is a package whose run was killed: it is mined again next time.
     directories = sorted(d for d in (args.out / "packages").iterdir() if not d.name.startswith(".") and (d / DONE).exists())
-    work = partial(filter_package, limits=args.limits)
+    work = partial(filtered_package, limits=args.limits)
     with multiprocessing.get_context().Pool(max(1, args.workers), maxtasksperchild=100) as pool:
         results = list(pool.imap(work, directories, chunksize=4))
     funnel = _sum_funnels([r.funnel for r in results])

@@ -37,7 +37,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from train.data import DataError, SftExample, encode_sft, pack_corpus, read_jsonl
+from docucode_hook.prompt import record_input
+from train.data import DataError, SftExample, encode_documents, encode_sft_each, read_jsonl
+from train.mine import Limits
 
 if TYPE_CHECKING:
     import numpy as np
@@ -62,6 +64,7 @@ class ShardArgs:
     chunk_examples: int = 50_000  # stage-B examples a file
     part_bytes: int = 38_000_000
     seed: int = 0
+    mined: Path | None = None  # train.mine_corpus output whose packages ``prepare`` tokenized
 
 
 def _compressed(arrays: dict[str, np.ndarray]) -> bytes:
@@ -122,7 +125,8 @@ def choose_packages(code: list[dict[str, Any]], max_tokens: int | None, seed: in
 
 
 def _code_chunks(
-    tokenizer: PreTrainedTokenizerFast, code: list[dict[str, Any]], packages: list[str], chunk_tokens: int
+    tokenizer: PreTrainedTokenizerFast, code: list[dict[str, Any]], packages: list[str], chunk_tokens: int,
+    cache: TokenCache,
 ) -> Iterator[np.ndarray]:
     """The token stream of the packages, in the given order, cut into pieces of ``chunk_tokens``.
 
@@ -130,23 +134,163 @@ def _code_chunks(
     """
     import numpy as np
 
-    by_package: dict[str, list[str]] = {}
+    by_package: dict[str, list[dict[str, Any]]] = {}
     for row in code:
-        by_package.setdefault(row["package"], []).append(row["code"])
+        by_package.setdefault(row["package"], []).append(row)
     pending = np.zeros(0, dtype=np.uint16)
-    batch: list[str] = []
+    batch: list[dict[str, Any]] = []
     for index, package in enumerate(packages):
         batch += by_package[package]
         # Encode many packages at once so the tokenizer's threads have work.
         if len(batch) < 20_000 and index + 1 < len(packages):
             continue
-        pending = np.concatenate([pending, pack_corpus(tokenizer, batch)])
+        pending = np.concatenate([pending, _encode_code_cached(tokenizer, batch, cache)])
         batch = []
         while len(pending) >= chunk_tokens:
             yield pending[:chunk_tokens]
             pending = pending[chunk_tokens:]
     if len(pending):
         yield pending
+
+
+# --------------------------------------------------------------------------- per-package token cache
+
+
+def _key(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).digest()
+
+
+def sft_key(record: dict[str, Any]) -> bytes:
+    """What identifies an SFT example: the model input and the completion."""
+    return _key(f"{record_input(record)}\0{record['completion']}")
+
+
+def _cache_path(directory: Path, max_len: int) -> Path:
+    return directory / f"tokens-{max_len}.npz"
+
+
+def prepare_package(directory: Path, tokenizer: PreTrainedTokenizerFast, max_len: int, limits: Limits) -> dict[str, int]:
+    """Filter one mined package and tokenize what may reach the corpus, into ``tokens-<max_len>.npz``.
+
+    Run while mining goes on, it leaves ``build`` only the gathering: the rows that finalize
+    keeps are looked up by the hash of their text.
+    """
+    import numpy as np
+
+    from train.mine_corpus import filtered_package
+
+    result = filtered_package(directory, limits)
+    code = result.code["code"].tolist()
+    records = [*result.docstrings.to_dict("records"), *result.comments.to_dict("records")]
+    documents = encode_documents(tokenizer, code)
+    examples = encode_sft_each(tokenizer, records, max_len)
+    fitting = [e for e in examples if e is not None]
+    arrays = {
+        # Raw bytes, not numpy "S12": that type drops a key's trailing NUL bytes.
+        "code_keys": np.frombuffer(b"".join(_key(text) for text in code), dtype=np.uint8).reshape(-1, 12),
+        "code_lengths": np.array([len(d) for d in documents], dtype=np.uint32),
+        "code_tokens": np.concatenate(documents) if documents else np.zeros(0, np.uint16),
+        "sft_keys": np.frombuffer(b"".join(sft_key(r) for r in records), dtype=np.uint8).reshape(-1, 12),
+        "sft_lengths": np.array([len(e.input_ids) if e else 0 for e in examples], dtype=np.uint32),
+        "sft_prompt_lens": np.array([e.prompt_len if e else 0 for e in examples], dtype=np.uint32),
+        "sft_tokens": np.fromiter((t for e in fitting for t in e.input_ids), dtype=np.uint16),
+    }
+    path = _cache_path(directory, max_len)
+    partial_path = path.with_suffix(".partial.npz")
+    np.savez(partial_path, **arrays)
+    partial_path.replace(path)
+    return {"code": len(code), "sft": len(records), "tokens": int(len(arrays["code_tokens"]) + len(arrays["sft_tokens"]))}
+
+
+def prepare_all(mined: Path, tokenizer_dir: Path, max_len: int, limits: Limits, follow_s: float = 0.0) -> Iterator[str]:
+    """``prepare_package`` on every mined package without a cache; with ``follow_s``, waits for more."""
+    from transformers import PreTrainedTokenizerFast
+
+    from train.mine_corpus import DONE
+
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(str(tokenizer_dir))
+    idle_since = time.monotonic()
+    while True:
+        todo = sorted(
+            d for d in (mined / "packages").iterdir()
+            if not d.name.startswith(".") and (d / DONE).exists() and not _cache_path(d, max_len).exists()
+        )
+        if not todo:
+            if time.monotonic() - idle_since >= follow_s:
+                return
+            time.sleep(min(30.0, follow_s))
+            continue
+        for directory in todo:
+            counts = prepare_package(directory, tokenizer, max_len, limits)
+            yield f"{directory.name}: {counts}"
+        idle_since = time.monotonic()
+
+
+class TokenCache:
+    """The ``prepare`` results of a mined folder, looked up by package and text; None where absent."""
+
+    def __init__(self, mined: Path | None, max_len: int) -> None:
+        self.mined, self.max_len = mined, max_len
+        self.loaded: dict[str, tuple[dict[bytes, Any], dict[bytes, Any]]] = {}
+        self.hits = self.misses = 0
+
+    def _package(self, package: str) -> tuple[dict[bytes, Any], dict[bytes, Any]]:
+        import numpy as np
+
+        if package not in self.loaded:
+            path = _cache_path(self.mined / "packages" / package, self.max_len) if self.mined else None
+            code: dict[bytes, Any] = {}
+            sft: dict[bytes, Any] = {}
+            if path is not None and path.is_file():
+                arrays = np.load(path)
+                ends = np.cumsum(arrays["code_lengths"].astype(np.int64))
+                tokens = arrays["code_tokens"]
+                for key, end, length in zip(arrays["code_keys"], ends, arrays["code_lengths"]):
+                    code[key.tobytes()] = tokens[end - length : end]
+                ends = np.cumsum(arrays["sft_lengths"].astype(np.int64))
+                tokens = arrays["sft_tokens"]
+                for key, end, length, prompt_len in zip(arrays["sft_keys"], ends, arrays["sft_lengths"],
+                                                        arrays["sft_prompt_lens"]):
+                    sft[key.tobytes()] = SftExample(tuple(tokens[end - length : end].tolist()), int(prompt_len)) if length else False
+            self.loaded[package] = (code, sft)
+        return self.loaded[package]
+
+    def code(self, package: str, text: str) -> Any:
+        found = self._package(package)[0].get(_key(text))
+        self.hits += found is not None
+        self.misses += found is None
+        return found
+
+    def sft(self, record: dict[str, Any]) -> SftExample | None | bool:
+        """The example, False for a record known not to fit, None when not cached."""
+        found = self._package(record["package"])[1].get(sft_key(record))
+        self.hits += found is not None
+        self.misses += found is None
+        return found
+
+
+def _encode_sft_cached(
+    tokenizer: PreTrainedTokenizerFast, records: list[dict[str, Any]], max_len: int, cache: TokenCache
+) -> tuple[list[SftExample], int]:
+    """``train.data.encode_sft`` through the cache: only records it lacks are encoded here."""
+    found = [cache.sft(record) for record in records]
+    missing = [record for record, hit in zip(records, found) if hit is None]
+    fresh = iter(encode_sft_each(tokenizer, missing, max_len))
+    each = [next(fresh) if hit is None else (hit or None) for hit in found]
+    examples = [example for example in each if example is not None]
+    return examples, len(each) - len(examples)
+
+
+def _encode_code_cached(
+    tokenizer: PreTrainedTokenizerFast, rows: list[dict[str, Any]], cache: TokenCache
+) -> np.ndarray:
+    """``train.data.pack_corpus`` of the rows' code through the cache."""
+    import numpy as np
+
+    found = [cache.code(row["package"], row["code"]) for row in rows]
+    fresh = iter(encode_documents(tokenizer, [row["code"] for row, hit in zip(rows, found) if hit is None]))
+    pieces = [next(fresh) if hit is None else hit for hit in found]
+    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.uint16)
 
 
 def sft_arrays(examples: Sequence[SftExample]) -> dict[str, np.ndarray]:
@@ -180,11 +324,12 @@ def build(args: ShardArgs) -> dict[str, Any]:
     tokenizer.save_pretrained(str(args.out / "part-0" / TOKENIZER_DIR))
 
     rng = random.Random(args.seed)
+    cache = TokenCache(args.mined, args.max_len)
     counts: dict[str, Any] = {}
     for split in ("validation", "train"):
         records = read_jsonl(args.data / f"{split}.jsonl", required=SFT_FIELDS)
         rng.shuffle(records)
-        examples, dropped = encode_sft(tokenizer, records, args.max_len)
+        examples, dropped = _encode_sft_cached(tokenizer, records, args.max_len, cache)
         counts[f"b_{split}"] = {"records": len(records), "examples": len(examples), "dropped": dropped,
                                 "tokens": sum(len(e.input_ids) for e in examples)}
         if split == "validation":
@@ -197,8 +342,8 @@ def build(args: ShardArgs) -> dict[str, Any]:
                          tokens=sum(len(e.input_ids) for e in chunk))
     print(f"stage B encoded in {time.perf_counter() - started:.0f}s: {counts}", flush=True)
 
-    validation = read_jsonl(args.data / "code-validation.jsonl", required=("code",))
-    flat = pack_corpus(tokenizer, [row["code"] for row in validation])
+    validation = read_jsonl(args.data / "code-validation.jsonl", required=("package", "code"))
+    flat = _encode_code_cached(tokenizer, validation, cache)
     writer.write("a-validation.npz", "a-validation", {"tokens": flat}, tokens=len(flat), functions=len(validation))
     code = read_jsonl(args.data / "code.jsonl", required=("package", "code"))
     packages = choose_packages(code, args.max_a_tokens, args.seed)
@@ -206,7 +351,7 @@ def build(args: ShardArgs) -> dict[str, Any]:
     functions = sum(row["package"] in kept for row in code)
     counts["a_train"] = {"packages": len(packages), "of_packages": len({row["package"] for row in code}),
                          "functions": functions, "of_functions": len(code)}
-    for index, chunk in enumerate(_code_chunks(tokenizer, code, packages, args.chunk_tokens)):
+    for index, chunk in enumerate(_code_chunks(tokenizer, code, packages, args.chunk_tokens, cache)):
         writer.write(f"a-train-{index:04d}.npz", "a-train", {"tokens": chunk}, tokens=len(chunk))
 
     totals: dict[str, dict[str, int]] = {}
@@ -228,6 +373,7 @@ def build(args: ShardArgs) -> dict[str, Any]:
         "bytes_per_token": round(all_bytes / max(all_tokens, 1), 4),
         "parts": {f"part-{i}": used for i, used in enumerate(writer.used)},
         "files": writer.files,
+        "token_cache": {"hits": cache.hits, "misses": cache.misses},
         "seconds": round(time.perf_counter() - started, 1),
     }
     text = json.dumps(manifest, indent=1) + "\n"
@@ -304,31 +450,45 @@ def load_shards(directory: Path) -> ShardData:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m train.shards", description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="mined corpus: code.jsonl, train.jsonl, ...")
-    parser.add_argument("--tokenizer", type=Path, required=True, help="directory with tokenizer.json")
-    parser.add_argument("--out", type=Path, required=True, help="shards directory (replaced)")
-    parser.add_argument("--max-len", type=int, default=512, help="longest SFT example, in tokens")
-    parser.add_argument("--max-a-tokens", type=int, default=None, help="stage-A tokens to keep, by package")
-    parser.add_argument("--chunk-tokens", type=int, default=16_000_000)
-    parser.add_argument("--chunk-examples", type=int, default=50_000)
-    parser.add_argument("--part-mb", type=float, default=38.0, help="largest part folder, in MB")
-    parser.add_argument("--seed", type=int, default=0)
+    commands = parser.add_subparsers(dest="command", required=True)
+    build_cmd = commands.add_parser("build", help="write the parts and the manifest")
+    build_cmd.add_argument("--data", type=Path, required=True, help="mined corpus: code.jsonl, train.jsonl, ...")
+    build_cmd.add_argument("--out", type=Path, required=True, help="shards directory (replaced)")
+    build_cmd.add_argument("--mined", type=Path, default=None, help="train.mine_corpus output with prepared tokens")
+    build_cmd.add_argument("--max-a-tokens", type=int, default=None, help="stage-A tokens to keep, by package")
+    build_cmd.add_argument("--chunk-tokens", type=int, default=16_000_000)
+    build_cmd.add_argument("--chunk-examples", type=int, default=50_000)
+    build_cmd.add_argument("--part-mb", type=float, default=38.0, help="largest part folder, in MB")
+    build_cmd.add_argument("--seed", type=int, default=0)
+    prepare = commands.add_parser("prepare", help="tokenize each mined package as soon as it is mined")
+    prepare.add_argument("--mined", type=Path, required=True, help="train.mine_corpus output")
+    prepare.add_argument("--follow", type=float, default=0.0, metavar="SECONDS", help="wait for newly mined packages")
+    prepare.add_argument("--max-functions-per-package", type=int, default=None)
+    for sub in (build_cmd, prepare):
+        sub.add_argument("--tokenizer", type=Path, required=True, help="directory with tokenizer.json")
+        sub.add_argument("--max-len", type=int, default=512, help="longest SFT example, in tokens")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ns = _parser().parse_args(argv)
-    args = ShardArgs(ns.data, ns.tokenizer, ns.out, ns.max_len, ns.max_a_tokens, ns.chunk_tokens,
-                     ns.chunk_examples, int(ns.part_mb * 1e6), ns.seed)
-    if not (args.tokenizer / "tokenizer.json").is_file():
-        print(f"error: {args.tokenizer}/tokenizer.json: file not found", file=sys.stderr)
+    if not (ns.tokenizer / "tokenizer.json").is_file():
+        print(f"error: {ns.tokenizer}/tokenizer.json: file not found", file=sys.stderr)
         return 2
+    if ns.command == "prepare":
+        limits = Limits(max_functions_per_package=ns.max_functions_per_package)
+        for line in prepare_all(ns.mined, ns.tokenizer, ns.max_len, limits, ns.follow):
+            print(line, flush=True)
+        return 0
+    args = ShardArgs(ns.data, ns.tokenizer, ns.out, ns.max_len, ns.max_a_tokens, ns.chunk_tokens,
+                     ns.chunk_examples, int(ns.part_mb * 1e6), ns.seed, ns.mined)
     try:
         manifest = build(args)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps({k: manifest[k] for k in ("totals", "bytes_per_token", "parts", "seconds")}), file=sys.stderr)
+    summary = ("totals", "bytes_per_token", "parts", "token_cache", "seconds")
+    print(json.dumps({k: manifest[k] for k in summary}), file=sys.stderr)
     return 0
 
 
