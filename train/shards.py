@@ -2,9 +2,12 @@
 
 Commands::
 
-    # the v3 corpus with the shipped tokenizer, parts of at most 38 MB
-    python -m train.shards --data data/mined/corpus --tokenizer src/docucode_hook/models/docucode-small \\
-        --out data/shards --max-a-tokens 300000000
+    # while train.mine_corpus mines: filter and tokenize each package as soon as it is mined
+    python -m train.shards prepare --mined data/mined --tokenizer src/docucode_hook/models/docucode-small \\
+        --follow 1800
+    # after train.mine_corpus finalize: the v3 shards, parts of at most 38 MB
+    python -m train.shards build --data data/mined/corpus --mined data/mined \\
+        --tokenizer src/docucode_hook/models/docucode-small --out data/shards --max-a-tokens 300000000
 
     # on the GPU machine, after each part-K/ was copied under /root/v3/
     python -m train.pretrain --config train/configs/pretrain-v3.yaml --shards /root/v3 --out /root/v3-run
@@ -15,12 +18,17 @@ order, cut into chunks; ``a-validation.npz`` the same from code-validation.jsonl
 (``b-train-*.npz``, ``b-validation.npz``): the SFT records of both tasks encoded by
 ``train.data.encode_sft`` (prompt + completion + ``<|eos|>``, at most ``--max-len`` tokens),
 stored as ``tokens`` (uint16, examples end to end), ``lengths`` and ``prompt_lens`` (uint16),
-in a seeded random order. Each file is ``numpy.savez_compressed`` (zlib): lzma is about a
-fifth smaller but costs 60 times the CPU, more than tokenizing. Files are packed into
+in a seeded random order. Each file is ``numpy.savez_compressed`` (zlib): lzma (preset 6) was a
+fifth smaller on a probe of 252k code tokens but took 9 times as long. Files are packed into
 ``part-K/`` folders of at most ``--part-mb`` MB; ``part-0/`` also holds the tokenizer and
 ``manifest.json`` (every file with its part, kind, token and example counts, bytes and
 sha256), so the GPU side needs nothing but the parts. A corpus larger than
 ``--max-a-tokens`` keeps a seeded random subset of its train packages for stage A.
+
+``prepare`` writes ``tokens-<max-len>.npz`` into each mined package folder (and the filtered
+rows, ``filtered.pkl``, that finalize reuses); ``build --mined`` looks every row up there by
+the hash of its text and encodes only what is missing, so the shards are byte for byte the
+ones a build without the cache writes.
 """
 
 from __future__ import annotations
