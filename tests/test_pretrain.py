@@ -241,10 +241,11 @@ def test_cli_overrides_the_config() -> None:
     assert args.stage_a.minutes == 2.5 and args.out == "x" and args.stage_a.max_steps == 30
 
 
-def test_shipped_config_fits_the_size_bound() -> None:
+@pytest.mark.parametrize("config", [pretrain.DEFAULT_CONFIG, pretrain.DEFAULT_CONFIG.with_name("pretrain-v3.yaml")])
+def test_shipped_config_fits_the_size_bound(config: Path) -> None:
     import torch
 
-    shipped = pretrain.load_args(pretrain.DEFAULT_CONFIG)
+    shipped = pretrain.load_args(config)
     assert shipped.stage_a.minutes + shipped.stage_b.minutes <= 8.5
     with torch.device("meta"):
         model = pretrain.build_model(shipped.model, shipped.vocab_size, 0, 1, 2)
