@@ -210,28 +210,44 @@ def prepare_package(directory: Path, tokenizer: PreTrainedTokenizerFast, max_len
     return {"code": len(code), "sft": len(records), "tokens": int(len(arrays["code_tokens"]) + len(arrays["sft_tokens"]))}
 
 
-def prepare_all(mined: Path, tokenizer_dir: Path, max_len: int, limits: Limits, follow_s: float = 0.0) -> Iterator[str]:
-    """``prepare_package`` on every mined package without a cache; with ``follow_s``, waits for more."""
+_WORKER_TOKENIZER: list[Any] = []  # one tokenizer per worker process, loaded by _init_worker
+
+
+def _init_worker(tokenizer_dir: Path) -> None:
     from transformers import PreTrainedTokenizerFast
+
+    _WORKER_TOKENIZER.append(PreTrainedTokenizerFast.from_pretrained(str(tokenizer_dir)))
+
+
+def _prepare_in_worker(directory: Path, max_len: int, limits: Limits) -> str:
+    counts = prepare_package(directory, _WORKER_TOKENIZER[0], max_len, limits)
+    return f"{directory.name}: {counts}"
+
+
+def prepare_all(
+    mined: Path, tokenizer_dir: Path, max_len: int, limits: Limits, follow_s: float = 0.0, workers: int = 1
+) -> Iterator[str]:
+    """``prepare_package`` on every mined package without a cache; with ``follow_s``, waits for more."""
+    import multiprocessing
+    from functools import partial
 
     from train.mine_corpus import DONE
 
-    tokenizer = PreTrainedTokenizerFast.from_pretrained(str(tokenizer_dir))
+    work = partial(_prepare_in_worker, max_len=max_len, limits=limits)
     idle_since = time.monotonic()
-    while True:
-        todo = sorted(
-            d for d in (mined / "packages").iterdir()
-            if not d.name.startswith(".") and (d / DONE).exists() and not _cache_path(d, max_len).exists()
-        )
-        if not todo:
-            if time.monotonic() - idle_since >= follow_s:
-                return
-            time.sleep(min(30.0, follow_s))
-            continue
-        for directory in todo:
-            counts = prepare_package(directory, tokenizer, max_len, limits)
-            yield f"{directory.name}: {counts}"
-        idle_since = time.monotonic()
+    with multiprocessing.get_context().Pool(workers, _init_worker, (tokenizer_dir,), maxtasksperchild=100) as pool:
+        while True:
+            todo = sorted(
+                d for d in (mined / "packages").iterdir()
+                if not d.name.startswith(".") and (d / DONE).exists() and not _cache_path(d, max_len).exists()
+            )
+            if not todo:
+                if time.monotonic() - idle_since >= follow_s:
+                    return
+                time.sleep(min(30.0, follow_s))
+                continue
+            yield from pool.imap_unordered(work, todo[: 20 * workers])
+            idle_since = time.monotonic()
 
 
 class TokenCache:
@@ -472,6 +488,7 @@ def _parser() -> argparse.ArgumentParser:
     prepare.add_argument("--mined", type=Path, required=True, help="train.mine_corpus output")
     prepare.add_argument("--follow", type=float, default=0.0, metavar="SECONDS", help="wait for newly mined packages")
     prepare.add_argument("--max-functions-per-package", type=int, default=None)
+    prepare.add_argument("--workers", type=int, default=1)
     for sub in (build_cmd, prepare):
         sub.add_argument("--tokenizer", type=Path, required=True, help="directory with tokenizer.json")
         sub.add_argument("--max-len", type=int, default=512, help="longest SFT example, in tokens")
@@ -485,7 +502,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if ns.command == "prepare":
         limits = Limits(max_functions_per_package=ns.max_functions_per_package)
-        for line in prepare_all(ns.mined, ns.tokenizer, ns.max_len, limits, ns.follow):
+        for line in prepare_all(ns.mined, ns.tokenizer, ns.max_len, limits, ns.follow, ns.workers):
             print(line, flush=True)
         return 0
     args = ShardArgs(ns.data, ns.tokenizer, ns.out, ns.max_len, ns.max_a_tokens, ns.chunk_tokens,
