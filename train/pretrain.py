@@ -114,7 +114,10 @@ class PretrainArgs:
     tokenizer_max_texts: int = 200_000  # BPE merges settle long before the whole corpus
     compile: bool = False
     max_shard_size: str = "15MB"
-    val_fraction: float = 0.01  # tail of the code token stream held out for stage A's loss
+    val_fraction: float = 0.01  # tail of the code token stream held out for stage A's loss (--data)
+    # Stage B validates on at most this many examples (the shards' order is already seeded random):
+    # v3's 17k validation records would cost a tenth of stage B at every evaluation.
+    sft_eval_examples: int | None = None
     # Learning curve: stage B again from the same stage-A weights on each fraction of the SFT
     # examples (seeded sample), for a time budget scaled the same way, saved to out/curve-<f>/,
     # after the main stage B.
@@ -619,7 +622,8 @@ def run(
     compiled = torch.compile(model) if args.compile else model
 
     held_batches = list(_take(code_batches(prepared.code_held, args.stage_a, args.seed + 1), args.stage_a.eval_batches))
-    sft_val = prepare_sft(prepared.sft_validation, args.stage_b, tokenizer.pad_token_id, device, args.seed)
+    sft_val = prepare_sft(prepared.sft_validation[: args.sft_eval_examples], args.stage_b, tokenizer.pad_token_id,
+                          device, args.seed)
     phase = saved.get("phase", "A")
     logs: dict[str, Any] = saved.get("logs", {"calls": [], "curve": []})
     call = {"from_phase": phase, "seconds": 0.0}
