@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from docucode_hook.config import Config
+from docucode_hook.config import RUNTIMES, Config
 from docucode_hook.context import FunctionContext, Style
 from train import metrics
 
@@ -190,9 +190,9 @@ def generate_from_contexts(
     results: list[tuple[str | None, float]] = []
     for batch in _batches(range(len(contexts)), batch_size):
         started = time.perf_counter()
-        texts = backend.generate([contexts[index] for index in batch], style)
+        generations = backend.generate([contexts[index] for index in batch], style)
         share = (time.perf_counter() - started) / len(batch)
-        results += [(text, share) for text in texts]
+        results += [(generation.text if generation else None, share) for generation in generations]
     return results
 
 
@@ -627,8 +627,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--task", choices=["docstrings", "comments", "both"], default="docstrings")
     parser.add_argument("--no-codebleu", dest="codebleu", action="store_false",
                         help="skip CodeBLEU (needs codebleu's tree-sitter, absent on the GPU machine)")
-    parser.add_argument("--runtime", choices=["auto", "numpy", "transformers"], default="auto",
-                        help="auto: NumPy for a small local model (as the hook); transformers for a GPU")
+    parser.add_argument("--runtime", choices=RUNTIMES, default="auto",
+                        help="auto: CTranslate2 int8 for a local Llama (as the hook); transformers for a GPU")
     return parser
 
 

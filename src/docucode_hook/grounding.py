@@ -11,6 +11,7 @@ from docstring_parser.common import DocstringMeta, DocstringParam, DocstringRais
 from docstring_parser.google import GoogleParser
 from docstring_parser.numpydoc import NumpydocParser
 
+from docucode_hook.backends import Generation
 from docucode_hook.backends.template import (
     describe_exception,
     describe_parameter,
@@ -53,8 +54,12 @@ def ground_docstring(raw: str | None, ctx: FunctionContext, style: Style) -> Doc
     return doc
 
 
-def grounded_text(raw: str | None, ctx: FunctionContext, style: Style) -> str:
-    """The grounded docstring rendered in ``style``: text without quotes or indentation."""
+def grounded_text(raw: str | None, ctx: FunctionContext, style: Style, *, generation: Generation | None = None) -> str:
+    """The grounded docstring rendered in ``style``: text without quotes or indentation.
+
+    ``generation`` is the backend's output that ``raw`` comes from, with the model's token
+    log-probabilities where it has them (not used yet).
+    """
     return render_docstring(ground_docstring(raw, ctx, style), style)
 
 

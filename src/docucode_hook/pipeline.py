@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
-from docucode_hook.backends import Backend, get_backend
+from docucode_hook.backends import Backend, Generation, get_backend
 from docucode_hook.config import Config
 from docucode_hook.context import FunctionContext
 from docucode_hook.fileio import SourceError, SourceFile, read_source, write_source
@@ -138,7 +138,7 @@ def _texts_for(targets: Sequence[Target], backend: Backend | None, config: Confi
 
     fresh = [t.context for t in targets if t.reason == "missing"]
     cache = DocstringCache() if config.cache else None
-    raw: list[str | None] = []
+    raw: list[Generation | None] = []
     for start in range(0, len(fresh), config.batch_size):
         batch = fresh[start : start + config.batch_size]
         try:
@@ -153,18 +153,19 @@ def _texts_for(targets: Sequence[Target], backend: Backend | None, config: Confi
             raw += generate_cached(backend, batch, config.style, cache)
         if progress:
             progress(len(batch))
-    failed = [ctx for ctx, text in zip(fresh, raw) if text is None]
+    failed = [ctx for ctx, generation in zip(fresh, raw) if generation is None]
     if failed and backend is not None and backend.name != "template":
         warnings.warn(f"{len(failed)} function(s) fell back to the template backend", stacklevel=2)
     fallback = iter(TemplateBackend().generate(failed, config.style))
     # In target order: line numbers repeat across files, so texts are matched by position.
-    generated = iter([text if text is not None else next(fallback) for text in raw])
+    generated = iter([generation if generation is not None else next(fallback) for generation in raw])
 
     def text_for(target: Target) -> str:
         ctx: FunctionContext = target.context
         if target.reason == "stale":
             return refresh_sections(ctx.docstring or "", ctx, config.style)
-        return grounded_text(next(generated), ctx, config.style)
+        generation = next(generated)
+        return grounded_text(generation.text if generation else None, ctx, config.style, generation=generation)
 
     return [text_for(t) for t in targets]
 
