@@ -10,7 +10,15 @@ import pytest
 
 from docucode_hook.backends import get_backend
 from docucode_hook.backends import model as model_module
-from docucode_hook.backends.model import ModelBackend, ModelLoadError, cut_completion, load_model
+from docucode_hook.backends.model import (
+    ModelBackend,
+    ModelLoadError,
+    char_origins,
+    cut_completion,
+    load_model,
+    to_generation,
+    token_starts,
+)
 from docucode_hook.config import Config
 from docucode_hook.context import Style
 from docucode_hook.finder import iter_contexts
@@ -44,6 +52,31 @@ def backend_for(model_dir: Path, adapter: Path | None = None, quantize_4bit: boo
 )
 def test_cut_completion_stops_at_the_end_of_the_docstring(raw: str, expected: str | None) -> None:
     assert cut_completion(raw) == expected
+
+
+def test_token_offsets_follow_the_cut_text() -> None:
+    from docucode_hook.prompt import Prompt
+
+    prompt = Prompt("", "def f(): pass")
+    tokens = ["\n  ", "Sum", "\x17", " it", ".\r\n", "Mo", "re", '"""', "junk"]
+    raw = "".join(tokens)
+    starts = token_starts(["".join(tokens[:k]) for k in range(len(tokens))])
+    generation = to_generation(prompt, raw, starts, [-0.1 * k for k in range(len(tokens))])
+    assert generation.text == "Sum it.\nMore"
+    # Blanks before the text, the control character and everything from the quotes on are cut away.
+    assert generation.token_logprobs == ((0, -0.1), (3, -0.30000000000000004), (6, -0.4), (8, -0.5), (10, -0.6000000000000001))
+    assert char_origins(raw, generation.text)[:9] == [3, 4, 5, 7, 8, 9, 10, 11, 13]  # "\r\n" is one "\n"
+
+
+def test_a_character_split_across_tokens_gives_both_tokens_its_offset() -> None:
+    from docucode_hook.prompt import Prompt
+
+    # What a byte-level tokenizer decodes for the prefixes of "Ok é": the first byte of "é" alone is U+FFFD.
+    prefixes = ["", "Ok", "Ok ", "Ok \ufffd"]
+    starts = token_starts(prefixes)
+    assert starts == [0, 2, 3, 3]
+    generation = to_generation(Prompt("", "x = 1"), "Ok é", starts, [-1.0, -2.0, -3.0, -4.0])
+    assert generation.token_logprobs == ((0, -1.0), (2, -2.0), (3, -3.0), (3, -4.0))
 
 
 def test_generates_one_clean_text_per_context_in_order(tiny_model_dir, sample_contexts) -> None:

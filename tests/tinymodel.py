@@ -97,6 +97,8 @@ def build_tiny_gpt2(out_dir: Path, vocab_size: int = 512, hidden: int = 64, laye
         n_embd=hidden,
         n_layer=layers,
         n_head=4,
+        # GPT-2's own 0.02 makes a random model write nothing but newlines, which the cut drops.
+        initializer_range=0.5,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,

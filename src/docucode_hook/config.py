@@ -75,6 +75,8 @@ _FIELDS = {f.name: f for f in fields(Config)}
 def _coerce(name: str, value: Any) -> Any:
     default = _FIELDS[name].default
     if name == "style":
+        if isinstance(value, Style):  # Config.replace passes the enum; str() of it is "Style.GOOGLE"
+            return value
         try:
             return Style(str(value).lower())
         except ValueError:
