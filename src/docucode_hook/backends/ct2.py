@@ -1,10 +1,12 @@
-"""Greedy generation on CTranslate2: rows run as separate requests, each stopped by the row stopper.
+"""Greedy generation on CTranslate2: rows of similar length share a request, each row stopped by the row stopper.
 
-Why one request per row: CTranslate2 forwards a batch's prompts at once only up to the
-shortest one and feeds the rest through the decoding loop a token at a time (its issues
-#1480 and #1349), and its int8 results then depend on which other prompts share the batch.
-Separate requests on ``inter_threads`` workers give every function the same text whatever
-else is in the commit, and were the fastest way on the 2-core machine (docs/benchmarks.md).
+Why not one batch: CTranslate2 forwards a batch's prompts at once only up to the shortest
+one and feeds the rest through the decoding loop a token at a time (its issues #1480 and
+#1349). Why not one row per request: decoding a few rows together costs little more than
+one. So rows whose prompts are within ``SIMILAR_LENGTH_TOKENS`` of each other go in one
+request, and the requests run on one single-threaded worker per CPU. On the 2-core machine
+that was the fastest layout of those measured, and gave every function the same tokens as
+running it alone (docs/benchmarks.md, ``bench/runtime_speed.py --layouts``).
 """
 
 from __future__ import annotations
@@ -23,8 +25,24 @@ from docucode_hook.stopping import RowStopper
 # inter_threads > 1 that has run a Python callback aborts the process ("terminate called
 # without an active exception", exit 134) if it is still alive at interpreter exit.
 # Everything else refers to a Generator only through its key here.
-_GENERATORS: dict[tuple[str, str], Any] = {}
+_GENERATORS: dict[tuple[str, str, int, int], Any] = {}
 atexit.register(_GENERATORS.clear)
+
+
+# The most a row's prompt may be longer than the shortest in its request: those extra prompt
+# tokens go through the decoding loop one at a time.
+SIMILAR_LENGTH_TOKENS = 16
+
+
+def length_groups(lengths: Sequence[int], spread: int = SIMILAR_LENGTH_TOKENS) -> list[list[int]]:
+    """Row indexes grouped by length: each group's longest is at most ``spread`` longer than its shortest."""
+    groups: list[list[int]] = []
+    for row in sorted(range(len(lengths)), key=lengths.__getitem__):
+        if groups and lengths[row] - lengths[groups[-1][0]] <= spread:
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    return groups
 
 
 def usable_cpus() -> int:
@@ -36,10 +54,10 @@ def usable_cpus() -> int:
 
 
 def default_threads() -> tuple[int, int]:
-    """(inter_threads, intra_threads): one single-threaded worker per CPU, each running a row.
+    """(inter_threads, intra_threads): one single-threaded worker per CPU, each running a request.
 
-    One row's decoding step is a few small matrix products, too small to share between
-    threads; separate rows on separate cores are not.
+    A decoding step of a few rows is a few small matrix products, too small to share between
+    threads; separate requests on separate cores are not.
     """
     return usable_cpus(), 1
 
@@ -48,7 +66,7 @@ def default_threads() -> tuple[int, int]:
 class CT2Model:
     """A loaded CTranslate2 model directory: its Generator (by key), tokenizer and vocabulary."""
 
-    key: tuple[str, str]
+    key: tuple[str, str, int, int]
     tokenizer: Any
     vocabulary: tuple[str, ...]
     end_ids: tuple[int, ...]
@@ -78,7 +96,7 @@ def load_ct2(model_dir: Path, compute_type: str, threads: tuple[int, int] | None
         eos = read_config(model_dir).get("eos_token")
         end_ids = [vocabulary.index(eos)] if eos in vocabulary else []
     inter, intra = threads or default_threads()
-    key = (str(model_dir.resolve()), compute_type)
+    key = (str(model_dir.resolve()), compute_type, inter, intra)
     if key not in _GENERATORS:
         _GENERATORS[key] = ctranslate2.Generator(
             str(model_dir), device="cpu", compute_type=compute_type, inter_threads=inter, intra_threads=intra
@@ -106,8 +124,9 @@ class CT2Engine:
         tokens: list[list[int]] = [[] for _ in input_ids]
         logprobs: list[list[float]] = [[] for _ in input_ids]
 
-        def on_token(row: int) -> Any:
+        def on_token(group: list[int]) -> Any:
             def step(result: Any) -> bool:  # True ends this row
+                row = group[result.batch_id]
                 tokens[row].append(result.token_id)
                 logprobs[row].append(result.log_prob)
                 return stopper.done(row, tokens[row])
@@ -115,24 +134,25 @@ class CT2Engine:
             return step
 
         pending = [
-            self.model.generator.generate_batch(
-                [[vocabulary[token] for token in ids]],
+            (group, self.model.generator.generate_batch(
+                [[vocabulary[token] for token in input_ids[row]] for row in group],
                 asynchronous=True,
                 max_length=self.max_new_tokens,
-                include_prompt_in_result=False,  # the prompt in one forward pass, not token by token
+                include_prompt_in_result=False,  # the prompts in one forward pass, up to the shortest
                 end_token=list(self.model.end_ids) or None,
                 # Penalises the generated tokens only (transformers' also counts the prompt's):
                 # the same as the transformers engine only at 1.0, which is what the hook uses.
                 repetition_penalty=self.repetition_penalty,
                 return_scores=True,  # fills each step's log_prob
-                callback=on_token(row),
-            )[0]
-            for row, ids in enumerate(input_ids)
+                callback=on_token(group),
+            ))
+            for group in length_groups([len(ids) for ids in input_ids])
         ]
-        rows = []
-        for row, result in enumerate(pending):
-            ids = result.result().sequences_ids[0]
-            rows.append((ids, logprobs[row][: len(ids)]))  # the callback also saw the end token
+        rows: list[tuple[list[int], list[float]]] = [([], []) for _ in input_ids]
+        for group, results in pending:
+            for row, result in zip(group, results):
+                ids = result.result().sequences_ids[0]
+                rows[row] = (ids, logprobs[row][: len(ids)])  # the callback also saw the end token
         return rows
 
     @staticmethod
@@ -140,4 +160,12 @@ class CT2Engine:
         pass
 
 
-__all__ = ["CT2Engine", "CT2Model", "default_threads", "load_ct2", "usable_cpus"]
+__all__ = [
+    "SIMILAR_LENGTH_TOKENS",
+    "CT2Engine",
+    "CT2Model",
+    "default_threads",
+    "length_groups",
+    "load_ct2",
+    "usable_cpus",
+]
