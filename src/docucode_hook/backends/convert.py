@@ -20,16 +20,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from docucode_hook.backends.digest import directory_digest
+
 # The hook's compute type: 135-152 ms a function on the 2-core CPU, where float32 takes
 # ~3,500 ms (docs/benchmarks.md). Weights are stored the same way, so loading converts nothing.
 QUANTIZATION = "int8"
 SIDECAR = "docucode.json"
 # Bump when the converter writes a different model from the same source.
 CONVERTER_VERSION = 1
-# Files whose bytes define the model (hashed into the cache key); the rest of a directory
-# (training logs, READMEs) does not change what is generated.
-_SOURCE_FILES = ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json")
-_HASH_CHUNK = 1 << 20
 
 
 class ConversionError(ValueError):
@@ -88,20 +86,6 @@ def _weight_files(model_dir: Path) -> list[Path]:
         return [model_dir / name for name in names]
     single = model_dir / "model.safetensors"
     return [single] if single.is_file() else []
-
-
-def source_digest(model_dir: Path) -> str:
-    """sha256 over the source's weights, config and tokenizer: a changed model converts again."""
-    digest = hashlib.sha256(f"converter:{CONVERTER_VERSION}".encode())
-    model_dir = Path(model_dir)
-    for path in [*(model_dir / name for name in _SOURCE_FILES), *_weight_files(model_dir)]:
-        if not path.is_file():
-            continue
-        digest.update(f"{path.name}:{path.stat().st_size}:".encode())
-        with path.open("rb") as handle:
-            while chunk := handle.read(_HASH_CHUNK):
-                digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _load_arrays(model_dir: Path) -> dict[str, Any]:
@@ -239,7 +223,8 @@ def converted_model(source: Path, cache_root: Path, quantization: str = QUANTIZA
     either no model or a whole one (the one that loses the race keeps the winner's).
     """
     source = Path(source)
-    target = Path(cache_root) / f"{source.name}-{source_digest(source)[:24]}-{quantization}"
+    key = hashlib.sha256(f"{directory_digest(source)}:converter:{CONVERTER_VERSION}".encode()).hexdigest()
+    target = Path(cache_root) / f"{source.name}-{key[:24]}-{quantization}"
     if (target / SIDECAR).is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -276,6 +261,5 @@ __all__ = [
     "is_ct2_model",
     "read_config",
     "read_json",
-    "source_digest",
     "unconvertible_reason",
 ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import hashlib
 import re
 import time
 import warnings
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from docucode_hook.backends import Generation
 from docucode_hook.backends.convert import QUANTIZATION as CT2_COMPUTE_TYPE
 from docucode_hook.backends.convert import ConversionError, converted_model, discard, is_ct2_model, unconvertible_reason
+from docucode_hook.backends.digest import directory_digest
 from docucode_hook.config import Config
 from docucode_hook.context import FunctionContext, Style
 from docucode_hook.prompt import COMMENT_TASK, PROMPT_VERSION, Prompt, build_prompt, fit_prompt
@@ -31,10 +31,6 @@ STOP_STRINGS = ('"""', "\n### ")
 # names from the code, which is what summaries do (BLEU-4 13.3 at 1.0 vs 12.4 at 1.1 on 120
 # test functions).
 REPETITION_PENALTY = 1.0
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
-# Files up to this size are hashed whole; larger ones by head and tail (a retrain changes both).
-FULL_HASH_LIMIT = 64 << 20
-SAMPLE_BYTES = 1 << 20
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
@@ -99,28 +95,6 @@ def resolve_adapter(ref: str | None) -> Path | None:
     if not (path / "adapter_model.safetensors").is_file():
         raise ModelLoadError(f"{ref}: adapter has no adapter_model.safetensors (pickle .bin adapters are refused)")
     return path.resolve()
-
-
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    size = path.stat().st_size
-    with path.open("rb") as handle:
-        if size <= FULL_HASH_LIMIT:
-            digest.update(handle.read())
-        else:
-            digest.update(handle.read(SAMPLE_BYTES))
-            handle.seek(size - SAMPLE_BYTES)
-            digest.update(handle.read())
-    return f"{path.name}:{size}:{digest.hexdigest()}"
-
-
-def directory_digest(directory: Path) -> str:
-    """sha256 over config files and weight files (sampled when large): cheap, changes on retrain."""
-    digest = hashlib.sha256()
-    for path in sorted(directory.iterdir()):
-        if path.suffix == ".json" or path.name.endswith(WEIGHT_SUFFIXES):
-            digest.update(_file_digest(path).encode())
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -533,7 +507,6 @@ __all__ = [
     "cut",
     "cut_comment",
     "cut_completion",
-    "directory_digest",
     "load_ct2_model",
     "load_model",
     "resolve_adapter",
