@@ -119,21 +119,32 @@ def stdlib_functions(count: int) -> list:
     return found[:count]
 
 
-@pytest.mark.slow  # about a minute: 40 functions through float32 transformers on the CPU
-def test_int8_greedy_tokens_agree_with_float32_transformers_on_real_functions():
+# Measured 21/40 (docs/benchmarks.md): int8 rounding flips near-tied greedy choices of this
+# 8M-parameter model, and a row differs from the first flip on. This floor catches a broken
+# quantization (which agrees on no row), not a worse model.
+INT8_AGREEMENT_FLOOR = 0.45
+
+
+@pytest.mark.slow  # minutes: 40 functions through float32 transformers on the CPU
+def test_converted_shipped_model_gives_transformers_tokens_at_float32_and_mostly_at_int8():
     from docucode_hook.prompt import build_prompt, fit_prompt
 
     contexts = stdlib_functions(40)
-    ct2 = ModelBackend(Config()).engine()
+    int8 = ModelBackend(Config()).engine()
+    float32 = ModelBackend(Config(), ct2_compute_type="float32").engine()
     torch_engine = ModelBackend(Config(runtime="transformers"), quantize_4bit=False).engine()
-    limit = ct2.max_positions - Config().max_new_tokens
-    prompts = [fit_prompt(build_prompt(ctx, Style.GOOGLE), lambda text: len(ct2.encode([text])[0]), limit)
+    limit = int8.max_positions - Config().max_new_tokens
+    prompts = [fit_prompt(build_prompt(ctx, Style.GOOGLE), lambda text: len(int8.encode([text])[0]), limit)
                for ctx in contexts]
-    ids = ct2.encode([p.text for p in prompts])
-    assert ids == torch_engine.encode([p.text for p in prompts])  # one tokenizer
-    ours = [row for row, _ in ct2.generate(ids, [False] * len(ids))]
-    theirs = [row for start in range(0, len(ids), 8)
-              for row, _ in torch_engine.generate(ids[start : start + 8], [False] * len(ids[start : start + 8]))]
-    same = sum(a == b for a, b in zip(ours, theirs))
+    ids = int8.encode([p.text for p in prompts])
+    assert len(ids) == 40 and ids == torch_engine.encode([p.text for p in prompts])  # one tokenizer
+
+    def rows(engine, size: int) -> list[list[int]]:
+        return [row for start in range(0, len(ids), size)
+                for row, _ in engine.generate(ids[start : start + size], [False] * len(ids[start : start + size]))]
+
+    reference = rows(torch_engine, 8)
+    assert rows(float32, 16) == reference  # the conversion is exact: GQA, tied embeddings, RoPE
+    same = sum(a == b for a, b in zip(rows(int8, 16), reference))
     print(f"int8 CTranslate2 vs float32 transformers: {same}/{len(ids)} rows with identical greedy tokens")
-    assert len(ids) == 40 and same >= 0.95 * len(ids)
+    assert same >= INT8_AGREEMENT_FLOOR * len(ids)

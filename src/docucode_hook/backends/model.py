@@ -166,8 +166,8 @@ def load_model(ref: str, local_only: bool, adapter: Path | None, quantize: bool)
     return LoadedModel(tokenizer, model, imported - started, time.perf_counter() - imported)
 
 
-@functools.lru_cache(maxsize=4)  # one load per (model, compute type) per process
-def load_ct2_model(ref: str, compute_type: str) -> CT2Model:
+@functools.lru_cache(maxsize=4)  # one load per (model, compute type, threads) per process
+def load_ct2_model(ref: str, compute_type: str, threads: tuple[int, int] | None = None) -> CT2Model:
     """The CTranslate2 model for a local directory: used as is, or converted once into the user cache.
 
     A converted copy that cannot be loaded is removed, so that the next run converts again.
@@ -185,7 +185,7 @@ def load_ct2_model(ref: str, compute_type: str) -> CT2Model:
         except Exception as exc:  # unreadable shards, a bad tokenizer.json, a full disk
             raise ModelLoadError(f"{ref}: cannot convert to CTranslate2: {exc}".splitlines()[0]) from exc
     try:
-        return load_ct2(directory, compute_type)
+        return load_ct2(directory, compute_type, threads)
     except Exception as exc:  # a truncated model.bin, a missing vocabulary: all mean "cannot load"
         again = ""
         if owned:
@@ -346,8 +346,16 @@ class ModelBackend:
 
     name = "model"
 
-    def __init__(self, config: Config, quantize_4bit: bool | None = None, ct2_compute_type: str = CT2_COMPUTE_TYPE) -> None:
+    def __init__(
+        self,
+        config: Config,
+        quantize_4bit: bool | None = None,
+        ct2_compute_type: str = CT2_COMPUTE_TYPE,
+        ct2_threads: tuple[int, int] | None = None,
+    ) -> None:
+        """``ct2_threads``: CTranslate2's (inter_threads, intra_threads); default one worker per CPU."""
         self.config = config
+        self.ct2_threads = ct2_threads
         self.model_ref, self.local = resolve_model(config.model)
         self.adapter = resolve_adapter(config.adapter)
         self.requested_4bit = quantize_4bit
@@ -395,7 +403,7 @@ class ModelBackend:
                 from docucode_hook.backends.ct2 import CT2Engine
 
                 started = time.perf_counter()
-                model = load_ct2_model(self.model_ref, self.ct2_compute_type)
+                model = load_ct2_model(self.model_ref, self.ct2_compute_type, self.ct2_threads)
                 self.load_seconds = time.perf_counter() - started
                 self._engine = CT2Engine(model, self.config.max_new_tokens, REPETITION_PENALTY)
         return self._engine
