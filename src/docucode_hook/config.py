@@ -159,4 +159,13 @@ def load_config(config_file: Path | None, root: Path, overrides: Mapping[str, An
     return load_mapping(merged)
 
 
-__all__ = ["BACKENDS", "RUNTIMES", "RUNTIME_ALIASES", "Config", "ConfigError", "find_project_root", "load_config", "load_mapping"]
+__all__ = [
+    "BACKENDS",
+    "RUNTIMES",
+    "RUNTIME_ALIASES",
+    "Config",
+    "ConfigError",
+    "find_project_root",
+    "load_config",
+    "load_mapping",
+]

@@ -165,7 +165,7 @@ def _texts_for(targets: Sequence[Target], backend: Backend | None, config: Confi
         if target.reason == "stale":
             return refresh_sections(ctx.docstring or "", ctx, config.style)
         generation = next(generated)
-        return grounded_text(generation.text if generation else None, ctx, config.style, generation=generation)
+        return grounded_text(generation.text, ctx, config.style, generation=generation)
 
     return [text_for(t) for t in targets]
 

@@ -282,7 +282,7 @@ def char_origins(raw: str, text: str) -> list[int]:
     """For each character of ``text`` (a cut of ``raw``), the index in ``raw`` it came from.
 
     Cutting keeps a prefix, drops unprintable characters and surrounding blanks, and turns
-    line breaks into "\n": walking both strings in step finds each kept character.
+    each line break into a newline: walking both strings in step finds each kept character.
     """
     origins: list[int] = []
     i = 0
@@ -460,7 +460,9 @@ class ModelBackend:
         return results
 
     @staticmethod
-    def _generations(engine: Any, rows: dict[int, tuple[list[int], list[float]]], prompts: Sequence[Prompt]) -> dict[int, Generation | None]:
+    def _generations(
+        engine: Any, rows: dict[int, tuple[list[int], list[float]]], prompts: Sequence[Prompt]
+    ) -> dict[int, Generation | None]:
         """Decode each row, cut it, and place each surviving token's log-probability in the cut text."""
         indexes = list(rows)
         raws = engine.decode([rows[i][0] for i in indexes])
