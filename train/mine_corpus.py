@@ -235,9 +235,12 @@ def filtered_package(directory: Path, limits: Limits) -> PackageResult:
     """
     cached = directory / FILTERED
     if cached.is_file():
-        with cached.open("rb") as handle:
-            saved = pickle.load(handle)
-        if saved["limits"] == limits:
+        try:
+            with cached.open("rb") as handle:
+                saved = pickle.load(handle)
+        except (AttributeError, ModuleNotFoundError, pickle.UnpicklingError, EOFError):
+            saved = {}  # written by an older layout of these classes: filter again
+        if saved.get("limits") == limits:
             return saved["result"]
     result = filter_package(directory, limits)
     partial_path = cached.with_suffix(".partial")

@@ -8,6 +8,7 @@ import re
 from docstring_parser import Docstring, DocstringStyle, ParseError, parse
 from docstring_parser.common import DocstringParam, DocstringRaises, DocstringReturns
 
+from docucode_hook.backends import Generation
 from docucode_hook.context import FunctionContext, Style
 from docucode_hook.docstrings import documented_raises, short_name
 from docucode_hook.phrasing import (
@@ -54,8 +55,12 @@ def ground_docstring(raw: str | None, ctx: FunctionContext, style: Style) -> Doc
     return doc
 
 
-def grounded_text(raw: str | None, ctx: FunctionContext, style: Style) -> str:
-    """The grounded docstring rendered in ``style``: text without quotes or indentation."""
+def grounded_text(raw: str | None, ctx: FunctionContext, style: Style, *, generation: Generation | None = None) -> str:
+    """The grounded docstring rendered in ``style``: text without quotes or indentation.
+
+    ``generation`` is the backend's output that ``raw`` comes from, with the model's token
+    log-probabilities where it has them (not used yet).
+    """
     return render_docstring(ground_docstring(raw, ctx, style), style)
 
 
