@@ -45,7 +45,7 @@ try:
 except ImportError:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from docucode_hook.config import Config, load_mapping  # noqa: E402
+from docucode_hook.config import RUNTIMES, Config, load_mapping  # noqa: E402
 from docucode_hook.fileio import SourceError, SourceFile, read_source  # noqa: E402
 from docucode_hook.pipeline import fix_paths  # noqa: E402
 from docucode_hook.verify import UnsafeEdit, assert_only_docstrings_changed  # noqa: E402
@@ -299,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "tree) use the model, the rest the template backend")
     parser.add_argument("--model-only", action="store_true", help="with --model-limit: skip the template files")
     parser.add_argument("--model-jobs", type=int, default=1, help="processes for the model files (each loads the model)")
-    parser.add_argument("--runtime", choices=("auto", "numpy", "transformers"), default="auto",
+    parser.add_argument("--runtime", choices=RUNTIMES, default="auto",
                         help="the model backend's runtime (transformers runs it on the GPU when there is one)")
     parser.add_argument("--batch-size", type=int, help="the model backend's batch size (default: the config's)")
     parser.add_argument("--json", type=Path, help="also write the counts (per backend and in total) to this file")

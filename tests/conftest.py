@@ -12,7 +12,7 @@ from precommit_support import CHECKOUT, run
 
 from docucode_hook.context import FunctionContext
 from docucode_hook.contexts import iter_contexts
-from docucode_hook.tinymodel import build_tiny_adapter, build_tiny_model
+from tinymodel import build_tiny_adapter, build_tiny_model
 
 SAMPLE_SOURCE = '''"""Small helpers for the backend tests."""
 

@@ -12,6 +12,7 @@ from typing import Sequence
 
 import pytest
 
+from docucode_hook.backends import Generation
 from docucode_hook.backends.model import ModelBackend
 from docucode_hook.cache import DocstringCache, default_cache_dir, generate_cached
 from docucode_hook.config import Config
@@ -31,7 +32,7 @@ class CountingBackend:
     def cache_key(self) -> str:
         return self.inner.cache_key()
 
-    def generate(self, contexts: Sequence[FunctionContext], style: Style) -> list[str | None]:
+    def generate(self, contexts: Sequence[FunctionContext], style: Style) -> list[Generation | None]:
         self.asked.append([ctx.qualname for ctx in contexts])
         return self.inner.generate(contexts, style)
 
@@ -50,8 +51,9 @@ def test_put_then_get_in_a_sharded_file(tmp_path: Path) -> None:
     cache = DocstringCache(tmp_path)
     key = "ab" + "0" * 62
     assert cache.get(key) is None
-    cache.put(key, "Add two numbers.\n\nArgs:\n    a: The first.")
-    assert cache.get(key) == "Add two numbers.\n\nArgs:\n    a: The first."
+    generation = Generation("Add two numbers.\n\nArgs:\n    a: The first.", ((0, -0.25), (4, -1.5)))
+    cache.put(key, generation)
+    assert cache.get(key) == generation  # the log-probabilities too
     assert [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()] == [f"ab/{key[2:]}"]
 
 
@@ -72,7 +74,10 @@ def test_key_depends_on_code_context_style_and_backend(sample_contexts) -> None:
 
 @pytest.mark.parametrize(
     "content",
-    [b"\xff\xfe not utf-8", b'{"key": "ab', b"[]", b'{"text": 3}', json.dumps({"key": "other", "text": "x"}).encode()],
+    [
+        b"\xff\xfe not utf-8", b'{"key": "ab', b"[]", b'{"text": 3}', json.dumps({"key": "other", "text": "x"}).encode(),
+        json.dumps({"key": "cd" + "1" * 62, "text": "x", "token_logprobs": [[0, "low"]]}).encode(),
+    ],
 )
 def test_unreadable_entries_are_misses(tmp_path: Path, content: bytes) -> None:
     cache = DocstringCache(tmp_path)
@@ -80,15 +85,15 @@ def test_unreadable_entries_are_misses(tmp_path: Path, content: bytes) -> None:
     cache.path_for(key).parent.mkdir(parents=True)
     cache.path_for(key).write_bytes(content)
     assert cache.get(key) is None
-    cache.put(key, "Fresh.")
-    assert cache.get(key) == "Fresh."
+    cache.put(key, Generation("Fresh."))
+    assert cache.get(key) == Generation("Fresh.")
 
 
 def test_unwritable_cache_costs_nothing_but_speed(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     cache = DocstringCache(blocker)
-    cache.put("ef" + "2" * 62, "text")
+    cache.put("ef" + "2" * 62, Generation("text"))
     assert cache.get("ef" + "2" * 62) is None
 
 
@@ -101,7 +106,7 @@ def test_concurrent_writers_never_expose_half_an_entry(tmp_path: Path) -> None:
 
     def write(text: str) -> None:
         for _ in range(20):
-            cache.put(key, text)
+            cache.put(key, Generation(text))
 
     writers = [threading.Thread(target=write, args=(text,)) for text in texts]
     for thread in writers:
@@ -113,7 +118,7 @@ def test_concurrent_writers_never_expose_half_an_entry(tmp_path: Path) -> None:
         thread.join()
 
     assert seen and {json.loads(raw)["text"] for raw in seen} <= set(texts)
-    assert cache.get(key) in texts
+    assert cache.get(key).text in texts
     assert [p.name for p in path.parent.iterdir()] == [key[2:]]  # no temp files left
 
 
@@ -153,6 +158,7 @@ def test_cache_hit_in_a_fresh_process_never_imports_torch(counting, tiny_model_d
     source.write_text(SAMPLE_SOURCE)
     script = f"""
 import json, sys
+from docucode_hook.backends import Generation
 from docucode_hook.backends.model import ModelBackend
 from docucode_hook.cache import DocstringCache, generate_cached
 from docucode_hook.config import Config
@@ -160,9 +166,9 @@ from docucode_hook.context import Style
 from docucode_hook.contexts import iter_contexts
 contexts = [c for c in iter_contexts(open({str(source)!r}).read(), "helpers.py") if c.qualname in {generated!r}]
 backend = ModelBackend(Config(model={str(tiny_model_dir)!r}, max_new_tokens=10, batch_size=4))
-texts = generate_cached(backend, contexts, Style.NUMPY, DocstringCache())
-print(json.dumps({{"texts": texts, "torch": "torch" in sys.modules}}))
+generations = generate_cached(backend, contexts, Style.NUMPY, DocstringCache())
+print(json.dumps({{"texts": [g.text for g in generations], "torch": "torch" in sys.modules}}))
 """
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
     answer = json.loads(result.stdout)
-    assert answer == {"texts": [text for text in texts if text is not None], "torch": False}
+    assert answer == {"texts": [g.text for g in texts if g is not None], "torch": False}

@@ -10,12 +10,20 @@ import pytest
 
 from docucode_hook.backends import get_backend
 from docucode_hook.backends import model as model_module
-from docucode_hook.backends.model import ModelBackend, ModelLoadError, cut_completion, load_model
+from docucode_hook.backends.model import (
+    ModelBackend,
+    ModelLoadError,
+    char_origins,
+    cut_completion,
+    load_model,
+    to_generation,
+    token_starts,
+)
 from docucode_hook.config import Config
 from docucode_hook.context import Style
 from docucode_hook.contexts import iter_contexts
 from docucode_hook.prompt import build_prompt
-from docucode_hook.tinymodel import build_tiny_adapter
+from tinymodel import build_tiny_adapter
 
 FAST = {"max_new_tokens": 10, "batch_size": 2, "runtime": "transformers"}
 
@@ -46,14 +54,44 @@ def test_cut_completion_stops_at_the_end_of_the_docstring(raw: str, expected: st
     assert cut_completion(raw) == expected
 
 
+def test_token_offsets_follow_the_cut_text() -> None:
+    from docucode_hook.prompt import Prompt
+
+    prompt = Prompt("", "def f(): pass")
+    tokens = ["\n  ", "Sum", "\x17", " it", ".\r\n", "Mo", "re", '"""', "junk"]
+    raw = "".join(tokens)
+    starts = token_starts(["".join(tokens[:k]) for k in range(len(tokens))])
+    generation = to_generation(prompt, raw, starts, [-0.1 * k for k in range(len(tokens))])
+    assert generation.text == "Sum it.\nMore"
+    # Blanks before the text, the control character and everything from the quotes on are cut away.
+    assert generation.token_logprobs == ((0, -0.1), (3, -0.30000000000000004), (6, -0.4), (8, -0.5), (10, -0.6000000000000001))
+    assert char_origins(raw, generation.text)[:9] == [3, 4, 5, 7, 8, 9, 10, 11, 13]  # "\r\n" is one "\n"
+
+
+def test_a_character_split_across_tokens_gives_both_tokens_its_offset() -> None:
+    from docucode_hook.prompt import Prompt
+
+    # What a byte-level tokenizer decodes for the prefixes of "Ok é": the first byte of "é" alone is U+FFFD.
+    prefixes = ["", "Ok", "Ok ", "Ok \ufffd"]
+    starts = token_starts(prefixes)
+    assert starts == [0, 2, 3, 3]
+    generation = to_generation(Prompt("", "x = 1"), "Ok é", starts, [-1.0, -2.0, -3.0, -4.0])
+    assert generation.token_logprobs == ((0, -1.0), (2, -2.0), (3, -3.0), (3, -4.0))
+
+
 def test_generates_one_clean_text_per_context_in_order(tiny_model_dir, sample_contexts) -> None:
     backend = backend_for(tiny_model_dir, batch_size=len(sample_contexts))
     texts = backend.generate(sample_contexts, Style.GOOGLE)
 
     assert len(texts) == len(sample_contexts)
     assert any(texts), "a random model still produces some text"
-    for text in filter(None, texts):
+    for generation in filter(None, texts):
+        text = generation.text
         assert '"""' not in text and not any(line.startswith("### ") for line in text.splitlines())
+        # Every token's log-probability, placed at a character of the cut text.
+        offsets = [offset for offset, _ in generation.token_logprobs]
+        assert offsets and offsets[0] == 0 and offsets == sorted(offsets) and offsets[-1] < len(text)
+        assert all(logprob <= 0 for _, logprob in generation.token_logprobs)
     # Results are put back in input order after the length sort.
     reversed_texts = backend.generate(sample_contexts[::-1], Style.GOOGLE)
     assert reversed_texts == texts[::-1]
@@ -95,7 +133,7 @@ def test_4bit_nf4_path_runs_on_cpu(tiny_model_dir, tiny_adapter_dir, sample_cont
     # 4-bit layers generated before the cut.
     engine = backend.engine()
     raw = engine.generate(engine.encode([build_prompt(c, Style.GOOGLE).text for c in sample_contexts[:2]]), [False, False])
-    assert len(texts) == 2 and all(raw)
+    assert len(texts) == 2 and all(ids for ids, _ in raw)
     assert backend.cache_key() != backend_for(tiny_model_dir, adapter=tiny_adapter_dir, max_new_tokens=6).cache_key()
 
 
@@ -161,17 +199,6 @@ def test_a_prompt_too_long_for_the_model_gets_none_without_running(tiny_model_di
 
     assert texts[0] is None
     assert backend.batches == [2]  # only the two that fit were generated
-
-
-def test_small_llama_without_adapter_runs_on_numpy_with_the_same_text(tiny_model_dir, tiny_adapter_dir, sample_contexts) -> None:
-    auto = backend_for(tiny_model_dir, runtime="auto")
-    torch_backend = backend_for(tiny_model_dir)
-    assert auto.runtime == "numpy" and torch_backend.runtime == "transformers"
-    assert backend_for(tiny_model_dir, adapter=tiny_adapter_dir, runtime="auto").runtime == "transformers"
-    # Greedy decoding on both runtimes, each stopping rows as soon as the cut is known.
-    assert auto.generate(sample_contexts, Style.GOOGLE) == torch_backend.generate(sample_contexts, Style.GOOGLE)
-    with pytest.raises(ModelLoadError, match="numpy runtime"):
-        backend_for(tiny_model_dir, adapter=tiny_adapter_dir, runtime="numpy")
 
 
 def test_long_prompts_are_shortened_to_fit_the_model(tiny_model_dir, sample_contexts, tmp_path) -> None:

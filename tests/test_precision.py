@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass
 
 import pytest
 from docstring_parser import parse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from docucode_hook.backends import Generation
 from docucode_hook.context import Style
 from docucode_hook.contexts import iter_contexts
 from docucode_hook.facts import prose_facts
@@ -106,14 +106,6 @@ _PIECES = [
     "A long sentence that keeps on going well past any reasonable width for one line of a docstring in a file.",
 ]
 _TEXT = st.lists(st.one_of(st.sampled_from(_PIECES), st.text(max_size=60)), max_size=6).map("\n\n".join)
-
-
-@dataclass(frozen=True)
-class _Generation:
-    """The shape of a backend's Generation: text and per-token (offset, log-probability)."""
-
-    text: str
-    token_logprobs: tuple[tuple[int, float], ...] = ()
 
 
 def _prose_parts(text: str) -> list[tuple[str, str]]:
@@ -219,8 +211,8 @@ def test_a_long_entry_head_leaves_its_type_to_the_signature() -> None:
 def test_low_confidence_parts_give_way_to_derived_text() -> None:
     raw = "Convert the amount to another currency.\n\nIt is very fast.\n\nArgs:\n    amount: Money to convert.\n    rate: Exchange rate."
     ctx = CONTEXTS["convert"]
-    sure = _Generation(raw, tuple((offset, -0.01) for offset in range(0, len(raw), 3)))
-    unsure = _Generation(raw, tuple((offset, -6.0) for offset in range(0, len(raw), 3)))
+    sure = Generation(raw, tuple((offset, -0.01) for offset in range(0, len(raw), 3)))
+    unsure = Generation(raw, tuple((offset, -6.0) for offset in range(0, len(raw), 3)))
     kept = ground(raw, ctx, Style.GOOGLE, generation=sure)
     assert kept.doc.short_description == "Convert the amount to another currency."
     assert [p.description for p in kept.doc.params] == ["Money to convert.", "Exchange rate."]
@@ -231,4 +223,4 @@ def test_low_confidence_parts_give_way_to_derived_text() -> None:
     assert reasons["summary"].startswith("model unsure: summary score")
     assert reasons["description"].startswith("model unsure: description score")
     # Without log-probabilities (template, a server that sends none) no gate applies.
-    assert ground(raw, ctx, Style.GOOGLE, generation=_Generation(raw)).doc.long_description == "It is very fast."
+    assert ground(raw, ctx, Style.GOOGLE, generation=Generation(raw)).doc.long_description == "It is very fast."

@@ -127,7 +127,7 @@ def test_shards_respect_size_and_log_is_complete(trained: tuple[Path, dict]) -> 
     assert log["weight_bytes"] == sum(path.stat().st_size for path in shards)
     # fp16: two bytes a parameter, plus the small safetensors headers.
     assert log["parameters"] * 2 <= log["weight_bytes"] < log["parameters"] * 2 + 20_000
-    assert log["config"]["model"]["hidden_size"] == 64 and log["timings"]["total_s"] > 0
+    assert log["config"]["model"]["hidden_size"] == 64 and log["calls"][-1]["seconds"] > 0 and log["finished"]
     assert (out / "tokenizer.json").is_file() and (out / "config.json").is_file()
 
 
@@ -237,14 +237,15 @@ def test_config_rejects_unknown_keys_and_needs_a_budget(tmp_path: Path) -> None:
 
 
 def test_cli_overrides_the_config() -> None:
-    args = pretrain.parse_args(["--config", str(TINY_CONFIG), "--minutes-a", "2.5", "--out", "x"])
+    args, _ = pretrain.parse_args(["--config", str(TINY_CONFIG), "--minutes-a", "2.5", "--out", "x"])
     assert args.stage_a.minutes == 2.5 and args.out == "x" and args.stage_a.max_steps == 30
 
 
-def test_shipped_config_fits_the_size_bound() -> None:
+@pytest.mark.parametrize("config", [pretrain.DEFAULT_CONFIG, pretrain.DEFAULT_CONFIG.with_name("pretrain-v3.yaml")])
+def test_shipped_config_fits_the_size_bound(config: Path) -> None:
     import torch
 
-    shipped = pretrain.load_args(pretrain.DEFAULT_CONFIG)
+    shipped = pretrain.load_args(config)
     assert shipped.stage_a.minutes + shipped.stage_b.minutes <= 8.5
     with torch.device("meta"):
         model = pretrain.build_model(shipped.model, shipped.vocab_size, 0, 1, 2)

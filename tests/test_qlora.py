@@ -13,7 +13,7 @@ import pytest
 
 from docucode_hook.context import FunctionContext, Parameter, ParamKind, Style
 from docucode_hook.prompt import build_comment_record, build_record, model_input, record_input
-from docucode_hook.tinymodel import build_tiny_model
+from tinymodel import build_tiny_model
 from train import qlora
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -40,17 +40,22 @@ class CompletionServer(ThreadingHTTPServer):
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}/v1"
 
-    def complete(self, prompt: str, max_tokens: int, stop: list[str]) -> str:
+    def complete(self, prompt: str, max_tokens: int, stop: list[str]) -> dict[str, Any]:
+        """A choice: the text, and the OpenAI ``logprobs`` field (each token's text and log-probability)."""
         import torch
 
         encoded = self.tokenizer(prompt, return_tensors="pt")
         with torch.inference_mode():
-            output = self.model.generate(**encoded, max_new_tokens=max_tokens, do_sample=False)
-        text = self.tokenizer.decode(output[0, encoded["input_ids"].shape[1] :], skip_special_tokens=True)
+            output = self.model.generate(**encoded, max_new_tokens=max_tokens, do_sample=False,
+                                         output_scores=True, return_dict_in_generate=True)
+        new = output.sequences[0, encoded["input_ids"].shape[1] :]
+        scores = self.model.compute_transition_scores(output.sequences, output.scores, normalize_logits=True)[0]
+        text = self.tokenizer.decode(new, skip_special_tokens=True)
         # As vLLM and llama.cpp do: the text ends before the first stop string.
         for marker in stop:
             text = text.split(marker, 1)[0]
-        return text
+        tokens = [self.tokenizer.decode([token]) for token in new.tolist()]
+        return {"text": text, "logprobs": {"tokens": tokens, "token_logprobs": scores.tolist()}}
 
 
 class CompletionHandler(BaseHTTPRequestHandler):
@@ -68,9 +73,11 @@ class CompletionHandler(BaseHTTPRequestHandler):
         if mode == "slow":
             time.sleep(1.0)  # past the client's timeout: it has hung up, so answer nothing
             return None
-        texts = [self.server.complete(p, body["max_tokens"], body["stop"]) for p in body["prompt"]]
-        self.server.answers.append(texts)
-        choices = [{"index": i, "text": text, "finish_reason": "stop"} for i, text in enumerate(texts)]
+        answers = [self.server.complete(p, body["max_tokens"], body["stop"]) for p in body["prompt"]]
+        self.server.answers.append(answers)
+        choices = [{"index": i, **answer, "finish_reason": "stop"} for i, answer in enumerate(answers)]
+        if mode == "no-logprobs":
+            choices = [{key: value for key, value in choice.items() if key != "logprobs"} for choice in choices]
         if mode == "short":
             choices = choices[:-1]
         # Real servers do not promise choice order; the client must sort by index.
@@ -114,11 +121,24 @@ def test_end_to_end_request_shape_and_texts(server, sample_contexts, monkeypatch
     assert [len(body["prompt"]) for body in bodies] == [3, 2]
     assert [p for body in bodies for p in body["prompt"]] == [build_prompt(c, Style.NUMPY).text for c in contexts]
     for body in bodies:
-        assert (body["model"], body["max_tokens"], body["temperature"]) == ("tiny", 8, 0)
+        assert (body["model"], body["max_tokens"], body["temperature"], body["logprobs"]) == ("tiny", 8, 0, 1)
         assert body["stop"] == list(STOP_STRINGS)
-    served = [text for batch in server.answers for text in batch]
-    assert texts == [cut_completion(text) for text in served]
+    served = [answer for batch in server.answers for answer in batch]
+    assert [g and g.text for g in texts] == [cut_completion(answer["text"]) for answer in served]
     assert any(texts)
+    # Where the served tokens spell the text, each surviving token keeps the server's log-probability.
+    spelled = [(g, answer) for g, answer in zip(texts, served)
+               if g and "".join(answer["logprobs"]["tokens"]).startswith(answer["text"])]
+    assert spelled and all(g.token_logprobs for g, _ in spelled)
+    for generation, answer in spelled:
+        assert all(0 <= offset < len(generation.text) for offset, _ in generation.token_logprobs)
+        assert {lp for _, lp in generation.token_logprobs} <= set(answer["logprobs"]["token_logprobs"])
+
+
+def test_a_server_without_log_probabilities_gives_text_only(server, sample_contexts) -> None:
+    server.mode = "no-logprobs"
+    generations = server_backend(server.base_url).generate(sample_contexts[:3], Style.GOOGLE)
+    assert any(generations) and all(g.token_logprobs == () for g in generations if g)
 
 
 def test_no_key_header_unless_configured(server, sample_contexts) -> None:

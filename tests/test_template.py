@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from docucode_hook.backends import get_backend
+from docucode_hook.backends import Generation, get_backend
 from docucode_hook.backends.template import TemplateBackend
 from docucode_hook.config import Config
 from docucode_hook.context import Parameter, ParamKind, Style
@@ -121,8 +121,8 @@ def test_parameter_descriptions(param: Parameter, expected: str) -> None:
 def test_generate_is_grounded_and_deterministic(style: Style) -> None:
     backend = TemplateBackend()
     contexts = list(CONTEXTS.values())
-    texts = backend.generate(contexts, style)
-    assert texts == backend.generate(contexts, style)
+    texts = [generation.text for generation in backend.generate(contexts, style)]
+    assert texts == [generation.text for generation in backend.generate(contexts, style)]
     assert len(texts) == len(contexts) and all(texts)
     # Grounding adds Returns/Yields/Raises but never changes what the template wrote.
     for ctx, text in zip(contexts, texts):
@@ -132,10 +132,10 @@ def test_generate_is_grounded_and_deterministic(style: Style) -> None:
 
 def test_generate_google_text() -> None:
     ctx = next(iter_contexts("def fetch(url: str, *args, retries=3, **kwargs):\n    pass\n", "m.py"))
-    assert TemplateBackend().generate([ctx], Style.GOOGLE) == [
+    assert TemplateBackend().generate([ctx], Style.GOOGLE) == [Generation(
         "Fetch the url.\n\nArgs:\n    url (str): The url.\n    *args: Additional positional arguments.\n"
         "    retries: The retries. Defaults to 3.\n    **kwargs: Additional keyword arguments."
-    ]
+    )]  # no model, so no log-probabilities
 
 
 def test_backend_identity_and_lookup() -> None:
@@ -205,7 +205,7 @@ def test_every_name_gives_a_sentence(kind: str, qualname: str, expected: str) ->
     ctx = UNDERSCORE_CONTEXTS[(kind, qualname)]
     assert summarise(ctx) == expected
     for style in Style:  # the whole docstring: parameter and return descriptions too
-        text = grounded_text(TemplateBackend().generate([ctx], style)[0], ctx, style)
+        text = grounded_text(TemplateBackend().generate([ctx], style)[0].text, ctx, style)
         assert text.startswith(expected) and "  " not in text.split("\n")[0]
 
 

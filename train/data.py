@@ -92,17 +92,20 @@ def token_dtype(vocab_size: int) -> np.dtype:
     return np.dtype(np.uint16 if vocab_size <= 2**16 else np.int32)
 
 
+def encode_documents(tokenizer: PreTrainedTokenizerFast, texts: list[str]) -> list[np.ndarray]:
+    """Each text as the code LM reads it: ``<|bos|> text <|eos|>``."""
+    import numpy as np
+
+    dtype = token_dtype(len(tokenizer))
+    return [np.asarray([*ids, tokenizer.eos_token_id], dtype=dtype) for ids in _encode_ids(tokenizer, texts, special=True)]
+
+
 def pack_corpus(tokenizer: PreTrainedTokenizerFast, texts: list[str]) -> np.ndarray:
     """All texts as one flat token array: ``<|bos|> text <|eos|>`` after one another."""
     import numpy as np
 
-    dtype = token_dtype(len(tokenizer))
-    eos = np.array([tokenizer.eos_token_id], dtype=dtype)
-    pieces = []
-    for ids in _encode_ids(tokenizer, texts, special=True):
-        pieces.append(np.asarray(ids, dtype=dtype))
-        pieces.append(eos)
-    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=dtype)
+    pieces = encode_documents(tokenizer, texts)
+    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=token_dtype(len(tokenizer)))
 
 
 def sample_windows(
@@ -162,6 +165,25 @@ def _fit_prompt(tokenizer: PreTrainedTokenizerFast, record: dict[str, Any], room
         code = _drop_code_lines(code, min(0.9, (len(ids) - room) / len(ids) * 1.2 + 0.05))
 
 
+def encode_sft_each(
+    tokenizer: PreTrainedTokenizerFast, records: list[dict[str, Any]], max_len: int
+) -> list[SftExample | None]:
+    """One example per record as ``encode_sft`` builds it, None where the record cannot fit."""
+    prompts = [record_input(r) for r in records]
+    completions = [r["completion"].strip() for r in records]
+    prompt_ids = list(_encode_ids(tokenizer, prompts, special=True))
+    completion_ids = list(_encode_ids(tokenizer, completions, special=False))
+    eos = tokenizer.eos_token_id
+    examples: list[SftExample | None] = []
+    for record, prompt, completion in zip(records, prompt_ids, completion_ids):
+        room = max_len - len(completion) - 1
+        if len(prompt) > room:
+            prompt = _fit_prompt(tokenizer, record, room) if room > 0 else None
+        fits = prompt is not None and bool(completion)
+        examples.append(SftExample(tuple(prompt + completion + [eos]), len(prompt)) if fits else None)
+    return examples
+
+
 def encode_sft(
     tokenizer: PreTrainedTokenizerFast, records: list[dict[str, Any]], max_len: int
 ) -> tuple[list[SftExample], int]:
@@ -170,21 +192,9 @@ def encode_sft(
     Only the code part of a prompt is shortened; a completion is never cut, and a record
     whose completion does not fit beside its signature is dropped (counted in the result).
     """
-    prompts = [record_input(r) for r in records]
-    completions = [r["completion"].strip() for r in records]
-    prompt_ids = list(_encode_ids(tokenizer, prompts, special=True))
-    completion_ids = list(_encode_ids(tokenizer, completions, special=False))
-    eos = tokenizer.eos_token_id
-    examples, dropped = [], 0
-    for record, prompt, completion in zip(records, prompt_ids, completion_ids):
-        room = max_len - len(completion) - 1
-        if len(prompt) > room:
-            prompt = _fit_prompt(tokenizer, record, room) if room > 0 else None
-        if prompt is None or not completion:
-            dropped += 1
-            continue
-        examples.append(SftExample(tuple(prompt + completion + [eos]), len(prompt)))
-    return examples, dropped
+    each = encode_sft_each(tokenizer, records, max_len)
+    examples = [example for example in each if example is not None]
+    return examples, len(each) - len(examples)
 
 
 def length_buckets(

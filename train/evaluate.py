@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from docucode_hook.config import Config
+from docucode_hook.config import RUNTIMES, Config
 from docucode_hook.context import FunctionContext, Style
 from train import metrics
 from train.generate import generate_from_contexts, generate_from_prompts
@@ -595,8 +595,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--task", choices=["docstrings", "comments", "both"], default="docstrings")
     parser.add_argument("--no-codebleu", dest="codebleu", action="store_false",
                         help="skip CodeBLEU (needs codebleu's tree-sitter, absent on the GPU machine)")
-    parser.add_argument("--runtime", choices=["auto", "numpy", "transformers"], default="auto",
-                        help="auto: NumPy for a small local model (as the hook); transformers for a GPU")
+    parser.add_argument("--runtime", choices=RUNTIMES, default="auto",
+                        help="auto: CTranslate2 int8 for a local Llama (as the hook); transformers for a GPU")
     return parser
 
 

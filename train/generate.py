@@ -35,9 +35,9 @@ def generate_from_contexts(
     results: list[tuple[str | None, float]] = []
     for batch in _batches(range(len(contexts)), batch_size):
         started = time.perf_counter()
-        texts = backend.generate([contexts[index] for index in batch], style)
+        generations = backend.generate([contexts[index] for index in batch], style)
         share = (time.perf_counter() - started) / len(batch)
-        results += [(text, share) for text in texts]
+        results += [(generation.text if generation else None, share) for generation in generations]
     return results
 
 

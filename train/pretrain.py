@@ -1,19 +1,28 @@
 """Train DocuCode-small from scratch: BPE tokenizer, code LM (stage A), prompt -> completion SFT (stage B).
 
-The data directory holds the miner's output: ``code.jsonl`` ({"package", "code"}) for
-stage A, ``train.jsonl`` and ``validation.jsonl`` ({"prompt", "code_snippet",
-"completion", "task", ...}) for stage B, which trains on every record of both tasks
-(docstrings and inline comments) mixed in one shuffled stream. The result is a standard
-HF model directory (fp16 safetensors in small shards, tokenizer, ``training_log.json``).
+Two inputs. ``--shards DIR``: the ``part-K/`` folders of ``train.shards`` (every token already
+encoded with the tokenizer that part-0 carries; v3). ``--data DIR``: the miner's JSONL,
+``code.jsonl`` ({"package", "code"}) for stage A, ``train.jsonl`` and ``validation.jsonl``
+({"prompt", "code_snippet", "completion", "task", ...}) for stage B, with a BPE tokenizer
+trained here. Stage B trains on every record of both tasks (docstrings and inline comments)
+mixed in one shuffled stream. The result is a standard HF model directory (fp16 safetensors
+in small shards, tokenizer, ``training_log.json``).
+
+A run checkpoints to ``out/checkpoint/`` every ``checkpoint_minutes`` and at each stage's end;
+``--stop-after M`` saves and exits after M minutes of wall time, and ``--resume`` goes on from
+the checkpoint, so a run longer than one GPU command spans several. Stage budgets are
+summed over the calls (the first step of each call, which compiles, is not counted).
 
 Commands::
 
     # CPU smoke run, seconds
     python -m train.pretrain --config train/configs/pretrain-tiny.yaml --data tests/samples --out runs/tiny
 
-    # The shipped default, on one H100 (about 8 minutes of training)
-    PYTHONUNBUFFERED=1 python -m train.pretrain --config train/configs/pretrain.yaml \\
-        --data data/ --out runs/docucode-small
+    # v3 on one H200: two calls of at most 10 minutes (train/device_v3.sh has the whole sequence)
+    python -m train.pretrain --config train/configs/pretrain-v3.yaml --shards /root/v3 --out /root/v3-run \
+        --stop-after 8.5
+    python -m train.pretrain --config train/configs/pretrain-v3.yaml --shards /root/v3 --out /root/v3-run \
+        --resume --stop-after 8.5
 
     # Other time budgets per stage
     python -m train.pretrain --config train/configs/pretrain.yaml --minutes-a 10 --minutes-b 5
@@ -36,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 from docucode_hook.prompt import DOCSTRING_TASK
 from train.data import (
     DataError,
+    SftExample,
     collate_sft,
     corpus_texts,
     encode_sft,
@@ -45,6 +55,7 @@ from train.data import (
     sample_windows,
     train_tokenizer,
 )
+from train.shards import find_manifest, load_shards
 
 if TYPE_CHECKING:
     import torch
@@ -92,7 +103,9 @@ class StageArgs:
 @dataclass(frozen=True)
 class PretrainArgs:
     data: str = "data"
+    shards: str | None = None  # train.shards parts instead of data's JSONL (tokenizer included)
     out: str = "runs/docucode-small"
+    checkpoint_minutes: float = 2.0  # out/checkpoint/state.pt this often, and at each stage's end
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda
     cpu_threads: int | None = None  # torch's default otherwise; 1 avoids OpenMP spinning on busy CPUs
@@ -101,9 +114,13 @@ class PretrainArgs:
     tokenizer_max_texts: int = 200_000  # BPE merges settle long before the whole corpus
     compile: bool = False
     max_shard_size: str = "15MB"
-    val_fraction: float = 0.01  # tail of the code token stream held out for stage A's loss
+    val_fraction: float = 0.01  # tail of the code token stream held out for stage A's loss (--data)
+    # Stage B validates on at most this many examples (the shards' order is already seeded random):
+    # v3's 17k validation records would cost a tenth of stage B at every evaluation.
+    sft_eval_examples: int | None = None
     # Learning curve: stage B again from the same stage-A weights on each fraction of the SFT
-    # records (seeded sample), for a time budget scaled the same way, saved to out/curve-<f>/.
+    # examples (seeded sample), for a time budget scaled the same way, saved to out/curve-<f>/,
+    # after the main stage B.
     curve_fractions: tuple[float, ...] = ()
     model: ModelArgs = field(default_factory=ModelArgs)
     stage_a: StageArgs = field(default_factory=StageArgs)
@@ -233,32 +250,71 @@ def causal_lm_loss(model: torch.nn.Module, input_ids: torch.Tensor, labels: torc
     return F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100)
 
 
+@dataclass
+class StageState:
+    """Where a stage stands: enough to continue it in another process (a checkpoint holds it)."""
+
+    log: StageLog
+    elapsed_s: float = 0.0  # budget seconds spent by earlier calls
+    best_loss: float | None = None
+    best_step: int | None = None
+    best_weights: dict[str, Any] | None = None  # on the device while training; on the CPU in a checkpoint
+
+
 def train_stage(
-    name: str,
     model: torch.nn.Module,
     batches: Iterator[tuple[torch.Tensor, torch.Tensor, int]],
     stage: StageArgs,
     device: torch.device,
+    optimizer: torch.optim.Optimizer,
+    state: StageState,
     validate: Callable[[], float] | None = None,
-) -> StageLog:
+    should_stop: Callable[[int], bool] | None = None,
+    checkpoint: Callable[[], None] | None = None,
+    checkpoint_every_s: float = 120.0,
+) -> bool:
     """Run one stage's optimizer loop on ``(input_ids, labels, real_tokens)`` batches.
 
-    With ``validate`` and ``stage.eval_every``, the weights with the lowest validation loss
-    are restored at the end (early stopping by checkpoint, kept on the device).
+    The stage ends when ``stage.minutes`` (summed over calls, the first step of each call
+    excluded: it carries ``torch.compile``) or ``stage.max_steps`` run out, and then the
+    weights with the lowest validation loss are restored (early stopping by checkpoint,
+    kept on the device). It returns False, after a last ``checkpoint()``, as soon as
+    ``should_stop(steps)`` says so (the call's wall-time limit); ``checkpoint()`` is also
+    called every ``checkpoint_every_s`` seconds.
     """
     import torch
 
-    log = StageLog(name)
-    best: tuple[float, int, dict[str, torch.Tensor]] | None = None
-    optimizer = make_optimizer(model, stage, device)
+    log = state.log
+    plain = getattr(model, "_orig_mod", model)  # state dicts without torch.compile's key prefix
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
     model.train()
     loss_sum = torch.zeros((), device=device)
-    window_tokens, start, window_start = 0, time.perf_counter(), time.perf_counter()
+    first_step = log.steps + 1
+    clock: float | None = None  # budget clock of this call: starts after its first step
+    window_tokens, window_start = 0, time.perf_counter()
+    last_checkpoint = time.perf_counter()
+
+    def elapsed() -> float:
+        return state.elapsed_s + (time.perf_counter() - clock if clock is not None else 0.0)
+
+    def save() -> None:
+        nonlocal clock, last_checkpoint
+        state.elapsed_s = elapsed()
+        if checkpoint is not None:
+            checkpoint()
+        # Saving is not training: the budget clock skips it.
+        last_checkpoint = time.perf_counter()
+        clock = last_checkpoint if clock is not None else None
+
     while True:
-        progress = _progress(stage, log.steps, time.perf_counter() - start)
+        progress = _progress(stage, log.steps, elapsed())
         if progress >= 1.0:
             break
+        if should_stop is not None and should_stop(log.steps):
+            save()
+            return False
+        if checkpoint is not None and time.perf_counter() - last_checkpoint >= checkpoint_every_s:
+            save()
         lr = _lr_at(stage, log.steps, progress)
         for group in optimizer.param_groups:
             group["lr"] = lr
@@ -273,11 +329,11 @@ def train_stage(
         log.steps += 1
         log.tokens += real_tokens
         window_tokens += real_tokens
-        if log.steps == 1:
-            # CPU-GPU sync: the first step carries compilation; the budget clock starts after it.
+        if log.steps == first_step:
+            # CPU-GPU sync: the first step of a call carries compilation; the budget clock starts after it.
             loss.item()
-            log.first_step_s = time.perf_counter() - start
-            start = window_start = time.perf_counter()
+            log.first_step_s = round(time.perf_counter() - window_start, 2)
+            clock = window_start = time.perf_counter()
             loss_sum.zero_()
             window_tokens = 0
             continue
@@ -289,28 +345,31 @@ def train_stage(
                 "loss": round(mean_loss, 4),
                 "lr": lr,
                 "tokens_per_s": round(window_tokens / (now - window_start)),
-                "elapsed_s": round(now - start, 2),
+                "elapsed_s": round(elapsed(), 2),
             }
             log.curve.append(point)
-            print(f"[{name}] step {log.steps} loss {mean_loss:.4f} lr {lr:.2e} "
+            print(f"[{log.name}] step {log.steps} loss {mean_loss:.4f} lr {lr:.2e} "
                   f"tok/s {point['tokens_per_s']:,} elapsed {point['elapsed_s']}s", flush=True)
             loss_sum.zero_()
             window_tokens, window_start = 0, now
         if validate is not None and stage.eval_every and log.steps % stage.eval_every == 0:
             val = validate()
             log.val_curve.append({"step": log.steps, "val_loss": val})
-            print(f"[{name}] step {log.steps} validation loss {val:.4f}", flush=True)
-            if best is None or val < best[0]:
-                best = (val, log.steps, {k: v.detach().clone() for k, v in model.state_dict().items()})
-    if best is not None:
-        model.load_state_dict(best[2])
-        log.best_step = best[1]
-        print(f"[{name}] restored the best weights, step {best[1]} (validation loss {best[0]:.4f})", flush=True)
+            print(f"[{log.name}] step {log.steps} validation loss {val:.4f}", flush=True)
+            if state.best_loss is None or val < state.best_loss:
+                state.best_loss, state.best_step = val, log.steps
+                state.best_weights = {k: v.detach().clone() for k, v in plain.state_dict().items()}
+    if state.best_weights is not None:
+        plain.load_state_dict(state.best_weights)
+        log.best_step = state.best_step
+        print(f"[{log.name}] restored the best weights, step {state.best_step} "
+              f"(validation loss {state.best_loss:.4f})", flush=True)
     if device.type == "cuda":
         torch.cuda.synchronize()
-    log.wall_s = round(time.perf_counter() - start, 2)
+    state.elapsed_s = elapsed()
+    log.wall_s = round(state.elapsed_s, 2)
     log.tokens_per_s = round(log.tokens / max(log.wall_s, 1e-9))
-    return log
+    return True
 
 
 def code_batches(
@@ -339,18 +398,18 @@ def sft_batches(
 
 
 def prepare_sft(
-    tokenizer: PreTrainedTokenizerFast, records: list[dict[str, Any]], stage: StageArgs, device: torch.device, seed: int
-) -> tuple[list[tuple[torch.Tensor, torch.Tensor, int]], int, int]:
-    """Length-bucketed, padded batches, moved to the device once; returns (batches, kept, dropped)."""
-    examples, dropped = encode_sft(tokenizer, records, stage.seq_len)
-    if not examples:
+    examples: list[SftExample], stage: StageArgs, pad_id: int, device: torch.device, seed: int
+) -> list[tuple[torch.Tensor, torch.Tensor, int]]:
+    """Length-bucketed, padded batches of the examples within ``stage.seq_len``, moved to the device once."""
+    fitting = [example for example in examples if len(example.input_ids) <= stage.seq_len]
+    if not fitting:
         raise DataError(f"no SFT example fits in seq_len {stage.seq_len}")
     prepared = []
-    for batch in length_buckets(examples, stage.batch_tokens, random.Random(seed)):
-        input_ids, labels = collate_sft(batch, tokenizer.pad_token_id)
+    for batch in length_buckets(fitting, stage.batch_tokens, random.Random(seed)):
+        input_ids, labels = collate_sft(batch, pad_id)
         real = sum(len(example.input_ids) for example in batch)
         prepared.append((input_ids.to(device), labels.to(device), real))
-    return prepared, len(examples), dropped
+    return prepared
 
 
 def evaluate(
@@ -411,123 +470,280 @@ def save_model(
     return sum(path.stat().st_size for path in out.glob("*.safetensors"))
 
 
-def run(args: PretrainArgs) -> dict[str, Any]:
-    """Tokenizer, stage A, stage B, save; returns the training log (also written as JSON)."""
+# --------------------------------------------------------------------------- data
+
+
+@dataclass
+class Prepared:
+    """The tokenizer and every token a run trains and validates on."""
+
+    tokenizer: PreTrainedTokenizerFast
+    code_train: torch.Tensor
+    code_held: torch.Tensor
+    sft_train: list[SftExample]
+    sft_validation: list[SftExample]
+    info: dict[str, Any]
+
+
+def prepare_jsonl(args: PretrainArgs, device: torch.device, tokenizer_dir: Path) -> Prepared:
+    """Mined JSONL: BPE trained here (or read back from ``tokenizer_dir`` when resuming), all encoded here."""
+    from transformers import PreTrainedTokenizerFast
+
+    data = Path(args.data)
+    code, train_records = corpus_texts(data)
+    val_records = read_jsonl(data / "validation.jsonl", required=SFT_FIELDS)
+    started = time.perf_counter()
+    if (tokenizer_dir / "tokenizer.json").is_file():
+        tokenizer = PreTrainedTokenizerFast.from_pretrained(str(tokenizer_dir))
+    else:
+        tokenizer = build_tokenizer(args, code, train_records)
+    print(f"tokenizer: {len(tokenizer)} tokens in {time.perf_counter() - started:.1f}s", flush=True)
+    flat = pack_corpus(tokenizer, code)
+    code_train, code_held = split_tokens(flat, args, device)
+    sft_train, dropped = encode_sft(tokenizer, train_records, args.stage_b.seq_len)
+    sft_validation, val_dropped = encode_sft(tokenizer, val_records, args.stage_b.seq_len)
+    info = {
+        "code_texts": len(code),
+        "code_tokens": int(len(flat)),
+        "sft": {
+            "train": len(sft_train),
+            "train_dropped": dropped,
+            "train_records_by_task": dict(Counter(r.get("task", DOCSTRING_TASK) for r in train_records)),
+            "validation": len(sft_validation),
+            "validation_dropped": val_dropped,
+        },
+    }
+    return Prepared(tokenizer, code_train, code_held, sft_train, sft_validation, info)
+
+
+def prepare_shards(args: PretrainArgs, device: torch.device) -> Prepared:
+    """``train.shards`` parts: every token already encoded, the tokenizer taken from part-0."""
+    import numpy as np
+    import torch
+    from transformers import PreTrainedTokenizerFast
+
+    started = time.perf_counter()
+    shards = load_shards(Path(args.shards))
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(str(shards.tokenizer_dir))
+    tokenizer.model_max_length = args.model.max_len
+    code_train = torch.from_numpy(shards.a_train.astype(np.int32)).to(device)
+    code_held = torch.from_numpy(shards.a_validation.astype(np.int32)).to(device)
+    if len(code_held) < args.stage_a.seq_len + 2:
+        raise DataError(f"{args.shards}: {len(code_held)} stage-A validation tokens is too few for seq_len "
+                        f"{args.stage_a.seq_len}")
+    manifest = json.loads(find_manifest(Path(args.shards)).read_text(encoding="utf-8"))
+    info = {
+        "shards": {key: manifest[key] for key in ("totals", "counts", "bytes_per_token")},
+        "code_tokens": int(len(code_train)),
+        "sft": {"train": len(shards.b_train), "validation": len(shards.b_validation)},
+    }
+    print(f"shards: {len(code_train):,} stage-A tokens, {len(shards.b_train):,} SFT examples, "
+          f"read in {time.perf_counter() - started:.1f}s", flush=True)
+    return Prepared(tokenizer, code_train, code_held, shards.b_train, shards.b_validation, info)
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def _save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
+    """Write atomically: a call killed while saving keeps the previous checkpoint."""
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    torch.save(payload, partial)
+    partial.replace(path)
+
+
+def _cpu(weights: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if weights is None else {k: v.detach().cpu() for k, v in weights.items()}
+
+
+def _state_payload(state: StageState) -> dict[str, Any]:
+    return {"log": asdict(state.log), "elapsed_s": state.elapsed_s, "best_loss": state.best_loss,
+            "best_step": state.best_step, "best_weights": _cpu(state.best_weights)}
+
+
+def _state_from(payload: dict[str, Any], device: torch.device) -> StageState:
+    weights = payload["best_weights"]
+    return StageState(
+        StageLog(**payload["log"]), payload["elapsed_s"], payload["best_loss"], payload["best_step"],
+        None if weights is None else {k: v.to(device) for k, v in weights.items()},
+    )
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def run(
+    args: PretrainArgs,
+    resume: bool = False,
+    stop_after_minutes: float | None = None,
+    stop_when: Callable[[str, int], bool] | None = None,
+) -> dict[str, Any]:
+    """Stage A, stage B, save, then the learning curve; returns the training log.
+
+    Checkpoints (``out/checkpoint/state.pt``: phase, model, optimizer, stage progress, best
+    weights, logs) are written every ``args.checkpoint_minutes`` and at each stage's end; with
+    ``resume`` the run goes on from the last one. With ``stop_after_minutes`` the call saves
+    and returns (``log["finished"]`` False) once that much wall time has passed, or once
+    ``stop_when(stage, steps)`` is true.
+    """
     import torch
     import transformers
 
+    started = time.perf_counter()
+    deadline = started + stop_after_minutes * 60 if stop_after_minutes else None
     torch.manual_seed(args.seed)
     device = resolve_device(args.device)
     if device.type == "cpu" and args.cpu_threads:
         torch.set_num_threads(args.cpu_threads)
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
-    data, out = Path(args.data), Path(args.out)
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
+    out = Path(args.out)
+    checkpoint_dir = out / "checkpoint"
+    state_path = checkpoint_dir / "state.pt"
+    saved: dict[str, Any] = {}
+    if resume:
+        if not state_path.is_file():
+            raise DataError(f"{state_path}: no checkpoint to resume from")
+        saved = torch.load(state_path, map_location="cpu", weights_only=False)
+        print(f"resuming at phase {saved['phase']}", flush=True)
 
-    code, train_records = corpus_texts(data)
-    val_records = read_jsonl(data / "validation.jsonl", required=SFT_FIELDS)
-    tokenizer = build_tokenizer(args, code, train_records)
-    timings["tokenizer_s"] = round(time.perf_counter() - started, 2)
-    print(f"tokenizer: {len(tokenizer)} tokens in {timings['tokenizer_s']}s", flush=True)
-
-    mark = time.perf_counter()
-    flat = pack_corpus(tokenizer, code)
-    train_tokens, held_tokens = split_tokens(flat, args, device)
-    timings["pack_code_s"] = round(time.perf_counter() - mark, 2)
-    print(f"code corpus: {len(code)} texts, {len(flat):,} tokens in {timings['pack_code_s']}s", flush=True)
-
+    prepared = prepare_shards(args, device) if args.shards else prepare_jsonl(args, device, checkpoint_dir / "tokenizer")
+    tokenizer = prepared.tokenizer
+    tokenizer.save_pretrained(str(checkpoint_dir / "tokenizer"))
     special = (tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id)
     model = build_model(args.model, len(tokenizer), *special).to(device)
+    if saved:
+        model.load_state_dict(saved["model"])
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model: {n_params / 1e6:.2f}M parameters on {device}", flush=True)
     compiled = torch.compile(model) if args.compile else model
 
-    held_batches = list(_take(code_batches(held_tokens, args.stage_a, args.seed + 1), args.stage_a.eval_batches))
-    stage_a = train_stage(
-        "A", compiled, code_batches(train_tokens, args.stage_a, args.seed), args.stage_a, device,
-        validate=lambda: evaluate(model, held_batches, device),
-    )
-    stage_a.val_loss = evaluate(model, held_batches, device)
-    print(f"[A] held-out code loss {stage_a.val_loss}", flush=True)
+    held_batches = list(_take(code_batches(prepared.code_held, args.stage_a, args.seed + 1), args.stage_a.eval_batches))
+    sft_val = prepare_sft(prepared.sft_validation[: args.sft_eval_examples], args.stage_b, tokenizer.pad_token_id,
+                          device, args.seed)
+    phase = saved.get("phase", "A")
+    logs: dict[str, Any] = saved.get("logs", {"calls": [], "curve": []})
+    call = {"from_phase": phase, "seconds": 0.0}
+    logs["calls"].append(call)
 
-    mark = time.perf_counter()
-    sft_train, kept, dropped = prepare_sft(tokenizer, train_records, args.stage_b, device, args.seed)
-    sft_val, val_kept, val_dropped = prepare_sft(tokenizer, val_records, args.stage_b, device, args.seed)
-    timings["prepare_sft_s"] = round(time.perf_counter() - mark, 2)
-    curve = learning_curve(args, model, compiled, tokenizer, train_records, sft_val, device, out)
-    tasks = dict(Counter(record.get("task", DOCSTRING_TASK) for record in train_records))
-    print(
-        f"sft: {kept} train examples ({dropped} dropped; records by task {tasks}), "
-        f"{val_kept} validation ({val_dropped} dropped)",
-        flush=True,
-    )
-    val_before = evaluate(model, sft_val, device)
-    stage_b = train_stage(
-        "B", compiled, sft_batches(sft_train, args.seed), args.stage_b, device,
-        validate=lambda: evaluate(model, sft_val, device),
-    )
-    stage_b.val_loss_before = val_before
-    stage_b.val_loss = evaluate(model, sft_val, device)
-    print(f"[B] validation loss {val_before} -> {stage_b.val_loss}", flush=True)
+    def save(next_phase: str, state: StageState | None = None, optimizer: Any = None) -> None:
+        call["seconds"] = round(time.perf_counter() - started, 1)
+        _save_checkpoint(state_path, {
+            "phase": next_phase, "model": _cpu(model.state_dict()), "logs": logs,
+            "state": None if state is None else _state_payload(state),
+            "optimizer": None if optimizer is None else optimizer.state_dict(),
+        })  # fmt: skip
+        print(f"checkpoint: phase {next_phase}" + (f", step {state.log.steps}" if state else ""), flush=True)
 
-    weight_bytes = save_model(model, tokenizer, out, args.max_shard_size)
-    timings["total_s"] = round(time.perf_counter() - started, 2)
+    def stage_run(name: str, stage: StageArgs, batches: Iterator[Any], validate: Callable[[], float]) -> StageState | None:
+        optimizer = make_optimizer(model, stage, device)
+        state = StageState(StageLog(name))
+        if saved.get("phase") == name and saved.get("state"):
+            state = _state_from(saved["state"], device)
+            optimizer.load_state_dict(saved["optimizer"])
+        def should_stop(steps: int) -> bool:
+            late = deadline is not None and time.perf_counter() >= deadline
+            return late or (stop_when is not None and stop_when(name, steps))
+
+        finished = train_stage(compiled, batches, stage, device, optimizer, state, validate, should_stop,
+                               lambda: save(name, state, optimizer), args.checkpoint_minutes * 60)
+        return state if finished else None
+
+    def stopped() -> dict[str, Any]:
+        print(f"stopped after {time.perf_counter() - started:.0f}s at phase {phase}: "
+              "run again with --resume", flush=True)
+        return {**logs, "finished": False}
+
+    if phase == "A":
+        steps_done = saved["state"]["log"]["steps"] if saved.get("state") else 0
+        state = stage_run("A", args.stage_a, code_batches(prepared.code_train, args.stage_a, args.seed + steps_done),
+                          lambda: evaluate(model, held_batches, device))
+        if state is None:
+            return stopped()
+        state.log.val_loss = evaluate(model, held_batches, device)
+        print(f"[A] held-out code loss {state.log.val_loss}", flush=True)
+        logs["A"] = asdict(state.log)
+        torch.save(_cpu(model.state_dict()), checkpoint_dir / "stage_a.pt")  # the learning curve starts here
+        phase, saved = "B", {}
+        save(phase)
+
+    sft_train = prepare_sft(prepared.sft_train, args.stage_b, tokenizer.pad_token_id, device, args.seed)
+    print(f"sft: {len(prepared.sft_train)} train examples in {len(sft_train)} batches, "
+          f"{len(prepared.sft_validation)} validation", flush=True)
+    if phase == "B":
+        if "B_before" not in logs:
+            logs["B_before"] = evaluate(model, sft_val, device)
+        steps_done = saved["state"]["log"]["steps"] if saved.get("state") else 0
+        state = stage_run("B", args.stage_b, sft_batches(sft_train, args.seed + steps_done),
+                          lambda: evaluate(model, sft_val, device))
+        if state is None:
+            return stopped()
+        state.log.val_loss_before = logs["B_before"]
+        state.log.val_loss = evaluate(model, sft_val, device)
+        print(f"[B] validation loss {state.log.val_loss_before} -> {state.log.val_loss}", flush=True)
+        logs["B"] = asdict(state.log)
+        logs["weight_bytes"] = save_model(model, tokenizer, out, args.max_shard_size)
+        phase, saved = "curve-0", {}
+        save(phase)
+
+    done = int(phase.removeprefix("curve-")) if phase.startswith("curve-") else len(args.curve_fractions)
+    for index in range(done, len(args.curve_fractions)):
+        fraction = args.curve_fractions[index]
+        minutes = args.stage_b.minutes * fraction if args.stage_b.minutes else None
+        if deadline is not None and minutes and time.perf_counter() + minutes * 60 + 60 > deadline:
+            phase = f"curve-{index}"
+            save(phase)
+            return stopped()
+        model.load_state_dict(torch.load(checkpoint_dir / "stage_a.pt", map_location=device))
+        logs["curve"].append(learning_curve_point(args, model, compiled, tokenizer, prepared, sft_val, device, fraction))
+        save(f"curve-{index + 1}")
     log = {
         "config": asdict(args),
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
         "parameters": n_params,
-        "weight_bytes": weight_bytes,
+        "weight_bytes": logs["weight_bytes"],
         "vocab": len(tokenizer),
-        "code_texts": len(code),
-        "code_tokens": int(len(flat)),
-        "sft": {
-            "train": kept,
-            "train_dropped": dropped,
-            "train_records_by_task": tasks,
-            "validation": val_kept,
-            "validation_dropped": val_dropped,
-        },
-        "timings": timings,
-        "stages": [asdict(stage_a), asdict(stage_b)],
-        "learning_curve": curve,
+        **prepared.info,
+        "calls": logs["calls"],
+        "stages": [logs["A"], logs["B"]],
+        "learning_curve": logs["curve"],
+        "finished": True,
     }
+    call["seconds"] = round(time.perf_counter() - started, 1)
+    save("done")
     (out / "training_log.json").write_text(json.dumps(log, indent=2) + "\n", encoding="utf-8")
-    print(f"saved {out} ({weight_bytes / 1e6:.1f} MB of weights) in {timings['total_s']}s", flush=True)
+    print(f"saved {out} ({log['weight_bytes'] / 1e6:.1f} MB of weights) in {call['seconds']}s this call", flush=True)
     return log
 
 
-def learning_curve(
+def learning_curve_point(
     args: PretrainArgs,
     model: LlamaForCausalLM,
     compiled: torch.nn.Module,
     tokenizer: PreTrainedTokenizerFast,
-    train_records: list[dict[str, Any]],
+    prepared: Prepared,
     sft_val: list[tuple[torch.Tensor, torch.Tensor, int]],
     device: torch.device,
-    out: Path,
-) -> list[dict[str, Any]]:
-    """Stage B on each of ``args.curve_fractions`` of the records; the model is left as it came."""
-    if not args.curve_fractions:
-        return []
-    stage_a_weights = {key: value.detach().clone() for key, value in model.state_dict().items()}
-    points = []
-    for fraction in args.curve_fractions:
-        records = random.Random(args.seed).sample(train_records, max(1, round(fraction * len(train_records))))
-        stage = replace(args.stage_b, minutes=args.stage_b.minutes * fraction if args.stage_b.minutes else None)
-        batches, kept, _ = prepare_sft(tokenizer, records, stage, device, args.seed)
-        before = evaluate(model, sft_val, device)
-        log = train_stage(f"B{fraction:g}", compiled, sft_batches(batches, args.seed), stage, device,
-                          validate=lambda: evaluate(model, sft_val, device))
-        save_model(model, tokenizer, out / f"curve-{fraction:g}", args.max_shard_size)
-        points.append({"fraction": fraction, "records": len(records), "examples": kept, "minutes": stage.minutes,
-                       "steps": log.steps, "tokens": log.tokens, "val_loss_before": before,
-                       "val_loss": evaluate(model, sft_val, device)})
-        print(f"[curve] {fraction:g} of the SFT records: validation loss {points[-1]['val_loss']}", flush=True)
-        model.load_state_dict(stage_a_weights)
-    return points
+    fraction: float,
+) -> dict[str, Any]:
+    """Stage B on a seeded ``fraction`` of the SFT examples, for that fraction of its time; saved to out/curve-<f>."""
+    examples = random.Random(args.seed).sample(prepared.sft_train, max(1, round(fraction * len(prepared.sft_train))))
+    stage = replace(args.stage_b, minutes=args.stage_b.minutes * fraction if args.stage_b.minutes else None)
+    batches = prepare_sft(examples, stage, tokenizer.pad_token_id, device, args.seed)
+    before = evaluate(model, sft_val, device)
+    state = StageState(StageLog(f"B{fraction:g}"))
+    train_stage(compiled, sft_batches(batches, args.seed), stage, device, make_optimizer(model, stage, device), state,
+                validate=lambda: evaluate(model, sft_val, device))
+    save_model(model, tokenizer, Path(args.out) / f"curve-{fraction:g}", args.max_shard_size)
+    point = {"fraction": fraction, "records": len(examples), "examples": len(examples), "minutes": stage.minutes,
+             "steps": state.log.steps, "tokens": state.log.tokens, "val_loss_before": before,
+             "val_loss": evaluate(model, sft_val, device)}
+    print(f"[curve] {fraction:g} of the SFT examples: validation loss {point['val_loss']}", flush=True)
+    return point
 
 
 def _take(iterator: Iterator[Any], count: int) -> Iterator[Any]:
@@ -535,12 +751,16 @@ def _take(iterator: Iterator[Any], count: int) -> Iterator[Any]:
         yield next(iterator)
 
 
-def parse_args(argv: Sequence[str] | None) -> PretrainArgs:
-    """The YAML config, with the command line's options on top."""
+def parse_args(argv: Sequence[str] | None) -> tuple[PretrainArgs, argparse.Namespace]:
+    """The YAML config, with the command line's options on top; also the run-control flags."""
     parser = argparse.ArgumentParser(prog="python -m train.pretrain", description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="YAML config (default: %(default)s)")
     parser.add_argument("--data", help="directory with code.jsonl, train.jsonl, validation.jsonl")
-    parser.add_argument("--out", help="output model directory")
+    parser.add_argument("--shards", help="directory with the part-K/ folders of train.shards (instead of --data)")
+    parser.add_argument("--out", help="output model directory (its checkpoint/ holds the resumable state)")
+    parser.add_argument("--resume", action="store_true", help="go on from out/checkpoint/state.pt")
+    parser.add_argument("--stop-after", type=float, metavar="MINUTES",
+                        help="checkpoint and exit after this much wall time (resume with --resume)")
     parser.add_argument("--minutes-a", type=float, help="time budget of stage A (code LM)")
     parser.add_argument("--minutes-b", type=float, help="time budget of stage B (SFT)")
     parser.add_argument("--device", help="auto | cpu | cuda")
@@ -550,21 +770,21 @@ def parse_args(argv: Sequence[str] | None) -> PretrainArgs:
         args = load_args(cli.config)
     except ConfigError as exc:
         parser.error(str(exc))
-    overrides = {key: getattr(cli, key) for key in ("data", "out", "device") if getattr(cli, key) is not None}
+    overrides = {key: getattr(cli, key) for key in ("data", "shards", "out", "device") if getattr(cli, key) is not None}
     if cli.minutes_a is not None:
         overrides["stage_a"] = replace(args.stage_a, minutes=cli.minutes_a)
     if cli.minutes_b is not None:
         overrides["stage_b"] = replace(args.stage_b, minutes=cli.minutes_b)
     if cli.curve_fractions:
         overrides["curve_fractions"] = tuple(float(f) for f in cli.curve_fractions.split(","))
-    return replace(args, **overrides)
+    return replace(args, **overrides), cli
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Train and save; 2 on a config or data error (one line naming the file)."""
-    args = parse_args(argv)
+    args, cli = parse_args(argv)
     try:
-        run(args)
+        run(args, resume=cli.resume, stop_after_minutes=cli.stop_after)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import sys
+import warnings
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
@@ -16,7 +17,10 @@ else:  # pragma: no cover - exercised on 3.10 only
 from docucode_hook.context import Style
 
 BACKENDS = ("template", "model", "server")
-RUNTIMES = ("auto", "numpy", "transformers")
+RUNTIMES = ("auto", "ctranslate2", "transformers")
+# Old runtime names that still work, each with one warning: "numpy" ran the shipped model
+# before CTranslate2 replaced the NumPy runtime.
+RUNTIME_ALIASES = {"numpy": "ctranslate2"}
 # What replaces a part the model is unsure of: text derived from the code, or a marker a reviewer must replace.
 PLACEHOLDERS = ("derived", "todo")
 
@@ -31,7 +35,7 @@ class Config:
     backend: str = "model"
     model: str | None = None  # None: the model shipped inside the package
     adapter: str | None = None
-    runtime: str = "auto"  # auto | numpy | transformers (auto: NumPy for the small shipped model)
+    runtime: str = "auto"  # auto | ctranslate2 | transformers (auto: CTranslate2 for a local Llama)
     offline: bool = False  # pass local_files_only to from_pretrained
     server_url: str | None = None  # OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1
     server_model: str | None = None
@@ -75,13 +79,16 @@ _FIELDS = {f.name: f for f in fields(Config)}
 def _coerce(name: str, value: Any) -> Any:
     default = _FIELDS[name].default
     if name == "style":
-        if isinstance(value, Style):  # Config.replace passes the parsed value back
+        if isinstance(value, Style):  # Config.replace passes the enum; str() of it is "Style.GOOGLE"
             return value
         try:
             return Style(str(value).lower())
         except ValueError:
             raise ConfigError(f"style must be one of google, numpy, sphinx (got {value!r})") from None
     if name == "runtime":
+        if value in RUNTIME_ALIASES:
+            warnings.warn(f"runtime {value!r} is now called {RUNTIME_ALIASES[value]!r}", stacklevel=2)
+            return RUNTIME_ALIASES[value]
         if value not in RUNTIMES:
             raise ConfigError(f"runtime must be one of {', '.join(RUNTIMES)} (got {value!r})")
         return value
@@ -170,4 +177,14 @@ def load_config(config_file: Path | None, root: Path, overrides: Mapping[str, An
     return load_mapping(merged)
 
 
-__all__ = ["BACKENDS", "PLACEHOLDERS", "Config", "ConfigError", "find_project_root", "load_config", "load_mapping"]
+__all__ = [
+    "BACKENDS",
+    "PLACEHOLDERS",
+    "RUNTIMES",
+    "RUNTIME_ALIASES",
+    "Config",
+    "ConfigError",
+    "find_project_root",
+    "load_config",
+    "load_mapping",
+]

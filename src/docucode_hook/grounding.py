@@ -16,11 +16,11 @@ from __future__ import annotations
 import inspect
 import re
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
 
 from docstring_parser import Docstring, DocstringStyle, ParseError, parse
 from docstring_parser.common import DocstringParam, DocstringRaises, DocstringReturns
 
+from docucode_hook.backends import Generation
 from docucode_hook.confidence import PARAMETER_PREFIX, SUMMARY, DESCRIPTION, Decision, Thresholds, decide, score_parts
 from docucode_hook.context import FunctionContext, Parameter, Style
 from docucode_hook.derive import derived_parameter, derived_raise, derived_return, derived_summary, placeholder_text
@@ -55,13 +55,6 @@ BACKEND, DERIVED, DROPPED = "backend", "derived", "dropped"
 _WRAP_MARGIN = 2 * len(INDENT)
 
 
-class Scored(Protocol):
-    """What grounding reads of a backend's ``Generation``: its text and the tokens' log-probabilities."""
-
-    text: str
-    token_logprobs: Sequence[tuple[int, float]]
-
-
 @dataclass(frozen=True)
 class GroundingOptions:
     """How new text is held to the code: the line width, what stands in for an unsure part, the gates."""
@@ -92,7 +85,7 @@ def ground(
     ctx: FunctionContext,
     style: Style,
     *,
-    generation: Scored | None = None,
+    generation: Generation | None = None,
     options: GroundingOptions | None = None,
 ) -> Grounded:
     """Parse whatever the backend wrote and rebuild it so that the sections and the prose agree with ``ctx``.
@@ -131,14 +124,14 @@ def grounded_text(
     ctx: FunctionContext,
     style: Style,
     *,
-    generation: Scored | None = None,
+    generation: Generation | None = None,
     options: GroundingOptions | None = None,
 ) -> str:
     """The grounded docstring rendered in ``style`` and wrapped: text without quotes or indentation."""
     return ground(raw, ctx, style, generation=generation, options=options).text
 
 
-def _decision(generation: Scored | None, ctx: FunctionContext, thresholds: Thresholds) -> Decision | None:
+def _decision(generation: Generation | None, ctx: FunctionContext, thresholds: Thresholds) -> Decision | None:
     """The confidence gates' verdict; None when the backend reported no log-probabilities."""
     if generation is None or not generation.token_logprobs:
         return None
@@ -466,7 +459,6 @@ __all__ = [
     "Grounded",
     "GroundingOptions",
     "PartOrigin",
-    "Scored",
     "ground",
     "ground_docstring",
     "grounded_params",

@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
-from docucode_hook.backends import Backend, get_backend
+from docucode_hook.backends import Backend, Generation, get_backend
 from docucode_hook.config import Config
 from docucode_hook.context import FunctionContext
 from docucode_hook.fileio import SourceError, SourceFile, read_source, write_source
@@ -187,7 +187,7 @@ def _texts_for(
     fresh = [t.context for t in targets if t.reason == "missing"]
     cache = DocstringCache() if config.cache else None
     stand_in = f"{config.backend} backend unavailable" if backend is not None and backend.name != config.backend else None
-    raw: list[str | None] = []
+    raw: list[Generation | None] = []
     makers: list[Maker] = []
     for start in range(0, len(fresh), config.batch_size):
         batch = fresh[start : start + config.batch_size]
@@ -206,22 +206,24 @@ def _texts_for(
         makers += [(backend.name, stand_in)] * len(texts)
         if progress:
             progress(len(batch))
-    failed = [ctx for ctx, text in zip(fresh, raw) if text is None]
+    failed = [ctx for ctx, generation in zip(fresh, raw) if generation is None]
     if failed and backend is not None and backend.name != "template":
         warnings.warn(f"{len(failed)} function(s) fell back to the template backend", stacklevel=2)
     fallback = iter(TemplateBackend().generate(failed, config.style))
     # In target order: line numbers repeat across files, so texts are matched by position.
     generated = iter([
-        (text, maker) if text is not None else (next(fallback), ("template", f"no usable text from the {maker[0]} backend"))
-        for text, maker in zip(raw, makers)
+        (generation, maker)
+        if generation is not None
+        else (next(fallback), ("template", f"no usable text from the {maker[0]} backend"))
+        for generation, maker in zip(raw, makers)
     ])
 
     def text_for(target: Target) -> tuple[str, Maker, tuple[PartOrigin, ...]]:
         ctx: FunctionContext = target.context
         if target.reason == "stale":
             return refresh_sections(ctx.docstring or "", ctx, config.style), ("refresh", None), ()
-        text, maker = next(generated)
-        grounded = ground(text, ctx, config.style, options=options)
+        generation, maker = next(generated)
+        grounded = ground(generation.text, ctx, config.style, generation=generation, options=options)
         return grounded.text, maker, grounded.parts
 
     return [text_for(t) for t in targets]

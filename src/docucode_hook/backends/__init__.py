@@ -1,7 +1,7 @@
 """Backends turn a batch of function contexts into raw docstring text (grounded afterwards).
 
-Every backend implements ``generate``: one text per context, in order, or ``None`` where
-it could not produce one (the pipeline then falls back to the template for that function).
+Every backend implements ``generate``: one ``Generation`` per context, in order, or ``None``
+where it could not produce one (the pipeline then falls back to the template for that function).
 A backend that runs a language model is also a ``PromptBackend``: it completes prompts the
 shared builder made, of either task (docstring or inline comment). The template backend
 writes from the code alone, so it cannot write comments and is not one.
@@ -9,6 +9,7 @@ writes from the code alone, so it cannot write comments and is not one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol, Sequence, runtime_checkable
 
 from docucode_hook.config import Config
@@ -16,10 +17,21 @@ from docucode_hook.context import FunctionContext, Style
 from docucode_hook.prompt import Prompt
 
 
+@dataclass(frozen=True)
+class Generation:
+    """A backend's raw text for one function, with the model's confidence where it has one."""
+
+    text: str
+    # Per generated token that survives in ``text``: (offset of its first character in
+    # ``text``, natural-log probability). Empty when the backend has no model (template)
+    # or the server did not report them.
+    token_logprobs: tuple[tuple[int, float], ...] = ()
+
+
 class Backend(Protocol):
     name: str
 
-    def generate(self, contexts: Sequence[FunctionContext], style: Style) -> list[str | None]: ...
+    def generate(self, contexts: Sequence[FunctionContext], style: Style) -> list[Generation | None]: ...
 
     def cache_key(self) -> str:
         """Identifies what produced the text (model id, adapter digest, ...) for the cache."""

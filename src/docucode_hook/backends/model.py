@@ -1,21 +1,28 @@
-"""The model backend: a local HF causal LM (+ PEFT adapter), 4-bit NF4 on CUDA, batched greedy decoding."""
+"""The model backend: a local model on CTranslate2 int8, or any HF causal LM (+ PEFT adapter) through
+transformers, 4-bit NF4 on CUDA; batched greedy decoding."""
 
 from __future__ import annotations
 
+import bisect
 import functools
-import hashlib
-import json
 import re
 import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
+from docucode_hook.backends import Generation
+from docucode_hook.backends.convert import QUANTIZATION as CT2_COMPUTE_TYPE
+from docucode_hook.backends.convert import ConversionError, converted_model, discard, is_ct2_model, unconvertible_reason
+from docucode_hook.backends.digest import directory_digest
 from docucode_hook.config import Config
 from docucode_hook.context import FunctionContext, Style
 from docucode_hook.prompt import COMMENT_TASK, PROMPT_VERSION, Prompt, build_prompt, fit_prompt
 from docucode_hook.stopping import UNPRINTABLE, RowStopper, loops
+
+if TYPE_CHECKING:
+    from docucode_hook.backends.ct2 import CT2Model
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "docucode-small"
 # The completion ends where a docstring closes or the next prompt section would start.
@@ -24,10 +31,6 @@ STOP_STRINGS = ('"""', "\n### ")
 # names from the code, which is what summaries do (BLEU-4 13.3 at 1.0 vs 12.4 at 1.1 on 120
 # test functions).
 REPETITION_PENALTY = 1.0
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
-# Files up to this size are hashed whole; larger ones by head and tail (a retrain changes both).
-FULL_HASH_LIMIT = 64 << 20
-SAMPLE_BYTES = 1 << 20
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
@@ -92,28 +95,6 @@ def resolve_adapter(ref: str | None) -> Path | None:
     if not (path / "adapter_model.safetensors").is_file():
         raise ModelLoadError(f"{ref}: adapter has no adapter_model.safetensors (pickle .bin adapters are refused)")
     return path.resolve()
-
-
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    size = path.stat().st_size
-    with path.open("rb") as handle:
-        if size <= FULL_HASH_LIMIT:
-            digest.update(handle.read())
-        else:
-            digest.update(handle.read(SAMPLE_BYTES))
-            handle.seek(size - SAMPLE_BYTES)
-            digest.update(handle.read())
-    return f"{path.name}:{size}:{digest.hexdigest()}"
-
-
-def directory_digest(directory: Path) -> str:
-    """sha256 over config files and weight files (sampled when large): cheap, changes on retrain."""
-    digest = hashlib.sha256()
-    for path in sorted(directory.iterdir()):
-        if path.suffix == ".json" or path.name.endswith(WEIGHT_SUFFIXES):
-            digest.update(_file_digest(path).encode())
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -185,28 +166,32 @@ def load_model(ref: str, local_only: bool, adapter: Path | None, quantize: bool)
     return LoadedModel(tokenizer, model, imported - started, time.perf_counter() - imported)
 
 
-# A local Llama checkpoint at most this large runs on the NumPy runtime (no torch import).
-NUMPY_MAX_WEIGHT_BYTES = 512 << 20
+@functools.lru_cache(maxsize=4)  # one load per (model, compute type, threads) per process
+def load_ct2_model(ref: str, compute_type: str, threads: tuple[int, int] | None = None) -> CT2Model:
+    """The CTranslate2 model for a local directory: used as is, or converted once into the user cache.
 
+    A converted copy that cannot be loaded is removed, so that the next run converts again.
+    """
+    from docucode_hook.backends.ct2 import load_ct2
+    from docucode_hook.cache import models_cache_dir
 
-def numpy_runnable(directory: Path) -> bool:
-    """A local Llama directory small enough for ``runtime.NumpyLlama`` (the shipped model is)."""
+    directory = Path(ref)
+    owned = not is_ct2_model(directory)
+    if owned:
+        try:
+            directory = converted_model(directory, models_cache_dir(), quantization=compute_type)
+        except ConversionError as exc:
+            raise ModelLoadError(str(exc)) from exc
+        except Exception as exc:  # unreadable shards, a bad tokenizer.json, a full disk
+            raise ModelLoadError(f"{ref}: cannot convert to CTranslate2: {exc}".splitlines()[0]) from exc
     try:
-        config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    weights = sum(p.stat().st_size for p in directory.glob("*.safetensors"))
-    return config.get("model_type") == "llama" and not config.get("rope_scaling") and 0 < weights <= NUMPY_MAX_WEIGHT_BYTES
-
-
-@functools.lru_cache(maxsize=4)  # one load per model directory per process
-def load_numpy(directory: str) -> Any:
-    from docucode_hook.runtime import NumpyLlama
-
-    try:
-        return NumpyLlama(directory)
-    except Exception as exc:  # unreadable shards, a bad tokenizer.json: all mean "cannot load"
-        raise ModelLoadError(f"{directory}: cannot load model: {exc}".splitlines()[0]) from exc
+        return load_ct2(directory, compute_type, threads)
+    except Exception as exc:  # a truncated model.bin, a missing vocabulary: all mean "cannot load"
+        again = ""
+        if owned:
+            discard(directory)
+            again = " (removed from the cache: the next run converts it again)"
+        raise ModelLoadError(f"{directory}: cannot load CTranslate2 model{again}: {exc}".splitlines()[0]) from exc
 
 
 class _TorchEngine:
@@ -218,20 +203,38 @@ class _TorchEngine:
         # verbose=False: fitting measures whole prompts first, longer than the model on purpose.
         return self.loaded.tokenizer(list(texts), verbose=False)["input_ids"]
 
-    def generate(self, input_ids: list[list[int]], comment_rows: Sequence[bool]) -> list[str]:
+    def decode(self, rows: Sequence[Sequence[int]]) -> list[str]:
+        return self.loaded.tokenizer.batch_decode([list(row) for row in rows], skip_special_tokens=True)
+
+    def generate(self, input_ids: list[list[int]], comment_rows: Sequence[bool]) -> list[tuple[list[int], list[float]]]:
+        """Per row: the new token ids (without the end token) and each one's log-probability."""
         import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList
+        from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
         tokenizer, model = self.loaded.tokenizer, self.loaded.model
         batch = tokenizer.pad({"input_ids": input_ids}, return_tensors="pt").to(model.device)
         start = batch["input_ids"].shape[1]
         stopper = RowStopper(tokenizer.decode, comment_rows)
+        done_at: dict[int, int] = {}  # row -> its length when the stopper ended it
+        steps: list[Any] = []
 
         class _RowsDone(StoppingCriteria):
             # Per row, so a finished row stops counting towards the batch's length.
             def __call__(self, ids: Any, scores: Any, **kwargs: Any) -> Any:
                 rows = ids[:, start:].tolist()
-                return torch.tensor([stopper.done(i, row) for i, row in enumerate(rows)], device=ids.device)
+                done = [stopper.done(i, row) for i, row in enumerate(rows)]
+                for i, row_done in enumerate(done):
+                    if row_done:
+                        done_at.setdefault(i, len(rows[i]))
+                return torch.tensor(done, device=ids.device)
+
+        class _ChosenLogprob(LogitsProcessor):
+            # Runs after transformers' own processors. Greedy picks the highest score, whose
+            # log-probability is the largest log-softmax: one number per row and step, where
+            # compute_transition_scores would keep every step's whole [batch, vocab] scores.
+            def __call__(self, ids: Any, scores: Any) -> Any:
+                steps.append(torch.log_softmax(scores.float(), dim=-1).amax(dim=-1))
+                return scores
 
         with torch.inference_mode():
             output = model.generate(
@@ -239,11 +242,19 @@ class _TorchEngine:
                 max_new_tokens=self.max_new_tokens,
                 do_sample=False,
                 repetition_penalty=REPETITION_PENALTY,
+                logits_processor=LogitsProcessorList([_ChosenLogprob()]),
                 stopping_criteria=StoppingCriteriaList([_RowsDone()]),
                 pad_token_id=tokenizer.pad_token_id,
                 eos_token_id=tokenizer.eos_token_id,
             )
-        return tokenizer.batch_decode(output[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
+        logprobs = torch.stack(steps, dim=1).tolist() if steps else [[] for _ in input_ids]
+        rows = []
+        for i, ids in enumerate(output[:, start:].tolist()):
+            end = done_at.get(i, len(ids))
+            if tokenizer.eos_token_id in ids[:end]:
+                end = ids.index(tokenizer.eos_token_id)
+            rows.append((ids[:end], logprobs[i][:end]))
+        return rows
 
     @staticmethod
     def recover() -> None:
@@ -253,47 +264,120 @@ class _TorchEngine:
             torch.cuda.empty_cache()
 
 
-class _NumpyEngine:
-    def __init__(self, runtime: Any, max_new_tokens: int, max_positions: int | None) -> None:
-        self.runtime, self.max_new_tokens, self.max_positions = runtime, max_new_tokens, max_positions
+RUNTIME_TRANSFORMERS, RUNTIME_CT2 = "transformers", "ctranslate2"
 
-    def encode(self, texts: Sequence[str]) -> list[list[int]]:
-        return [e.ids for e in self.runtime.tokenizer.encode_batch(list(texts))]
 
-    def generate(self, input_ids: list[list[int]], comment_rows: Sequence[bool]) -> list[str]:
-        stopper = RowStopper(self.runtime.tokenizer.decode, comment_rows)
-        rows = self.runtime.generate_ids(input_ids, self.max_new_tokens, REPETITION_PENALTY, stopper.done)
-        return self.runtime.tokenizer.decode_batch(rows, skip_special_tokens=True)
+def ct2_unsuitable(model_ref: str, local: bool, adapter: Path | None, quantize_4bit: bool | None) -> str | None:
+    """Why CTranslate2 cannot run this model (a short phrase), or None when it can."""
+    if not local:
+        return "a hub id is loaded by transformers"
+    if adapter is not None:
+        return "an adapter is applied by transformers"
+    if quantize_4bit:
+        return "4-bit NF4 loading is transformers'"
+    return None if is_ct2_model(Path(model_ref)) else unconvertible_reason(Path(model_ref))
 
-    @staticmethod
-    def recover() -> None:
-        pass
+
+def char_origins(raw: str, text: str) -> list[int]:
+    """For each character of ``text`` (a cut of ``raw``), the index in ``raw`` it came from.
+
+    Cutting keeps a prefix, drops unprintable characters and surrounding blanks, and turns
+    each line break into a newline: walking both strings in step finds each kept character.
+    """
+    origins: list[int] = []
+    i = 0
+    for char in text:
+        while i < len(raw) and raw[i] != char and not (char == "\n" and raw[i] in _LINE_BREAKS):
+            i += 1
+        if i == len(raw):
+            break
+        origins.append(i)
+        i += 2 if raw.startswith("\r\n", i) and char == "\n" else 1
+    return origins
+
+
+_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def to_generation(prompt: Prompt, raw: str, starts: Sequence[int], logprobs: Sequence[float]) -> Generation | None:
+    """The cut text of a raw completion, with the log-probability of each token that survives in it.
+
+    ``starts[k]`` is where token k's text starts in ``raw``. A token with no text of its own
+    (the first bytes of a character split across tokens) shares the next token's offset.
+    """
+    text = cut(prompt, raw)
+    if text is None:
+        return None
+    if not logprobs:
+        return Generation(text)
+    origins = char_origins(raw, text)
+    ends = [len(raw)] * len(starts)
+    for k in range(len(starts) - 2, -1, -1):  # the next start past this one
+        ends[k] = starts[k + 1] if starts[k + 1] > starts[k] else ends[k + 1]
+    kept = []
+    for start, end, logprob in zip(starts, ends, logprobs):
+        first = bisect.bisect_left(origins, start)
+        if first < len(origins) and origins[first] < end:
+            kept.append((first, float(logprob)))
+    return Generation(text, tuple(kept))
+
+
+def token_starts(prefixes: Sequence[str]) -> list[int]:
+    """Token k's start in the decoded text, from the decoded text of tokens before k.
+
+    A prefix that ends inside a multi-byte character decodes with a trailing U+FFFD that
+    the whole text does not have there.
+    """
+    starts, last = [], 0
+    for prefix in prefixes:
+        last = max(last, len(prefix.rstrip("\ufffd")))
+        starts.append(last)
+    return starts
 
 
 class ModelBackend:
     """Raw docstring text from a local causal LM, loaded once on the first ``generate``.
 
-    ``config.runtime`` "auto" runs a small local Llama without adapter (the shipped model)
-    on the NumPy runtime and everything else through transformers (NF4 on CUDA).
+    ``config.runtime`` "auto" runs a local Llama directory without adapter (the shipped
+    model), or a CTranslate2 model directory, on CTranslate2 int8; everything else goes
+    through transformers (NF4 on CUDA). "ctranslate2" asks for CTranslate2 and falls back
+    to transformers, with one warning, for a model it cannot run.
     """
 
     name = "model"
 
-    def __init__(self, config: Config, quantize_4bit: bool | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        quantize_4bit: bool | None = None,
+        ct2_compute_type: str = CT2_COMPUTE_TYPE,
+        ct2_threads: tuple[int, int] | None = None,
+    ) -> None:
+        """``ct2_threads``: CTranslate2's (inter_threads, intra_threads); default one worker per CPU."""
         self.config = config
+        self.ct2_threads = ct2_threads
         self.model_ref, self.local = resolve_model(config.model)
         self.adapter = resolve_adapter(config.adapter)
         self.requested_4bit = quantize_4bit
-        small = self.local and numpy_runnable(Path(self.model_ref))
-        if config.runtime == "numpy" and (not small or self.adapter or quantize_4bit):
-            raise ModelLoadError(f"{self.model_ref}: the numpy runtime runs small local Llama models without adapter")
-        auto = config.runtime == "auto" and small and not self.adapter and not quantize_4bit
-        self.runtime = "numpy" if config.runtime == "numpy" or auto else "transformers"
+        self.ct2_compute_type = ct2_compute_type
+        unsuitable = ct2_unsuitable(self.model_ref, self.local, self.adapter, quantize_4bit)
+        if self.local and is_ct2_model(Path(self.model_ref)):
+            if unsuitable or config.runtime == RUNTIME_TRANSFORMERS:
+                raise ModelLoadError(f"{self.model_ref}: a CTranslate2 model runs on runtime 'ctranslate2' only, "
+                                     "without adapter")
+            self.runtime = RUNTIME_CT2
+        elif config.runtime == RUNTIME_TRANSFORMERS or unsuitable:
+            if config.runtime == RUNTIME_CT2 and unsuitable:
+                warnings.warn(f"{self.model_ref}: runtime 'ctranslate2' cannot run this model ({unsuitable}); "
+                              "using transformers", stacklevel=2)
+            self.runtime = RUNTIME_TRANSFORMERS
+        else:
+            self.runtime = RUNTIME_CT2
         self.import_seconds = 0.0
         self.load_seconds = 0.0
         self.generate_seconds = 0.0
         self.generated = 0
-        self._engine: _TorchEngine | _NumpyEngine | None = None
+        self._engine: Any = None
 
     @property
     def quantize(self) -> bool:
@@ -310,16 +394,18 @@ class ModelBackend:
         self.import_seconds, self.load_seconds = loaded.import_seconds, loaded.load_seconds
         return loaded
 
-    def engine(self) -> _TorchEngine | _NumpyEngine:
+    def engine(self) -> Any:
         """The generation engine, built on the first call and kept: the pipeline asks per batch."""
         if self._engine is None:
-            if self.runtime == "transformers":
+            if self.runtime == RUNTIME_TRANSFORMERS:
                 self._engine = _TorchEngine(self.loaded(), self.config.max_new_tokens)
             else:
+                from docucode_hook.backends.ct2 import CT2Engine
+
                 started = time.perf_counter()
-                runtime = load_numpy(self.model_ref)
+                model = load_ct2_model(self.model_ref, self.ct2_compute_type, self.ct2_threads)
                 self.load_seconds = time.perf_counter() - started
-                self._engine = _NumpyEngine(runtime, self.config.max_new_tokens, runtime.shape.max_positions)
+                self._engine = CT2Engine(model, self.config.max_new_tokens, REPETITION_PENALTY)
         return self._engine
 
     def cache_key(self) -> str:
@@ -328,14 +414,19 @@ class ModelBackend:
         adapter = directory_digest(self.adapter) if self.adapter else "-"
         # "auto" rather than probing CUDA: a cache hit must not pay for importing torch.
         nf4 = "auto" if self.requested_4bit is None else self.requested_4bit
-        settings = f"nf4={nf4}:max_new={self.config.max_new_tokens}:rp={REPETITION_PENALTY}"
+        engine = f"ct2-{self.ct2_compute_type}" if self.runtime == RUNTIME_CT2 else f"transformers:nf4={nf4}"
+        settings = f"{engine}:max_new={self.config.max_new_tokens}:rp={REPETITION_PENALTY}"
         return f"model:{self.model_ref}:{model}:adapter:{adapter}:{settings}:prompt:{PROMPT_VERSION}"
 
-    def generate(self, contexts: Sequence[FunctionContext], style: Style) -> list[str | None]:
-        """One text per context; a batch that fails (OOM, ...) gives None for its contexts."""
-        return self.generate_prompts([build_prompt(ctx, style) for ctx in contexts], strict=False)
+    def generate(self, contexts: Sequence[FunctionContext], style: Style) -> list[Generation | None]:
+        """One generation per context; a batch that fails (OOM, ...) gives None for its contexts."""
+        return self.complete([build_prompt(ctx, style) for ctx in contexts], strict=False)
 
     def generate_prompts(self, prompts: Sequence[Prompt], strict: bool = False) -> list[str | None]:
+        """Cut completions for built prompts, as text (see ``complete``)."""
+        return [g.text if g else None for g in self.complete(prompts, strict)]
+
+    def complete(self, prompts: Sequence[Prompt], strict: bool = False) -> list[Generation | None]:
         """Cut completions for built prompts, each shortened to fit the model's positions.
 
         A prompt that cannot fit (its signature alone is too long) gets None, as training
@@ -358,27 +449,43 @@ class ModelBackend:
                           f"{engine.max_positions} positions", stacklevel=2)
         # Similar lengths in a batch waste the least compute on padding.
         order = sorted(fitting, key=lambda i: len(encoded[i]))
-        results: list[str | None] = [None] * len(prompts)
+        results: list[Generation | None] = [None] * len(prompts)
         size = self.config.batch_size
         for start in range(0, len(order), size):
-            texts = self._generate_batch(engine, order[start : start + size], encoded, prompts, strict)
-            for index, text in texts.items():
-                results[index] = cut(prompts[index], text)
+            rows = self._generate_batch(engine, order[start : start + size], encoded, prompts, strict)
+            for index, generation in self._generations(engine, rows, prompts).items():
+                results[index] = generation
         self.generate_seconds += time.perf_counter() - started
         self.generated += len(prompts)
         return results
 
+    @staticmethod
+    def _generations(
+        engine: Any, rows: dict[int, tuple[list[int], list[float]]], prompts: Sequence[Prompt]
+    ) -> dict[int, Generation | None]:
+        """Decode each row, cut it, and place each surviving token's log-probability in the cut text."""
+        indexes = list(rows)
+        raws = engine.decode([rows[i][0] for i in indexes])
+        # The text of every prefix of every row, in one call: where each token's text starts.
+        prefixes = iter(engine.decode([rows[i][0][:k] for i in indexes for k in range(len(rows[i][0]))]))
+        generations = {}
+        for index, raw in zip(indexes, raws):
+            ids, logprobs = rows[index]
+            starts = token_starts([next(prefixes) for _ in ids])
+            generations[index] = to_generation(prompts[index], raw, starts, logprobs)
+        return generations
+
     def _generate_batch(
         self, engine: Any, batch: list[int], encoded: list[list[int]], prompts: Sequence[Prompt], strict: bool
-    ) -> dict[int, str]:
-        """Raw texts by prompt index, for the prompts that ``batch`` names.
+    ) -> dict[int, tuple[list[int], list[float]]]:
+        """Generated token ids and log-probabilities by prompt index, for the prompts that ``batch`` names.
 
         Out of memory halves the batch and tries again (a GPU shared with other processes);
         any other failure, or one row out of memory, gives up on those prompts.
         """
         try:
-            texts = engine.generate([encoded[i] for i in batch], [prompts[i].task == COMMENT_TASK for i in batch])
-            return dict(zip(batch, texts))
+            rows = engine.generate([encoded[i] for i in batch], [prompts[i].task == COMMENT_TASK for i in batch])
+            return dict(zip(batch, rows))
         except Exception as exc:  # OOM, a bad prompt, a CUDA error: fall back for this batch only
             engine.recover()
             if _out_of_memory(exc) and len(batch) > 1:
@@ -397,16 +504,23 @@ def _out_of_memory(exc: BaseException) -> bool:
 
 
 __all__ = [
+    "CT2_COMPUTE_TYPE",
     "DEFAULT_MODEL_DIR",
+    "RUNTIME_CT2",
+    "RUNTIME_TRANSFORMERS",
     "STOP_STRINGS",
     "LoadedModel",
     "ModelBackend",
     "ModelLoadError",
+    "char_origins",
+    "ct2_unsuitable",
     "cut",
     "cut_comment",
     "cut_completion",
-    "directory_digest",
+    "load_ct2_model",
     "load_model",
     "resolve_adapter",
     "resolve_model",
+    "to_generation",
+    "token_starts",
 ]

@@ -7,6 +7,7 @@ from typing import Sequence
 from docstring_parser import Docstring
 from docstring_parser.common import DocstringParam
 
+from docucode_hook.backends import Generation
 from docucode_hook.context import FunctionContext, Style
 from docucode_hook.phrasing import describe_parameter, documented_name, summarise
 from docucode_hook.render import render_docstring
@@ -15,9 +16,9 @@ from docucode_hook.render import render_docstring
 class TemplateBackend:
     name = "template"
 
-    def generate(self, contexts: Sequence[FunctionContext], style: Style) -> list[str | None]:
+    def generate(self, contexts: Sequence[FunctionContext], style: Style) -> list[Generation | None]:
         """A summary and parameter lines per context; grounding adds the remaining sections."""
-        return [render_docstring(_skeleton(ctx), style) for ctx in contexts]
+        return [Generation(render_docstring(_skeleton(ctx), style)) for ctx in contexts]
 
     def cache_key(self) -> str:
         return "template-1"

@@ -1,11 +1,11 @@
-"""Build tiny random Llama models and LoRA adapters on disk, for tests and train/ smoke runs."""
+"""Build tiny random models (Llama, GPT-2) and LoRA adapters on disk, for the tests."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-if TYPE_CHECKING:  # transformers is imported lazily: tests and train/ pay for it only when building
+if TYPE_CHECKING:  # transformers is imported lazily: a test pays for it only when building
     from transformers import PreTrainedTokenizerFast
 
 SPECIAL_TOKENS = {"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>"}
@@ -84,6 +84,33 @@ def build_tiny_model(
     return out_dir
 
 
+def build_tiny_gpt2(out_dir: Path, vocab_size: int = 512, hidden: int = 64, layers: int = 2, seed: int = 0) -> Path:
+    """Save a random-init ``GPT2LMHeadModel`` and its tokenizer: a model that is not Llama-shaped."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    out_dir = Path(out_dir)
+    tokenizer = train_tokenizer(_DEFAULT_CORPUS, vocab_size)
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=1024,
+        n_embd=hidden,
+        n_layer=layers,
+        n_head=4,
+        # GPT-2's own 0.02 makes a random model write nothing but newlines, which the cut drops.
+        initializer_range=0.5,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(seed)
+    model = GPT2LMHeadModel(config)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.save_pretrained(out_dir, safe_serialization=True)
+    tokenizer.save_pretrained(out_dir)
+    return out_dir
+
+
 def build_tiny_adapter(model_dir: Path, out_dir: Path, rank: int = 8, seed: int = 1) -> Path:
     """Save a LoRA adapter (q_proj, v_proj) for ``model_dir`` whose weights change the outputs."""
     import torch
@@ -103,4 +130,4 @@ def build_tiny_adapter(model_dir: Path, out_dir: Path, rank: int = 8, seed: int 
     return Path(out_dir)
 
 
-__all__ = ["SPECIAL_TOKENS", "build_tiny_adapter", "build_tiny_model", "train_tokenizer"]
+__all__ = ["SPECIAL_TOKENS", "build_tiny_adapter", "build_tiny_gpt2", "build_tiny_model", "train_tokenizer"]
