@@ -213,7 +213,7 @@ def test_default_path_imports_neither_torch_nor_transformers(tiny_model_dir: Pat
         from docucode_hook.backends.model import ModelBackend
         from docucode_hook.config import Config
         from docucode_hook.context import Style
-        from docucode_hook.finder import iter_contexts
+        from docucode_hook.contexts import iter_contexts
         backend = ModelBackend(Config(model={str(tiny_model_dir)!r}, max_new_tokens=8))
         contexts = list(iter_contexts(open({str(tmp_path / "helpers.py")!r}).read(), "helpers.py"))
         assert any(backend.generate(contexts, Style.GOOGLE))
