@@ -93,7 +93,8 @@ def is_generated_file(name: str, head: bytes) -> bool:
     return bool(_GENERATED_FILE_NAME.search(name) or _GENERATED_MARK.search(head[:1024]))
 
 
-def _archive_megabytes(line: str) -> float | None:
+def archive_megabytes(line: str) -> float | None:
+    """The size in MB of the archive a pip ``Downloading`` line names; None on any other line."""
     match = _SIZE.search(line) if "Downloading" in line else None
     return float(match.group(1)) * _UNITS[match.group(2)] if match else None
 
@@ -113,7 +114,7 @@ def _pip_download(specs: Sequence[str], dest: Path, max_mb: float, timeout: floa
     tail: list[str] = []
     try:
         for line in process.stdout or ():
-            size = _archive_megabytes(line)
+            size = archive_megabytes(line)
             if size is not None and size > max_mb:
                 process.kill()
                 process.wait()
@@ -130,7 +131,7 @@ def _pip_download(specs: Sequence[str], dest: Path, max_mb: float, timeout: floa
     return "no wheel" if "No matching distribution" in text or "Could not find a version" in text else f"pip failed: {text[-160:]}"
 
 
-def _licence(wheel: zipfile.ZipFile) -> str:
+def wheel_licence(wheel: zipfile.ZipFile) -> str:
     """The licence family from the wheel's METADATA, then from the licence files it carries."""
     names = wheel.namelist()
     metadata = next((n for n in names if n.endswith(".dist-info/METADATA")), None)
@@ -145,7 +146,7 @@ def _licence(wheel: zipfile.ZipFile) -> str:
     return UNKNOWN
 
 
-def _extract(wheel: zipfile.ZipFile, target: Path) -> tuple[int, int, int]:
+def extract_wheel(wheel: zipfile.ZipFile, target: Path) -> tuple[int, int, int]:
     """Write the wheel's ``.py`` files and dist-info into ``target``: (files, generated files, bytes)."""
     files = generated = size = 0
     for info in wheel.infolist():
@@ -215,11 +216,11 @@ def _unpack(package: Package, wheel_path: Path, cache: Path, start: float) -> Ou
     target = cache / "src" / package.name
     try:
         with zipfile.ZipFile(wheel_path) as wheel:
-            licence = _licence(wheel)
+            licence = wheel_licence(wheel)
             if licence not in PERMISSIVE:
                 return _outcome(package, start, False, f"licence {licence}", licence=licence)
             shutil.rmtree(target, ignore_errors=True)
-            files, generated, size = _extract(wheel, target)
+            files, generated, size = extract_wheel(wheel, target)
     except Exception as error:  # one odd archive must not end a run of thousands
         shutil.rmtree(target, ignore_errors=True)
         return _outcome(package, start, False, f"bad archive: {type(error).__name__}: {error}"[:200])

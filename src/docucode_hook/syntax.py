@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import bisect
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Iterator, Sequence
@@ -15,6 +17,7 @@ GENERATOR_TYPES = ("Iterator", "Iterable", "Generator", "AsyncIterator", "AsyncI
 NO_VALUE = frozenset({"None", "NoReturn", "Never"})
 PROPERTY_DECORATORS = ("property", "functools.cached_property", "cached_property", "abc.abstractproperty")
 ABSTRACT_DECORATORS = ("abstractmethod", "abc.abstractmethod")
+_YIELD = re.compile(r"yield")
 
 
 # --------------------------------------------------------------------------- single nodes
@@ -242,6 +245,31 @@ def flow_facts(scope: Scope, may_yield: bool) -> BodyFacts:
             if statements:
                 stack.extend((statement, handling) for statement in reversed(statements))
     return BodyFacts(returns_value, False, tuple(raises))
+
+
+def yield_lines(source: str) -> list[int] | None:
+    """The lines where the word ``yield`` appears, in order; None when they cannot be counted
+    as the parser counts them (a lone ``\r`` also ends a line there)."""
+    if "yield" not in source:
+        return []
+    if "\r" in source:
+        return None
+    lines, line, start = [], 1, 0
+    for match in _YIELD.finditer(source):
+        line += source.count("\n", start, match.start())
+        start = match.start()
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    return lines
+
+
+def may_yield(lines: list[int] | None, node: ast.AST) -> bool:
+    """Whether the word ``yield`` appears between the definition's first and last line, where
+    its own yields are (a nested definition's or a string's only cost a full walk)."""
+    if lines is None:
+        return True
+    index = bisect.bisect_left(lines, node.lineno)
+    return index < len(lines) and lines[index] <= node.end_lineno
 
 
 # --------------------------------------------------------------------------- the walk
