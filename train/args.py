@@ -5,7 +5,7 @@ Each field of a script's arguments dataclass is a ``--dashed-flag`` and, where t
 which wins over the field's default. A field's type decides its flag:
 
 - ``bool``: ``--flag`` / ``--no-flag``;
-- ``int``, ``float``, ``str``, ``Path`` (``X | None`` too): one value;
+- ``int``, ``float``, ``str``, ``Path``, an ``Enum`` of its values (``X | None`` too): one value;
 - ``tuple[X, ...]``: one or more values (``--packages a b``), or one value per repeated flag
   with ``append=True``, or one value its own ``parse`` splits (``--split 0.9,0.05,0.05``);
 - a nested dataclass: a YAML section only.
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import enum
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -79,11 +80,14 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
         meta = f.metadata
         kind, _, many = _shape(hints[f.name])
         help_text = meta.get("help")
-        if help_text and f.default not in (None, False, (), "", dataclasses.MISSING):
-            help_text += f" (default: {f.default})"
+        if help_text and not isinstance(f.default, bool) and f.default not in (None, (), "", dataclasses.MISSING):
+            help_text += f" (default: {f.default.value if isinstance(f.default, enum.Enum) else f.default})"
         help_text = help_text and help_text.replace("%", "%%")  # argparse formats help with %
         options: dict[str, Any] = {"help": help_text, "metavar": meta.get("metavar"), "choices": meta.get("choices")}
         convert = meta.get("parse") or kind
+        if isinstance(kind, type) and issubclass(kind, enum.Enum):
+            options["choices"] = list(kind)
+            options["metavar"] = options["metavar"] or "{" + ",".join(str(m.value) for m in kind) + "}"
         if meta.get("positional"):
             parser.add_argument(f.name, nargs="*" if many else None, type=convert, **options)
             continue
@@ -130,6 +134,12 @@ def _coerce(name: str, hint: Any, value: Any, where: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, allowed):
             raise ArgsError(f"{where}: {name} must be {'an integer' if kind is int else 'a number'} (got {value!r})")
         return kind(value)
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        try:
+            return kind(value)
+        except ValueError:
+            raise ArgsError(f"{where}: {name} must be one of {', '.join(str(m.value) for m in kind)} "
+                            f"(got {value!r})") from None
     if not isinstance(value, str):
         raise ArgsError(f"{where}: {name} must be a string (got {value!r})")
     return kind(value) if kind is Path else value
@@ -202,13 +212,19 @@ def build_parser(cls: type, prog: str, description: str | None = None,
 
 
 def parse_args(cls: type[T], argv: Sequence[str] | None = None, *, prog: str, description: str | None = None,
-               config: bool | Path = False) -> T:
+               config: bool | Path = False, check: Callable[[T], str | None] | None = None) -> T:
     """``cls`` from the command line, over the ``--config`` YAML file where ``config`` allows one.
 
-    Usage errors exit 2 through argparse; a bad config file raises ``ArgsError``.
+    Usage errors, and the message ``check`` returns for arguments that do not go together,
+    exit 2 through argparse; a bad config file raises ``ArgsError``.
     """
-    namespace = build_parser(cls, prog, description, config).parse_args(argv)
-    return from_namespace(cls, namespace, namespace.config if config is not False else None)
+    parser = build_parser(cls, prog, description, config)
+    namespace = parser.parse_args(argv)
+    args = from_namespace(cls, namespace, namespace.config if config is not False else None)
+    problem = check(args) if check else None
+    if problem:
+        parser.error(problem)
+    return args
 
 
 def parse_command(commands: Mapping[str, type], argv: Sequence[str] | None = None, *, prog: str,

@@ -5,7 +5,7 @@ Commands::
     # every package of the pinned list, 4 downloads at a time, for at most 2 hours
     python -m train.corpus --cache data/corpus-cache --jobs 4 --budget 7200
     # then mine every package folder of the cache
-    python -m train.mine --roots data/corpus-cache/src --out data/corpus-v3
+    python -m train.mine_corpus mine --cache data/corpus-cache --out data/mined
 
 ``train/packages.tsv`` is the pinned list (rank, name, version): the 5,000 most-downloaded
 projects of one month, ranked by downloads, each at its newest release of that month. Only
@@ -21,7 +21,6 @@ Re-running skips every package the manifest already has.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import re
@@ -38,6 +37,7 @@ from email.parser import HeaderParser
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from train.args import arg, parse_args
 from train.licences import PERMISSIVE, UNKNOWN, licence_family, metadata_licence
 
 PACKAGE_LIST = Path(__file__).with_name("packages.tsv")
@@ -259,22 +259,21 @@ def fetch_all(packages: Sequence[Package], cache: Path, jobs: int, budget: float
                 yield from future.result()
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m train.corpus", description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--cache", type=Path, default=Path("data/corpus-cache"), help="resumable cache folder")
-    parser.add_argument("--packages", type=Path, default=PACKAGE_LIST, help="pinned list (rank, name, version)")
-    parser.add_argument("--limit", type=int, default=None, help="only the first N packages of the list")
-    parser.add_argument("--jobs", type=int, default=4, help="pip processes at a time")
-    parser.add_argument("--batch", type=int, default=8, help="packages a pip process fetches")
-    parser.add_argument("--budget", type=float, default=7200.0, help="seconds before no new download starts")
-    parser.add_argument("--max-mb", type=float, default=MAX_ARCHIVE_MB, help="skip archives larger than this")
-    return parser
+@dataclass(frozen=True)
+class CorpusArgs:
+    cache: Path = arg(Path("data/corpus-cache"), help="resumable cache folder")
+    packages: Path = arg(PACKAGE_LIST, help="pinned list (rank, name, version)")
+    limit: int | None = arg(None, help="only the first N packages of the list")
+    jobs: int = arg(4, help="pip processes at a time")
+    batch: int = arg(8, help="packages a pip process fetches")
+    budget: float = arg(7200.0, help="seconds before no new download starts")
+    max_mb: float = arg(MAX_ARCHIVE_MB, help="skip archives larger than this")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    args = _parser().parse_args(argv)
+    args = parse_args(CorpusArgs, argv, prog="python -m train.corpus", description=__doc__.split("\n", 1)[0])
     packages = read_package_list(args.packages, args.limit)
     manifest = args.cache / "manifest.jsonl"
     kept = skipped = 0
