@@ -36,23 +36,22 @@ class ArgsError(ValueError):
 def arg(
     default: Any = dataclasses.MISSING,
     *,
-    help: str | None = None,  # noqa: A002 - argparse's own word
-    default_factory: Callable[[], Any] | Any = dataclasses.MISSING,
+    help: str | None = None,  # argparse's own name for it
     choices: Sequence[str] | None = None,
     metavar: str | None = None,
     parse: Callable[[str], Any] | None = None,
     append: bool = False,
     positional: bool = False,
-    flag: str | None = None,
 ) -> Any:
     """A dataclass field with the metadata its command-line flag is built from.
 
     ``parse`` turns the flag's one string into the field's value (raise
-    ``argparse.ArgumentTypeError`` on bad input); ``flag`` replaces the ``--dashed-name``.
+    ``argparse.ArgumentTypeError`` on bad input); ``positional`` makes the field an argument
+    without a flag (a tuple field takes any number).
     """
     metadata = {"help": help, "choices": choices, "metavar": metavar, "parse": parse,
-                "append": append, "positional": positional, "flag": flag}
-    return dataclasses.field(default=default, default_factory=default_factory, metadata=metadata)
+                "append": append, "positional": positional}
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 def _shape(hint: Any) -> tuple[Any, bool, bool]:
@@ -85,7 +84,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
         help_text = help_text and help_text.replace("%", "%%")  # argparse formats help with %
         options: dict[str, Any] = {"help": help_text, "metavar": meta.get("metavar"), "choices": meta.get("choices")}
         convert = meta.get("parse") or kind
-        if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        if isinstance(kind, enum.EnumMeta):
             options["choices"] = list(kind)
             options["metavar"] = options["metavar"] or "{" + ",".join(str(m.value) for m in kind) + "}"
         if meta.get("positional"):
@@ -104,7 +103,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
             options["type"] = convert
         if not _has_default(f):
             options["required"] = True
-        parser.add_argument(meta.get("flag") or "--" + f.name.replace("_", "-"), **options)
+        parser.add_argument("--" + f.name.replace("_", "-"), **options)
 
 
 def _coerce(name: str, hint: Any, value: Any, where: str) -> Any:
@@ -134,7 +133,7 @@ def _coerce(name: str, hint: Any, value: Any, where: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, allowed):
             raise ArgsError(f"{where}: {name} must be {'an integer' if kind is int else 'a number'} (got {value!r})")
         return kind(value)
-    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+    if isinstance(kind, enum.EnumMeta):
         try:
             return kind(value)
         except ValueError:

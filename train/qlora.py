@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from docucode_hook.prompt import record_input
-from train import args as arguments
+from train.args import ArgsError
+from train.args import parse_args as parse_typed_args
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 REQUIRED_KEYS = ("prompt", "code_snippet", "completion")
@@ -106,8 +107,8 @@ def _validate(args: QLoRAArgs) -> QLoRAArgs:
 
 def parse_args(argv: Sequence[str] | None = None) -> QLoRAArgs:
     """YAML config (``--config``) overlaid with the flags given on the command line."""
-    return _validate(arguments.parse_args(QLoRAArgs, argv, prog="python -m train.qlora",
-                                          description=__doc__.splitlines()[0], config=True))
+    return _validate(parse_typed_args(QLoRAArgs, argv, prog="python -m train.qlora",
+                                      description=__doc__.splitlines()[0], config=True))
 
 
 # --------------------------------------------------------------------------- data
@@ -346,7 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parse_args(argv)
         log = run(args)
-    except (UsageError, arguments.ArgsError) as exc:
+    except (UsageError, ArgsError) as exc:
         print(f"train.qlora: error: {exc}", file=sys.stderr)
         return 2
     last = log["loss"][-1]["loss"] if log["loss"] else float("nan")
