@@ -9,6 +9,7 @@ from typing import Mapping, Sequence
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 PRE_COMMIT = [sys.executable, "-m", "pre_commit"]
+TEMPLATE_CONFIG = '[tool.docucode]\nbackend = "template"\n'
 
 
 def run(args: Sequence[str], cwd: Path, env: Mapping[str, str], check: bool = True) -> subprocess.CompletedProcess:
@@ -17,3 +18,16 @@ def run(args: Sequence[str], cwd: Path, env: Mapping[str, str], check: bool = Tr
     if check and done.returncode != 0:
         raise AssertionError(f"{args} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     return done
+
+
+def user_repo(root: Path, env: Mapping[str, str], hook_repo: tuple[Path, str], hook_id: str = "docucode",
+              config: str = TEMPLATE_CONFIG) -> Path:
+    """A git repository at ``root`` whose pre-commit config runs ``hook_id`` from ``hook_repo`` (path, rev)."""
+    repo_path, rev = hook_repo
+    root.mkdir()
+    run(["git", "init", "-q"], root, env)
+    (root / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {repo_path}\n    rev: {rev}\n    hooks:\n      - id: {hook_id}\n"
+    )
+    (root / "pyproject.toml").write_text(config)
+    return root

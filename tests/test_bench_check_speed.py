@@ -12,7 +12,7 @@ import pytest
 
 from docucode_hook.config import Config
 from docucode_hook.finder import scan_source
-from docucode_hook.pipeline import PARALLEL_CHECK_FILES, _check_file, check_paths, scan_file
+from docucode_hook.pipeline import PARALLEL_CHECK_FILES, check_paths, scan_file
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "bench" / "check_speed.py"
@@ -102,7 +102,7 @@ def test_parallel_check_reports_what_a_serial_scan_reports(tmp_path: Path) -> No
     serial = [scan_file(path, tmp_path, config)[2] for path in paths]
     assert parallel == serial
     assert [r.error is not None for r in parallel].count(True) > 2
-    assert all(_check_file(p, tmp_path, config) == r for p, r in zip(paths[:8], serial))
+    assert all(scan_file(p, tmp_path, config, targets=False)[2] == r for p, r in zip(paths[:8], serial))
 
 
 @pytest.mark.parametrize("source", MODULES[:2] + MODULES[3:])
@@ -142,18 +142,17 @@ def test_statement_walk_finds_what_the_full_walk_finds(module_name: str) -> None
     import importlib
     import inspect
 
-    from docucode_hook import finder
-    from docucode_hook.syntax import flow_facts, iter_definitions
+    from docucode_hook.syntax import flow_facts, iter_definitions, may_yield, yield_lines
 
     source = inspect.getsource(importlib.import_module(module_name))
     functions = [s for s in iter_definitions(ast.parse(source)) if not isinstance(s.node, ast.ClassDef)]
     assert len(functions) > 20
-    yield_lines = finder._yield_lines(source)
+    lines = yield_lines(source)
     for scope in functions:
         facts = scope.facts
         for flow in (flow_facts(scope, may_yield=True), flow_facts(scope, may_yield=False)):
             assert (flow.returns_value, flow.raises) == (facts.returns_value, facts.raises), scope.qualname
-        flow = flow_facts(scope, finder._may_yield(yield_lines, scope.node))
+        flow = flow_facts(scope, may_yield(lines, scope.node))
         assert (flow.returns_value, flow.is_generator, flow.raises) == (
             facts.returns_value, facts.is_generator, facts.raises), scope.qualname
     assert any(scope.facts.raises for scope in functions)
@@ -164,15 +163,15 @@ def test_yield_lines_are_the_parser_s_lines(newline: str) -> None:
     """A generator is found wherever its yield is, whatever the file's line breaks."""
     import ast
 
-    from docucode_hook import finder
+    from docucode_hook.syntax import may_yield, yield_lines
 
     source = newline.join(["def f():", "    return 1", "", "def g():", '    """Doc."""', "    x = 1", "    yield x", ""])
     tree = ast.parse(source)
-    lines = finder._yield_lines(source)
+    lines = yield_lines(source)
     # With "\r" in the file, lines are not counted: every definition gets the full walk.
     expected = [False, True] if newline == "\n" else [True, True]
-    assert [finder._may_yield(lines, node) for node in tree.body] == expected
-    assert finder._yield_lines("def f():\n    return 1\n") == []
+    assert [may_yield(lines, node) for node in tree.body] == expected
+    assert yield_lines("def f():\n    return 1\n") == []
 
 
 TABBED = [

@@ -29,7 +29,7 @@ FUNCTION = b'def scale(values, factor):\n    """Multiply every value by factor."
 def test_licence_comes_from_metadata_then_the_licence_file(tmp_path: Path, header: str, licence_file: str | None,
                                                           family: str) -> None:
     with zipfile.ZipFile(make_wheel(tmp_path / "p.whl", "p", {"p/__init__.py": FUNCTION}, header, licence_file)) as wheel:
-        assert corpus._licence(wheel) == family
+        assert corpus.wheel_licence(wheel) == family
 
 
 def test_extract_keeps_python_and_metadata_and_drops_generated_files(tmp_path: Path) -> None:
@@ -43,7 +43,7 @@ def test_extract_keeps_python_and_metadata_and_drops_generated_files(tmp_path: P
     }
     target = tmp_path / "src" / "pkg"
     with zipfile.ZipFile(make_wheel(tmp_path / "pkg.whl", "pkg", files, licence_file=MIT_TEXT)) as wheel:
-        kept, generated, size = corpus._extract(wheel, target)
+        kept, generated, size = corpus.extract_wheel(wheel, target)
     written = sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file())
     assert written == ["pkg-1.0.dist-info/METADATA", "pkg-1.0.dist-info/RECORD", "pkg/__init__.py"]
     assert (kept, generated, size) == (1, 3, len(FUNCTION))
@@ -92,7 +92,7 @@ def test_generated_project(name: str, reason: str | None) -> None:
     ],
 )
 def test_archive_megabytes(line: str, megabytes: float | None) -> None:
-    result = corpus._archive_megabytes(line)
+    result = corpus.archive_megabytes(line)
     assert result is None if megabytes is None else result == pytest.approx(megabytes)
 
 

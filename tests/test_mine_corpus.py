@@ -24,7 +24,7 @@ def _add_package(cache: Path, name: str, files: dict[str, bytes], rank: int) -> 
     """Unpack a wheel into the cache as train.corpus does, and record it as kept."""
     wheel_path = make_wheel(cache / f"{name}.whl", name, files)
     with zipfile.ZipFile(wheel_path) as wheel:
-        counts = corpus._extract(wheel, cache / "src" / name)
+        counts = corpus.extract_wheel(wheel, cache / "src" / name)
     wheel_path.unlink()
     outcome = corpus.Outcome(rank, name, "1.0", True, "kept", "MIT", files=counts[0])
     with (cache / "manifest.jsonl").open("a") as handle:

@@ -4,28 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from precommit_support import PRE_COMMIT, run as _run
+from precommit_support import PRE_COMMIT, TEMPLATE_CONFIG, run as _run, user_repo
 
 from docucode_hook.verify import assert_only_docstrings_changed
 
 UNDOCUMENTED = "def area(width: float, height: float) -> float:\n    return width * height\n"
-CONFIG = '[tool.docucode]\nbackend = "template"\n'
-
-
-def _user_repo(root: Path, env, hook_repo, hook_id="docucode", config=CONFIG) -> Path:
-    repo_path, rev = hook_repo
-    root.mkdir()
-    _run(["git", "init", "-q"], root, env)
-    (root / ".pre-commit-config.yaml").write_text(
-        f"repos:\n  - repo: {repo_path}\n    rev: {rev}\n    hooks:\n      - id: {hook_id}\n"
-    )
-    (root / "pyproject.toml").write_text(config)
-    return root
 
 
 def test_commit_stops_with_docstrings_then_goes_through(tmp_path, env, hook_repo):
     # The default config: the shipped model, from the package pre-commit installed.
-    repo = _user_repo(tmp_path / "user", env, hook_repo, config="[tool.docucode]\n")
+    repo = user_repo(tmp_path / "user", env, hook_repo, config="[tool.docucode]\n")
     _run([*PRE_COMMIT, "install"], repo, env)
     (repo / "geometry.py").write_text(UNDOCUMENTED)
     _run(["git", "add", "-A"], repo, env)
@@ -47,7 +35,7 @@ def test_commit_stops_with_docstrings_then_goes_through(tmp_path, env, hook_repo
 
 
 def test_run_all_files_backfills_and_check_hook_reports(tmp_path, env, hook_repo):
-    repo = _user_repo(tmp_path / "user", env, hook_repo, hook_id="docucode-check")
+    repo = user_repo(tmp_path / "user", env, hook_repo, hook_id="docucode-check")
     (repo / "pkg").mkdir()
     (repo / "pkg" / "a.py").write_text(UNDOCUMENTED)
     (repo / "pkg" / "b.py").write_text(UNDOCUMENTED.replace("area", "perimeter"))
@@ -70,7 +58,7 @@ def test_try_repo_on_this_checkout(tmp_path, env, hook_repo):
     repo = tmp_path / "user"
     repo.mkdir()
     _run(["git", "init", "-q"], repo, env)
-    (repo / "pyproject.toml").write_text(CONFIG)
+    (repo / "pyproject.toml").write_text(TEMPLATE_CONFIG)
     (repo / "geometry.py").write_text(UNDOCUMENTED)
     _run(["git", "add", "-A"], repo, env)
     # The snapshot of this checkout at its commit: the same (repo, rev) as the other tests, so

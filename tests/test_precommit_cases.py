@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from precommit_support import PRE_COMMIT, run as _run
-from test_precommit import UNDOCUMENTED, _user_repo
+from precommit_support import PRE_COMMIT, run as _run, user_repo
+from test_precommit import UNDOCUMENTED
 
 from docucode_hook.verify import assert_only_docstrings_changed, docstring_values
 
@@ -18,7 +18,7 @@ LATER = "\n\ndef later(x):\n    return x * 2\n"
 
 
 def _installed_repo(tmp_path: Path, env, hook_repo, config_extra: str = "") -> Path:
-    repo = _user_repo(tmp_path / "user", env, hook_repo)
+    repo = user_repo(tmp_path / "user", env, hook_repo)
     if config_extra:
         config = repo / ".pre-commit-config.yaml"
         config.write_text(config.read_text() + config_extra)

@@ -11,6 +11,7 @@ import pytest
 from docucode_hook.context import FunctionContext, Style
 from docucode_hook.prompt import TRUNCATED, build_comment_record, build_record, model_input, record_input
 from train import pretrain
+from train.args import ArgsError
 from train.data import (
     IGNORE_INDEX,
     DataError,
@@ -229,10 +230,10 @@ def test_missing_data_is_a_one_line_error(tmp_path: Path, capsys: pytest.Capture
 def test_config_rejects_unknown_keys_and_needs_a_budget(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("model:\n  hidden: 64\nstage_a: {max_steps: 1}\nstage_b: {max_steps: 1}\n")
-    with pytest.raises(pretrain.ConfigError, match="model: unknown option"):
+    with pytest.raises(ArgsError, match="model: unknown option"):
         pretrain.load_args(bad)
     bad.write_text("stage_a: {lr: 0.1}\nstage_b: {max_steps: 1}\n")
-    with pytest.raises(pretrain.ConfigError, match="stage_a needs minutes or max_steps"):
+    with pytest.raises(ArgsError, match="stage_a needs minutes or max_steps"):
         pretrain.load_args(bad)
 
 

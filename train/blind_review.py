@@ -22,10 +22,13 @@ import argparse
 import csv
 import json
 import random
+import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
+
+from train.args import arg, parse_command
 
 SUMMARY_RATINGS = ("correct", "vague", "wrong")
 ACCEPT_RATINGS = ("as-is", "light", "no")
@@ -154,21 +157,30 @@ def _run_spec(text: str) -> tuple[str, Path]:
     return name, Path(path)
 
 
+@dataclass(frozen=True, kw_only=True)
+class SheetsCommand:
+    """Write the blind sheets and key.csv."""
+
+    data: Path = arg(help="the test split (code_snippet per function)")
+    run: tuple[tuple[str, Path], ...] = arg(parse=_run_spec, append=True, help="NAME=outputs.jsonl of train.evaluate")
+    sample: int = arg(50)
+    seed: int = arg(0)
+    sheets: int = arg(1, help="split the items over this many reviewers")
+    out: Path = arg()
+
+
+@dataclass(frozen=True, kw_only=True)
+class TallyCommand:
+    """Score ratings-*.csv against key.csv."""
+
+    out: Path = arg()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m train.blind_review", description=__doc__.split("\n", 1)[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    sheets = commands.add_parser("sheets", help="write the blind sheets and key.csv")
-    sheets.add_argument("--data", type=Path, required=True, help="the test split (code_snippet per function)")
-    sheets.add_argument("--run", type=_run_spec, action="append", required=True, help="NAME=outputs.jsonl of train.evaluate")
-    sheets.add_argument("--sample", type=int, default=50)
-    sheets.add_argument("--seed", type=int, default=0)
-    sheets.add_argument("--sheets", type=int, default=1, help="split the items over this many reviewers")
-    sheets.add_argument("--out", type=Path, required=True)
-    count = commands.add_parser("tally", help="score ratings-*.csv against key.csv")
-    count.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args(argv)
+    command, args = parse_command({"sheets": SheetsCommand, "tally": TallyCommand}, argv,
+                                  prog="python -m train.blind_review", description=__doc__.split("\n", 1)[0])
     try:
-        if args.command == "sheets":
+        if command == "sheets":
             write_sheets(build_items(args.data, dict(args.run), args.sample, args.seed), args.out, args.sheets)
         else:
             table = tally(args.out)
@@ -176,7 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             (args.out / "tally.json").write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
             print(tally_markdown(table), end="")
     except (ReviewError, OSError, KeyError) as error:
-        parser.exit(2, f"train.blind_review: {error}\n")
+        print(f"train.blind_review: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     return 0
 
 

@@ -5,7 +5,7 @@ Commands::
     # every package of the pinned list, 4 downloads at a time, for at most 2 hours
     python -m train.corpus --cache data/corpus-cache --jobs 4 --budget 7200
     # then mine every package folder of the cache
-    python -m train.mine --roots data/corpus-cache/src --out data/corpus-v3
+    python -m train.mine_corpus mine --cache data/corpus-cache --out data/mined
 
 ``train/packages.tsv`` is the pinned list (rank, name, version): the 5,000 most-downloaded
 projects of one month, ranked by downloads, each at its newest release of that month. Only
@@ -21,7 +21,6 @@ Re-running skips every package the manifest already has.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import re
@@ -38,6 +37,7 @@ from email.parser import HeaderParser
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from train.args import arg, parse_args
 from train.licences import PERMISSIVE, UNKNOWN, licence_family, metadata_licence
 
 PACKAGE_LIST = Path(__file__).with_name("packages.tsv")
@@ -93,7 +93,8 @@ def is_generated_file(name: str, head: bytes) -> bool:
     return bool(_GENERATED_FILE_NAME.search(name) or _GENERATED_MARK.search(head[:1024]))
 
 
-def _archive_megabytes(line: str) -> float | None:
+def archive_megabytes(line: str) -> float | None:
+    """The size in MB of the archive a pip ``Downloading`` line names; None on any other line."""
     match = _SIZE.search(line) if "Downloading" in line else None
     return float(match.group(1)) * _UNITS[match.group(2)] if match else None
 
@@ -113,7 +114,7 @@ def _pip_download(specs: Sequence[str], dest: Path, max_mb: float, timeout: floa
     tail: list[str] = []
     try:
         for line in process.stdout or ():
-            size = _archive_megabytes(line)
+            size = archive_megabytes(line)
             if size is not None and size > max_mb:
                 process.kill()
                 process.wait()
@@ -130,7 +131,7 @@ def _pip_download(specs: Sequence[str], dest: Path, max_mb: float, timeout: floa
     return "no wheel" if "No matching distribution" in text or "Could not find a version" in text else f"pip failed: {text[-160:]}"
 
 
-def _licence(wheel: zipfile.ZipFile) -> str:
+def wheel_licence(wheel: zipfile.ZipFile) -> str:
     """The licence family from the wheel's METADATA, then from the licence files it carries."""
     names = wheel.namelist()
     metadata = next((n for n in names if n.endswith(".dist-info/METADATA")), None)
@@ -145,7 +146,7 @@ def _licence(wheel: zipfile.ZipFile) -> str:
     return UNKNOWN
 
 
-def _extract(wheel: zipfile.ZipFile, target: Path) -> tuple[int, int, int]:
+def extract_wheel(wheel: zipfile.ZipFile, target: Path) -> tuple[int, int, int]:
     """Write the wheel's ``.py`` files and dist-info into ``target``: (files, generated files, bytes)."""
     files = generated = size = 0
     for info in wheel.infolist():
@@ -215,11 +216,11 @@ def _unpack(package: Package, wheel_path: Path, cache: Path, start: float) -> Ou
     target = cache / "src" / package.name
     try:
         with zipfile.ZipFile(wheel_path) as wheel:
-            licence = _licence(wheel)
+            licence = wheel_licence(wheel)
             if licence not in PERMISSIVE:
                 return _outcome(package, start, False, f"licence {licence}", licence=licence)
             shutil.rmtree(target, ignore_errors=True)
-            files, generated, size = _extract(wheel, target)
+            files, generated, size = extract_wheel(wheel, target)
     except Exception as error:  # one odd archive must not end a run of thousands
         shutil.rmtree(target, ignore_errors=True)
         return _outcome(package, start, False, f"bad archive: {type(error).__name__}: {error}"[:200])
@@ -258,22 +259,21 @@ def fetch_all(packages: Sequence[Package], cache: Path, jobs: int, budget: float
                 yield from future.result()
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m train.corpus", description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--cache", type=Path, default=Path("data/corpus-cache"), help="resumable cache folder")
-    parser.add_argument("--packages", type=Path, default=PACKAGE_LIST, help="pinned list (rank, name, version)")
-    parser.add_argument("--limit", type=int, default=None, help="only the first N packages of the list")
-    parser.add_argument("--jobs", type=int, default=4, help="pip processes at a time")
-    parser.add_argument("--batch", type=int, default=8, help="packages a pip process fetches")
-    parser.add_argument("--budget", type=float, default=7200.0, help="seconds before no new download starts")
-    parser.add_argument("--max-mb", type=float, default=MAX_ARCHIVE_MB, help="skip archives larger than this")
-    return parser
+@dataclass(frozen=True)
+class CorpusArgs:
+    cache: Path = arg(Path("data/corpus-cache"), help="resumable cache folder")
+    packages: Path = arg(PACKAGE_LIST, help="pinned list (rank, name, version)")
+    limit: int | None = arg(None, help="only the first N packages of the list")
+    jobs: int = arg(4, help="pip processes at a time")
+    batch: int = arg(8, help="packages a pip process fetches")
+    budget: float = arg(7200.0, help="seconds before no new download starts")
+    max_mb: float = arg(MAX_ARCHIVE_MB, help="skip archives larger than this")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    args = _parser().parse_args(argv)
+    args = parse_args(CorpusArgs, argv, prog="python -m train.corpus", description=__doc__.split("\n", 1)[0])
     packages = read_package_list(args.packages, args.limit)
     manifest = args.cache / "manifest.jsonl"
     kept = skipped = 0

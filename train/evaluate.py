@@ -16,7 +16,6 @@ train/evaluate_comments.py for what it writes.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import random
@@ -31,6 +30,8 @@ from typing import Any, Sequence
 from docucode_hook.config import RUNTIMES, Config
 from docucode_hook.context import FunctionContext, Style
 from train import metrics
+from train.args import arg
+from train.args import parse_args as parse_typed_args
 from train.generate import generate_from_contexts, generate_from_prompts
 
 REQUIRED_FIELDS = ("prompt", "code_snippet", "completion", "qualname")
@@ -45,21 +46,22 @@ class EvalError(Exception):
 
 @dataclass(frozen=True)
 class EvalArgs:
-    data: Path
-    model: str | None = None  # None: the model shipped inside the package
-    adapter: str | None = None
-    limit: int | None = None
-    style: Style = Style.GOOGLE
-    out: Path = Path("docs/eval/latest")
-    baseline: str = "template"  # "template" or "none"
-    batch_size: int = 8
-    max_new_tokens: int = Config.max_new_tokens  # the hook's own setting
-    sample: int = 30
-    seed: int = 0
-    pydoclint: Path = DEFAULT_PYDOCLINT
-    task: str = "docstrings"  # docstrings | comments | both
-    runtime: str = "auto"  # the hook's runtime option; "transformers" to use a GPU
-    codebleu: bool = True  # off where codebleu's tree-sitter is not installed (the GPU machine)
+    data: Path = arg(help="a train.mine JSONL split, e.g. data/test.jsonl")
+    model: str | None = arg(None, help="model directory (default: the model shipped in the package)")
+    adapter: str | None = arg(None, help="PEFT adapter directory")
+    limit: int | None = arg(None, help="evaluate a seeded sample of N records")
+    style: Style = arg(Style.GOOGLE)
+    out: Path = arg(Path("docs/eval/latest"), help="report directory")
+    baseline: str = arg("template", choices=("template", "none"))
+    batch_size: int = arg(8)
+    max_new_tokens: int = arg(Config.max_new_tokens)  # the hook's own setting
+    sample: int = arg(30, help="functions in the review sheet")
+    seed: int = arg(0)
+    pydoclint: Path = arg(DEFAULT_PYDOCLINT, help="pydoclint from its own venv")
+    task: str = arg("docstrings", choices=("docstrings", "comments", "both"))
+    runtime: str = arg("auto", choices=RUNTIMES,
+                       help="auto: CTranslate2 int8 for a local Llama (as the hook); transformers for a GPU")
+    codebleu: bool = arg(True, help="CodeBLEU (--no-codebleu where codebleu's tree-sitter is absent: the GPU machine)")
 
 
 @dataclass(frozen=True)
@@ -578,51 +580,16 @@ def evaluate_comment_task(args: EvalArgs) -> dict[str, float]:
     return evaluate_comments.write_outputs(args.out, title, command, results, args.sample, args.seed)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m train.evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="a train.mine JSONL split, e.g. data/test.jsonl")
-    parser.add_argument("--model", help="model directory (default: the model shipped in the package)")
-    parser.add_argument("--adapter", help="PEFT adapter directory")
-    parser.add_argument("--limit", type=int, help="evaluate a seeded sample of N records")
-    parser.add_argument("--style", choices=[s.value for s in Style], default=Style.GOOGLE.value)
-    parser.add_argument("--out", type=Path, default=EvalArgs.out, help="report directory (default: %(default)s)")
-    parser.add_argument("--baseline", choices=["template", "none"], default="template")
-    parser.add_argument("--batch-size", type=int, default=EvalArgs.batch_size)
-    parser.add_argument("--max-new-tokens", type=int, default=EvalArgs.max_new_tokens)
-    parser.add_argument("--sample", type=int, default=EvalArgs.sample, help="functions in the review sheet")
-    parser.add_argument("--seed", type=int, default=EvalArgs.seed)
-    parser.add_argument("--pydoclint", type=Path, default=DEFAULT_PYDOCLINT, help="pydoclint from its own venv")
-    parser.add_argument("--task", choices=["docstrings", "comments", "both"], default="docstrings")
-    parser.add_argument("--no-codebleu", dest="codebleu", action="store_false",
-                        help="skip CodeBLEU (needs codebleu's tree-sitter, absent on the GPU machine)")
-    parser.add_argument("--runtime", choices=RUNTIMES, default="auto",
-                        help="auto: CTranslate2 int8 for a local Llama (as the hook); transformers for a GPU")
-    return parser
+def _usage_problem(args: EvalArgs) -> str | None:
+    small = next((name for name in ("limit", "batch_size", "max_new_tokens", "sample")
+                  if getattr(args, name) is not None and getattr(args, name) < 1), None)
+    return f"--{small.replace('_', '-')} must be at least 1" if small else None
 
 
 def parse_args(argv: Sequence[str] | None = None) -> EvalArgs:
-    parser = _parser()
-    ns = parser.parse_args(argv)
-    for name in ("limit", "batch_size", "max_new_tokens", "sample"):
-        if getattr(ns, name) is not None and getattr(ns, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    return EvalArgs(
-        data=ns.data,
-        model=ns.model,
-        adapter=ns.adapter,
-        limit=ns.limit,
-        style=Style(ns.style),
-        out=ns.out,
-        baseline=ns.baseline,
-        batch_size=ns.batch_size,
-        max_new_tokens=ns.max_new_tokens,
-        sample=ns.sample,
-        seed=ns.seed,
-        pydoclint=ns.pydoclint,
-        task=ns.task,
-        runtime=ns.runtime,
-        codebleu=ns.codebleu,
-    )
+    """Command line to EvalArgs; usage errors exit 2 through argparse."""
+    return parse_typed_args(EvalArgs, argv, prog="python -m train.evaluate", description=__doc__.splitlines()[0],
+                            check=_usage_problem)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

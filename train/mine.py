@@ -58,6 +58,8 @@ from docucode_hook.syntax import FUNCTIONS, body_statements, first_line, iter_de
 from docucode_hook.prompt import COMMENT_TASK, DOCSTRING_TASK, build_comment_record, build_record
 from docucode_hook.render import render_docstring
 from docucode_hook.verify import CommentLines, comment_lines
+from train.args import arg
+from train.args import parse_args as parse_typed_args
 from train.licences import PERMISSIVE, UNKNOWN, directory_licence, metadata_licence, parse_licence_list
 
 SPLITS = ("train", "validation", "test")
@@ -692,54 +694,60 @@ def _names(text: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m train.mine", description=__doc__.splitlines()[0])
-    parser.add_argument("sources", nargs="*", type=Path, metavar="SRC", help="source tree or site-packages directory")
-    parser.add_argument("--out", type=Path, required=True, help="output directory")
-    parser.add_argument("--stdlib", action="store_true", help="also mine this interpreter's stdlib (package 'stdlib', PSF)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--style", choices=[s.value for s in Style], default=Style.GOOGLE.value)
-    parser.add_argument("--licences", default=",".join(PERMISSIVE), help="families to keep, or 'all' (default: %(default)s)")
-    parser.add_argument("--split", type=_ratios, default=(0.90, 0.05, 0.05), help="train,validation,test ratios")
-    parser.add_argument("--test-packages", type=_names, default=(), help="comma-separated packages pinned to test")
-    parser.add_argument("--validation-packages", type=_names, default=(), help="comma-separated packages pinned to validation")
-    parser.add_argument("--max-files", type=int, default=None)
-    parser.add_argument("--max-file-bytes", type=int, default=1_000_000, help="skip larger files (mostly generated)")
-    parser.add_argument("--max-functions-per-package", type=int, default=None)
-    parser.add_argument("--max-docstring-chars", type=int, default=2000)
-    parser.add_argument("--max-code-chars", type=int, default=8000, help="longest function kept in code.jsonl")
-    parser.add_argument("--max-comment-chars", type=int, default=80, help="longest comment kept as a comment record")
-    return parser
+_STYLES = tuple(style.value for style in Style)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MineFlags:
+    """The command line, before it becomes ``MineArgs``."""
+
+    sources: tuple[Path, ...] = arg((), positional=True, metavar="SRC", help="source tree or site-packages directory")
+    out: Path = arg(help="output directory")
+    stdlib: bool = arg(False, help="also mine this interpreter's stdlib (package 'stdlib', PSF)")
+    workers: int = arg(os.cpu_count() or 1)
+    style: str = arg(Style.GOOGLE.value, choices=_STYLES)
+    licences: str = arg(",".join(PERMISSIVE), help="families to keep, or 'all'")
+    split: tuple[float, ...] = arg((0.90, 0.05, 0.05), parse=_ratios, help="train,validation,test ratios")
+    test_packages: tuple[str, ...] = arg((), parse=_names, help="comma-separated packages pinned to test")
+    validation_packages: tuple[str, ...] = arg((), parse=_names, help="comma-separated packages pinned to validation")
+    max_files: int | None = arg(None)
+    max_file_bytes: int = arg(1_000_000, help="skip larger files (mostly generated)")
+    max_functions_per_package: int | None = arg(None)
+    max_docstring_chars: int = arg(2000)
+    max_code_chars: int = arg(8000, help="longest function kept in code.jsonl")
+    max_comment_chars: int = arg(80, help="longest comment kept as a comment record")
+
+
+def _usage_problem(flags: MineFlags) -> str | None:
+    if not flags.sources and not flags.stdlib:
+        return "give at least one SRC directory or --stdlib"
+    missing = next((source for source in flags.sources if not source.is_dir()), None)
+    if missing:
+        return f"{missing}: not a directory"
+    return "--workers must be at least 1" if flags.workers < 1 else None
 
 
 def parse_args(argv: Sequence[str] | None = None) -> MineArgs:
     """Command line to MineArgs; usage errors exit 2 through argparse."""
-    parser = _parser()
-    ns = parser.parse_args(argv)
-    if not ns.sources and not ns.stdlib:
-        parser.error("give at least one SRC directory or --stdlib")
-    for source in ns.sources:
-        if not source.is_dir():
-            parser.error(f"{source}: not a directory")
-    if ns.workers < 1:
-        parser.error("--workers must be at least 1")
-    pinned = {**{p: "validation" for p in ns.validation_packages}, **{p: "test" for p in ns.test_packages}}
+    flags = parse_typed_args(MineFlags, argv, prog="python -m train.mine", description=__doc__.splitlines()[0],
+                             check=_usage_problem)
+    pinned = {**{p: "validation" for p in flags.validation_packages}, **{p: "test" for p in flags.test_packages}}
     return MineArgs(
-        sources=tuple(ns.sources),
-        out=ns.out,
-        stdlib=ns.stdlib,
-        workers=ns.workers,
-        style=Style(ns.style),
-        licences=parse_licence_list(ns.licences),
-        ratios=ns.split,
+        sources=flags.sources,
+        out=flags.out,
+        stdlib=flags.stdlib,
+        workers=flags.workers,
+        style=Style(flags.style),
+        licences=parse_licence_list(flags.licences),
+        ratios=flags.split,
         pinned=pinned,
-        max_files=ns.max_files,
-        max_file_bytes=ns.max_file_bytes,
+        max_files=flags.max_files,
+        max_file_bytes=flags.max_file_bytes,
         limits=Limits(
-            max_docstring_chars=ns.max_docstring_chars,
-            max_code_chars=ns.max_code_chars,
-            max_functions_per_package=ns.max_functions_per_package,
-            max_comment_chars=ns.max_comment_chars,
+            max_docstring_chars=flags.max_docstring_chars,
+            max_code_chars=flags.max_code_chars,
+            max_functions_per_package=flags.max_functions_per_package,
+            max_comment_chars=flags.max_comment_chars,
         ),
     )
 

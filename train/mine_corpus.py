@@ -29,7 +29,6 @@ split is reproducible and a package added later never moves an old one.
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import multiprocessing
@@ -48,6 +47,7 @@ import pandas as pd
 
 from docucode_hook.context import Style
 from docucode_hook.prompt import COMMENT_TASK, DOCSTRING_TASK
+from train.args import arg, parse_command
 from train.licences import PERMISSIVE
 from train.mine import (
     CODE_COLUMNS,
@@ -398,36 +398,43 @@ def _stats_markdown(stats: dict[str, Any], by_split: pd.DataFrame, code_by_split
 # --------------------------------------------------------------------------- CLI
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m train.mine_corpus", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    mine = commands.add_parser("mine", help="mine every package of the cache not mined yet")
-    mine.add_argument("--cache", type=Path, required=True, help="train.corpus cache (manifest.jsonl, src/)")
-    mine.add_argument("--out", type=Path, required=True)
-    mine.add_argument("--workers", type=int, default=2)
-    mine.add_argument("--limit", type=int, default=None, help="at most N packages in this run")
-    mine.add_argument("--max-file-bytes", type=int, default=1_000_000, help="skip larger files (mostly generated)")
-    mine.add_argument("--follow", type=float, default=0.0, metavar="SECONDS",
-                      help="wait this long for new downloads before ending")
-    final = commands.add_parser("finalize", help="filter, dedup across packages, split, write out/corpus")
-    final.add_argument("--out", type=Path, required=True)
-    final.add_argument("--cache", type=Path, default=None, help="train.corpus cache: list its unmined packages too")
-    final.add_argument("--workers", type=int, default=2)
-    final.add_argument("--split-dir", type=Path, default=SPLIT_DIR, help="where the split lists live")
-    final.add_argument("--split-name", default=SPLIT_NAME)
-    final.add_argument("--max-functions-per-package", type=int, default=None)
-    for sub in (mine, final):
-        sub.add_argument("--style", choices=[s.value for s in Style], default=Style.GOOGLE.value)
-    mine.add_argument("--split-dir", type=Path, default=SPLIT_DIR, help="split lists: their test and validation "
-                      "packages (and those the split function sends there) are mined first")
-    mine.add_argument("--split-name", default=SPLIT_NAME)
-    return parser
+_STYLES = tuple(style.value for style in Style)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MineCommand:
+    """Mine every package of the cache not mined yet."""
+
+    cache: Path = arg(help="train.corpus cache (manifest.jsonl, src/)")
+    out: Path = arg()
+    workers: int = arg(2)
+    limit: int | None = arg(None, help="at most N packages in this run")
+    max_file_bytes: int = arg(1_000_000, help="skip larger files (mostly generated)")
+    follow: float = arg(0.0, metavar="SECONDS", help="wait this long for new downloads before ending")
+    style: str = arg(Style.GOOGLE.value, choices=_STYLES)
+    split_dir: Path = arg(SPLIT_DIR, help="split lists: their test and validation packages (and those the split "
+                                          "function sends there) are mined first")
+    split_name: str = arg(SPLIT_NAME)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FinalizeCommand:
+    """Filter, dedup across packages, split, write out/corpus."""
+
+    out: Path = arg()
+    cache: Path | None = arg(None, help="train.corpus cache: list its unmined packages too")
+    workers: int = arg(2)
+    split_dir: Path = arg(SPLIT_DIR, help="where the split lists live")
+    split_name: str = arg(SPLIT_NAME)
+    max_functions_per_package: int | None = arg(None)
+    style: str = arg(Style.GOOGLE.value, choices=_STYLES)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    command, args = parse_command({"mine": MineCommand, "finalize": FinalizeCommand}, argv,
+                                  prog="python -m train.mine_corpus", description=__doc__.splitlines()[0])
     style = Style(args.style)
-    if args.command == "mine":
+    if command == "mine":
         if not (args.cache / "manifest.jsonl").is_file():
             print(f"error: {args.cache}/manifest.jsonl: not a train.corpus cache", file=sys.stderr)
             return 2

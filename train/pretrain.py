@@ -38,11 +38,13 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from docucode_hook.prompt import DOCSTRING_TASK
+from train.args import ArgsError, arg, load_config
+from train.args import parse_args as parse_typed_args
 from train.data import (
     DataError,
     SftExample,
@@ -63,10 +65,6 @@ if TYPE_CHECKING:
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "pretrain.yaml"
 SFT_FIELDS = ("prompt", "code_snippet", "completion")
-
-
-class ConfigError(ValueError):
-    """The YAML config is unreadable or names unknown options."""
 
 
 @dataclass(frozen=True)
@@ -127,35 +125,44 @@ class PretrainArgs:
     stage_b: StageArgs = field(default_factory=StageArgs)
 
 
-def _dataclass_from(cls: type, mapping: Any, where: str) -> Any:
-    if not isinstance(mapping, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {type(mapping).__name__}")
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(mapping) - known)
-    if unknown:
-        raise ConfigError(f"{where}: unknown option(s) {', '.join(unknown)}")
-    return cls(**mapping)
+def _fractions(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a comma list of numbers like 0.125,0.25 (got {text!r})") from None
+
+
+@dataclass(frozen=True)
+class RunFlags:
+    """The command line: the config file, the options it may override, and the run control."""
+
+    config: Path = arg(DEFAULT_CONFIG, help="YAML config")
+    data: str | None = arg(None, help="directory with code.jsonl, train.jsonl, validation.jsonl")
+    shards: str | None = arg(None, help="directory with the part-K/ folders of train.shards (instead of --data)")
+    out: str | None = arg(None, help="output model directory (its checkpoint/ holds the resumable state)")
+    resume: bool = arg(False, help="go on from out/checkpoint/state.pt")
+    stop_after: float | None = arg(None, metavar="MINUTES",
+                                   help="checkpoint and exit after this much wall time (resume with --resume)")
+    minutes_a: float | None = arg(None, help="time budget of stage A (code LM)")
+    minutes_b: float | None = arg(None, help="time budget of stage B (SFT)")
+    device: str | None = arg(None, help="auto | cpu | cuda")
+    curve_fractions: tuple[float, ...] | None = arg(None, parse=_fractions,
+                                                    help="comma list, e.g. 0.125,0.25,0.5: learning-curve runs of stage B")
 
 
 def load_args(path: Path) -> PretrainArgs:
-    """Read a YAML config into ``PretrainArgs``; missing options keep their defaults."""
-    import yaml
+    """Read a YAML config into ``PretrainArgs``; missing options keep their defaults.
 
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read config ({exc})") from None
-    nested = {"model": ModelArgs, "stage_a": StageArgs, "stage_b": StageArgs}
-    parts = {key: _dataclass_from(cls, raw.get(key, {}), f"{path}: {key}") for key, cls in nested.items()}
-    top = {key: value for key, value in raw.items() if key not in nested}
-    args = replace(_dataclass_from(PretrainArgs, top, str(path)), **parts)
-    args = replace(args, curve_fractions=tuple(float(f) for f in args.curve_fractions))
+    Raises:
+        ArgsError: the file is unreadable, names an unknown option or leaves a stage without a budget.
+    """
+    args = load_config(PretrainArgs, path)
     if any(not 0 < f < 1 for f in args.curve_fractions):
-        raise ConfigError(f"{path}: curve_fractions must lie between 0 and 1 (the full set is the main run)")
+        raise ArgsError(f"{path}: curve_fractions must lie between 0 and 1 (the full set is the main run)")
     for name in ("stage_a", "stage_b"):
         stage = getattr(args, name)
         if stage.minutes is None and stage.max_steps is None:
-            raise ConfigError(f"{path}: {name} needs minutes or max_steps")
+            raise ArgsError(f"{path}: {name} needs minutes or max_steps")
     return args
 
 
@@ -751,41 +758,29 @@ def _take(iterator: Iterator[Any], count: int) -> Iterator[Any]:
         yield next(iterator)
 
 
-def parse_args(argv: Sequence[str] | None) -> tuple[PretrainArgs, argparse.Namespace]:
-    """The YAML config, with the command line's options on top; also the run-control flags."""
-    parser = argparse.ArgumentParser(prog="python -m train.pretrain", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="YAML config (default: %(default)s)")
-    parser.add_argument("--data", help="directory with code.jsonl, train.jsonl, validation.jsonl")
-    parser.add_argument("--shards", help="directory with the part-K/ folders of train.shards (instead of --data)")
-    parser.add_argument("--out", help="output model directory (its checkpoint/ holds the resumable state)")
-    parser.add_argument("--resume", action="store_true", help="go on from out/checkpoint/state.pt")
-    parser.add_argument("--stop-after", type=float, metavar="MINUTES",
-                        help="checkpoint and exit after this much wall time (resume with --resume)")
-    parser.add_argument("--minutes-a", type=float, help="time budget of stage A (code LM)")
-    parser.add_argument("--minutes-b", type=float, help="time budget of stage B (SFT)")
-    parser.add_argument("--device", help="auto | cpu | cuda")
-    parser.add_argument("--curve-fractions", help="comma list, e.g. 0.125,0.25,0.5: learning-curve runs of stage B")
-    cli = parser.parse_args(argv)
-    try:
-        args = load_args(cli.config)
-    except ConfigError as exc:
-        parser.error(str(exc))
-    overrides = {key: getattr(cli, key) for key in ("data", "shards", "out", "device") if getattr(cli, key) is not None}
-    if cli.minutes_a is not None:
-        overrides["stage_a"] = replace(args.stage_a, minutes=cli.minutes_a)
-    if cli.minutes_b is not None:
-        overrides["stage_b"] = replace(args.stage_b, minutes=cli.minutes_b)
-    if cli.curve_fractions:
-        overrides["curve_fractions"] = tuple(float(f) for f in cli.curve_fractions.split(","))
-    return replace(args, **overrides), cli
+def parse_args(argv: Sequence[str] | None) -> tuple[PretrainArgs, RunFlags]:
+    """The YAML config, with the command line's options on top; also the run-control flags.
+
+    Raises:
+        ArgsError: the config file is unreadable or does not fit ``PretrainArgs``.
+    """
+    flags = parse_typed_args(RunFlags, argv, prog="python -m train.pretrain", description=__doc__.splitlines()[0])
+    args = load_args(flags.config)
+    overrides: dict[str, Any] = {key: getattr(flags, key) for key in ("data", "shards", "out", "device", "curve_fractions")
+                                 if getattr(flags, key) is not None}
+    if flags.minutes_a is not None:
+        overrides["stage_a"] = replace(args.stage_a, minutes=flags.minutes_a)
+    if flags.minutes_b is not None:
+        overrides["stage_b"] = replace(args.stage_b, minutes=flags.minutes_b)
+    return replace(args, **overrides), flags
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Train and save; 2 on a config or data error (one line naming the file)."""
-    args, cli = parse_args(argv)
     try:
-        run(args, resume=cli.resume, stop_after_minutes=cli.stop_after)
-    except DataError as exc:
+        args, flags = parse_args(argv)
+        run(args, resume=flags.resume, stop_after_minutes=flags.stop_after)
+    except (ArgsError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -19,17 +19,17 @@ the tokenizer, and ``train_log.json`` (loss curve, tokens/s, peak memory, wall t
 
 from __future__ import annotations
 
-import argparse
 import json
 import resource
 import sys
 import time
-import typing
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 from docucode_hook.prompt import record_input
+from train.args import ArgsError
+from train.args import parse_args as parse_typed_args
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 REQUIRED_KEYS = ("prompt", "code_snippet", "completion")
@@ -93,68 +93,6 @@ class Example:
 # --------------------------------------------------------------------------- arguments
 
 
-def _field_types() -> dict[str, Any]:
-    return typing.get_type_hints(QLoRAArgs)
-
-
-def _base_type(hint: Any) -> Any:
-    """``int | None`` -> int; ``tuple[str, ...]`` -> tuple."""
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
-    origin = typing.get_origin(hint)
-    if origin is tuple:
-        return tuple
-    return args[0] if args and origin is not None else hint
-
-
-def _coerce(name: str, value: Any, source: str) -> Any:
-    hint = _field_types()[name]
-    kind = _base_type(hint)
-    if value is None:
-        if type(None) in typing.get_args(hint):
-            return None
-        raise UsageError(f"{source}: {name} must not be empty")
-    if kind is tuple:
-        value = [value] if isinstance(value, str) else value
-        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-            raise UsageError(f"{source}: {name} must be a list of strings (got {value!r})")
-        return tuple(value)
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise UsageError(f"{source}: {name} must be true or false (got {value!r})")
-        return value
-    if kind in (int, float):
-        wanted = "an integer" if kind is int else "a number"
-        allowed = (int,) if kind is int else (int, float)
-        if isinstance(value, bool) or not isinstance(value, allowed):
-            raise UsageError(f"{source}: {name} must be {wanted} (got {value!r})")
-        return kind(value)
-    if not isinstance(value, str):
-        raise UsageError(f"{source}: {name} must be a string (got {value!r})")
-    return value
-
-
-def load_yaml_config(path: Path) -> dict[str, Any]:
-    """Validated ``QLoRAArgs`` fields from a YAML file (dashed or underscored keys)."""
-    import yaml
-
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read config: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(raw, dict):
-        raise UsageError(f"{path}: config must be a mapping of option: value")
-    known = {f.name for f in fields(QLoRAArgs)}
-    values = {}
-    for key, value in raw.items():
-        name = str(key).replace("-", "_")
-        if name not in known:
-            raise UsageError(f"{path}: unknown option {key!r}")
-        values[name] = _coerce(name, value, str(path))
-    return values
-
-
 def _validate(args: QLoRAArgs) -> QLoRAArgs:
     if not args.model:
         raise UsageError("no model: set `model` in the config or pass --model")
@@ -167,30 +105,10 @@ def _validate(args: QLoRAArgs) -> QLoRAArgs:
     return args
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """``--config`` plus one flag per ``QLoRAArgs`` field, every default None (unset)."""
-    parser = argparse.ArgumentParser(prog="python -m train.qlora", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, help="YAML file of QLoRAArgs fields (flags override it)")
-    for f in fields(QLoRAArgs):
-        flag = "--" + f.name.replace("_", "-")
-        kind = _base_type(_field_types()[f.name])
-        # default=None everywhere so only flags actually given override the YAML file.
-        if kind is bool:
-            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None)
-        elif kind is tuple:
-            parser.add_argument(flag, dest=f.name, nargs="+", default=None, metavar="NAME")
-        else:
-            parser.add_argument(flag, dest=f.name, type=kind, default=None)
-    return parser
-
-
 def parse_args(argv: Sequence[str] | None = None) -> QLoRAArgs:
     """YAML config (``--config``) overlaid with the flags given on the command line."""
-    parsed = vars(build_parser().parse_args(argv))
-    config_path = parsed.pop("config")
-    values = load_yaml_config(config_path) if config_path else {}
-    values.update({name: value for name, value in parsed.items() if value is not None})
-    return _validate(QLoRAArgs(**values))
+    return _validate(parse_typed_args(QLoRAArgs, argv, prog="python -m train.qlora",
+                                      description=__doc__.splitlines()[0], config=True))
 
 
 # --------------------------------------------------------------------------- data
@@ -429,7 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parse_args(argv)
         log = run(args)
-    except UsageError as exc:
+    except (UsageError, ArgsError) as exc:
         print(f"train.qlora: error: {exc}", file=sys.stderr)
         return 2
     last = log["loss"][-1]["loss"] if log["loss"] else float("nan")

@@ -33,7 +33,6 @@ ones a build without the cache writes.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import io
 import json
@@ -46,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from docucode_hook.prompt import record_input
+from train.args import arg, parse_command
 from train.data import DataError, SftExample, encode_documents, encode_sft_each, read_jsonl
 from train.mine import Limits
 
@@ -472,35 +472,41 @@ def load_shards(directory: Path) -> ShardData:
 # --------------------------------------------------------------------------- CLI
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m train.shards", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    build_cmd = commands.add_parser("build", help="write the parts and the manifest")
-    build_cmd.add_argument("--data", type=Path, required=True, help="mined corpus: code.jsonl, train.jsonl, ...")
-    build_cmd.add_argument("--out", type=Path, required=True, help="shards directory (replaced)")
-    build_cmd.add_argument("--mined", type=Path, default=None, help="train.mine_corpus output with prepared tokens")
-    build_cmd.add_argument("--max-a-tokens", type=int, default=None, help="stage-A tokens to keep, by package")
-    build_cmd.add_argument("--chunk-tokens", type=int, default=16_000_000)
-    build_cmd.add_argument("--chunk-examples", type=int, default=50_000)
-    build_cmd.add_argument("--part-mb", type=float, default=38.0, help="largest part folder, in MB")
-    build_cmd.add_argument("--seed", type=int, default=0)
-    prepare = commands.add_parser("prepare", help="tokenize each mined package as soon as it is mined")
-    prepare.add_argument("--mined", type=Path, required=True, help="train.mine_corpus output")
-    prepare.add_argument("--follow", type=float, default=0.0, metavar="SECONDS", help="wait for newly mined packages")
-    prepare.add_argument("--max-functions-per-package", type=int, default=None)
-    prepare.add_argument("--workers", type=int, default=1)
-    for sub in (build_cmd, prepare):
-        sub.add_argument("--tokenizer", type=Path, required=True, help="directory with tokenizer.json")
-        sub.add_argument("--max-len", type=int, default=512, help="longest SFT example, in tokens")
-    return parser
+@dataclass(frozen=True, kw_only=True)
+class BuildCommand:
+    """Write the parts and the manifest."""
+
+    data: Path = arg(help="mined corpus: code.jsonl, train.jsonl, ...")
+    out: Path = arg(help="shards directory (replaced)")
+    mined: Path | None = arg(None, help="train.mine_corpus output with prepared tokens")
+    max_a_tokens: int | None = arg(None, help="stage-A tokens to keep, by package")
+    chunk_tokens: int = arg(16_000_000)
+    chunk_examples: int = arg(50_000)
+    part_mb: float = arg(38.0, help="largest part folder, in MB")
+    seed: int = arg(0)
+    tokenizer: Path = arg(help="directory with tokenizer.json")
+    max_len: int = arg(512, help="longest SFT example, in tokens")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrepareCommand:
+    """Tokenize each mined package as soon as it is mined."""
+
+    mined: Path = arg(help="train.mine_corpus output")
+    follow: float = arg(0.0, metavar="SECONDS", help="wait for newly mined packages")
+    max_functions_per_package: int | None = arg(None)
+    workers: int = arg(1)
+    tokenizer: Path = arg(help="directory with tokenizer.json")
+    max_len: int = arg(512, help="longest SFT example, in tokens")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ns = _parser().parse_args(argv)
+    command, ns = parse_command({"build": BuildCommand, "prepare": PrepareCommand}, argv,
+                                prog="python -m train.shards", description=__doc__.splitlines()[0])
     if not (ns.tokenizer / "tokenizer.json").is_file():
         print(f"error: {ns.tokenizer}/tokenizer.json: file not found", file=sys.stderr)
         return 2
-    if ns.command == "prepare":
+    if command == "prepare":
         limits = Limits(max_functions_per_package=ns.max_functions_per_package)
         for line in prepare_all(ns.mined, ns.tokenizer, ns.max_len, limits, ns.follow, ns.workers):
             print(line, flush=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import bisect
 import io
 import re
 import tokenize
@@ -27,12 +26,13 @@ from docucode_hook.syntax import (
     is_property,
     is_stub,
     iter_definitions,
+    may_yield,
     promises_value,
     walk_module,
+    yield_lines,
 )
 
 _SKIP_COMMENT = re.compile(r"#\s*docucode:\s*skip\b")
-_YIELD = re.compile(r"yield")
 _OVERLOAD_MODULES = ("typing", "typing_extensions")
 
 
@@ -126,31 +126,6 @@ class _Rules:
         return None
 
 
-def _yield_lines(source: str) -> list[int] | None:
-    """The lines where the word ``yield`` appears, in order; None when they cannot be counted
-    as the parser counts them (a lone ``\r`` also ends a line there)."""
-    if "yield" not in source:
-        return []
-    if "\r" in source:
-        return None
-    lines, line, start = [], 1, 0
-    for match in _YIELD.finditer(source):
-        line += source.count("\n", start, match.start())
-        start = match.start()
-        if not lines or lines[-1] != line:
-            lines.append(line)
-    return lines
-
-
-def _may_yield(yield_lines: list[int] | None, node: ast.AST) -> bool:
-    """Whether the word ``yield`` appears between the definition's first and last line, where
-    its own yields are (a nested definition's or a string's only cost a full walk)."""
-    if yield_lines is None:
-        return True
-    index = bisect.bisect_left(yield_lines, node.lineno)
-    return index < len(yield_lines) and yield_lines[index] <= node.end_lineno
-
-
 def _stale_sections(scope: Scope, style: Style, may_yield: bool) -> dict[str, str]:
     """``stale_sections`` for a walked definition, from facts read off the AST (no context is built)."""
     node = scope.node
@@ -192,7 +167,7 @@ def scan_source(source: str, path: str, config: Config, *, targets: bool = True)
     root = walk_module(tree)
     module = module_facts(path, source, root)
     rules = _Rules(config, _overload_names(root.imports), skip_comment_lines(source))
-    yield_lines = _yield_lines(source)
+    lines_with_yield = yield_lines(source)
     scopes = [root] if config.include_modules else []
     scopes += [s for s in iter_definitions(root) if config.include_classes or not isinstance(s.node, ast.ClassDef)]
     found: list[Target] = []
@@ -216,7 +191,7 @@ def scan_source(source: str, path: str, config: Config, *, targets: bool = True)
         documented += 1
         if scope is root or not (config.check_stale or config.refresh_stale):
             continue
-        stale = _stale_sections(scope, config.style, _may_yield(yield_lines, scope.node))
+        stale = _stale_sections(scope, config.style, may_yield(lines_with_yield, scope.node))
         if stale and config.check_stale:
             findings += [Finding(path, line, col, CODES[kind], message) for kind, message in stale.items()]
         if stale and config.refresh_stale and targets:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import builtins
 import keyword
+import bisect
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Iterator, Sequence
@@ -24,6 +26,7 @@ ALWAYS_KNOWN = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | {"self", "
 CONTEXT_MANAGER_DECORATORS = (
     "contextmanager", "contextlib.contextmanager", "asynccontextmanager", "contextlib.asynccontextmanager"
 )
+_YIELD = re.compile(r"yield")
 
 
 # --------------------------------------------------------------------------- single nodes
@@ -371,6 +374,29 @@ def code_facts(node: ast.AST, parameters: set[str]) -> CodeFacts:
         stored=tuple(_stored(own, parameters)),
         used_names=used_names(node),
     )
+def yield_lines(source: str) -> list[int] | None:
+    """The lines where the word ``yield`` appears, in order; None when they cannot be counted
+    as the parser counts them (a lone ``\r`` also ends a line there)."""
+    if "yield" not in source:
+        return []
+    if "\r" in source:
+        return None
+    lines, line, start = [], 1, 0
+    for match in _YIELD.finditer(source):
+        line += source.count("\n", start, match.start())
+        start = match.start()
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    return lines
+
+
+def may_yield(lines: list[int] | None, node: ast.AST) -> bool:
+    """Whether the word ``yield`` appears between the definition's first and last line, where
+    its own yields are (a nested definition's or a string's only cost a full walk)."""
+    if lines is None:
+        return True
+    index = bisect.bisect_left(lines, node.lineno)
+    return index < len(lines) and lines[index] <= node.end_lineno
 
 
 # --------------------------------------------------------------------------- the walk
