@@ -257,3 +257,9 @@ def test_summary_check_holds_for_any_text(summary: str, qualname: str) -> None:
         assert not re.match(r"Returns?\s+(?:a |the )?list\b", summary, re.IGNORECASE)
     if verdict.kept and not (fact.returns_value or fact.is_generator or fact.is_stub or fact.is_property):
         assert not re.match(r"Returns?\b", summary.strip(), re.IGNORECASE)
+
+
+def test_a_description_that_only_adds_the_default_still_restates_the_name() -> None:
+    verdict = check_parameter("catalog", "The catalog. Defaults to None.", ["catalog", "schema"])
+    assert verdict.action == "replace"
+    assert check_parameter("catalog", "The catalog to search. Defaults to None.", ["catalog"]).action == "keep"

@@ -220,6 +220,9 @@ def _noun_phrase(rest: str) -> str | None:
     return phrase[0].upper() + phrase[1:]
 
 
+_DEFAULT_SENTENCE = re.compile(r"\s*\(?Defaults? (?:to|is) [^\n]*$", re.IGNORECASE)
+
+
 def check_parameter(name: str, description: str, parameters: Sequence[str]) -> Verdict:
     """Cut a description where it swallows another parameter's entry; replace one that restates the name."""
     text = description.strip()
@@ -227,7 +230,10 @@ def check_parameter(name: str, description: str, parameters: Sequence[str]) -> V
     reason = ""
     if cut is not None:
         text, reason = text[:cut].rstrip(" \t\n,;:"), "swallowed the next parameter's entry"
-    if not text or restates_name(text, name):
+    # "The catalog. Defaults to None." says no more than the name: the default is the
+    # signature's, and the derived text states it again.
+    said = _DEFAULT_SENTENCE.sub("", text).strip()
+    if not said or restates_name(said, name):
         return Verdict("replace", reason or "restates the parameter's name")
     if reason:
         return Verdict("replace", reason, text if text.endswith((".", "!", "?")) else f"{text}.")
