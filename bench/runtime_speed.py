@@ -8,6 +8,11 @@ them alike and the ratio stays comparable::
 
     python bench/runtime_speed.py --repeat 5
     python bench/runtime_speed.py --repeat 3 --layouts   # CTranslate2: how to lay out the 16 rows
+    # the shipped model on CTranslate2 against the previous default (v2, from git) on NumPy
+    mkdir -p /tmp/v2 && for f in config.json generation_config.json model.safetensors.index.json \
+        model-00001-of-00002.safetensors model-00002-of-00002.safetensors tokenizer.json tokenizer_config.json; do
+      git show 1d8cdd4:src/docucode_hook/models/docucode-small/$f > /tmp/v2/$f; done
+    python bench/runtime_speed.py --repeat 3 --numpy-model /tmp/v2
 
 ``--agreement FILE`` measures what int8 costs in text instead: on a seeded sample of a
 ``train.mine`` test split, CTranslate2 int8 against float32 (which gives transformers' greedy
@@ -183,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--layouts", action="store_true", help="compare CTranslate2 batch layouts instead")
     parser.add_argument("--agreement", type=Path, metavar="FILE", help="int8 vs float32 text on this test split")
     parser.add_argument("--limit", type=int, default=300, help="with --agreement: records sampled (seed 0)")
+    parser.add_argument("--numpy-model", type=Path, help="the NumPy runtime's model (default: the shipped one); "
+                        "the v2 directory from git measures what the old default cost per function")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
 
@@ -201,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         float32 = CT2Engine(ModelBackend(Config(), ct2_compute_type="float32").engine().model, max_new, REPETITION_PENALTY)
         engines = {
-            "NumPy runtime (last commit)": numpy_generate(numpy_runtime_module().NumpyLlama(DEFAULT_MODEL_DIR), max_new),
+            "NumPy runtime (last commit)": numpy_generate(numpy_runtime_module().NumpyLlama(args.numpy_model or DEFAULT_MODEL_DIR), max_new),
             "CTranslate2 int8 (the hook)": ct2_generate(int8),
             "CTranslate2 float32": ct2_generate(float32),
         }
