@@ -73,39 +73,6 @@ def test_cli_documents_a_file_with_the_shipped_model(tmp_path):
     assert rerun.returncode == 0 and path.read_text() == new
 
 
-EXAMPLE_ADAPTER = Path(__file__).resolve().parents[1] / "examples" / "adapters" / "numpy-family"
-
-
-def test_example_adapter_loads_on_the_shipped_model_and_changes_its_text():
-    # An adapter loads only on the base it was trained on: this fails when the base changes
-    # and the example is not retrained.
-    from peft import PeftModel
-
-    contexts = list(iter_contexts(SOURCE, "settings.py"))
-    adapted = ModelBackend(Config(style="numpy", adapter=str(EXAMPLE_ADAPTER)))
-    assert adapted.runtime == "transformers"
-    texts = adapted.generate(contexts, Style.NUMPY)
-    assert isinstance(adapted.loaded().model, PeftModel)
-    assert all(texts), texts
-    assert texts != ModelBackend(Config(style="numpy")).generate(contexts, Style.NUMPY)
-
-
-def test_cli_documents_a_file_in_numpy_style_with_the_example_adapter(tmp_path):
-    (tmp_path / "pyproject.toml").write_text(f'[tool.docucode]\nstyle = "numpy"\nadapter = "{EXAMPLE_ADAPTER}"\n')
-    path = tmp_path / "settings.py"
-    path.write_text(SOURCE)
-    done = subprocess.run(
-        [sys.executable, "-m", "docucode_hook", "settings.py"], cwd=tmp_path, capture_output=True, text=True
-    )
-    assert done.returncode == 1, done.stderr
-    assert "fell back" not in done.stderr
-    new = path.read_text()
-    assert_only_docstrings_changed(SOURCE, new)
-    settings_doc, fib_doc = docstring_values(new).values()
-    assert "Parameters\n----------\npath : str" in settings_doc and "Returns\n-------" in settings_doc
-    assert "Raises\n------\nValueError" in fib_doc
-
-
 # Real functions of modules every Python has, so the agreement is measured the same anywhere.
 STDLIB_MODULES = ("textwrap.py", "shlex.py", "csv.py", "calendar.py", "fractions.py", "statistics.py", "difflib.py")
 
