@@ -193,7 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
 
-    from docucode_hook.backends.model import DEFAULT_MODEL_DIR, REPETITION_PENALTY, ModelBackend
+    from docucode_hook.backends.loading import DEFAULT_MODEL_DIR
+    from docucode_hook.backends.model import REPETITION_PENALTY, ModelBackend
     from docucode_hook.backends.ct2 import CT2Engine
     from docucode_hook.config import Config
 

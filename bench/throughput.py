@@ -124,14 +124,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from docucode_hook.config import Config
 
         args.max_new_tokens = Config().max_new_tokens
-    from docucode_hook.backends import model as model_backend
+    from docucode_hook.backends import loading
 
     thread_layouts = [tuple(int(n) for n in layout.split("x")) for layout in args.threads.split(",")] if args.threads \
         else [None]
     rows = []
-    for attention in (args.attention or model_backend.GENERATION_ATTENTION).split(","):
-        model_backend.GENERATION_ATTENTION = attention
-        model_backend.load_model.cache_clear()  # the next load uses this attention
+    for attention in (args.attention or loading.GENERATION_ATTENTION).split(","):
+        loading.GENERATION_ATTENTION = attention
+        loading.load_model.cache_clear()  # the next load uses this attention
         rows += [
             {**measure(runtime, int(size), contexts, args.max_new_tokens, args.model, nf4 == "on", adapter,
                        args.profile, threads), "attention": attention if runtime == "transformers" else "-"}

@@ -14,7 +14,8 @@ import pytest
 
 from docucode_hook.backends.convert import SIDECAR, convert_to_ct2, converted_model, is_ct2_model
 from docucode_hook.backends.ct2 import CT2Engine, load_ct2
-from docucode_hook.backends.model import ModelBackend, ModelLoadError, cut_completion
+from docucode_hook.backends.loading import ModelLoadError
+from docucode_hook.backends.model import ModelBackend, cut_completion
 from docucode_hook.config import Config, load_mapping
 from docucode_hook.context import Style
 from docucode_hook.pipeline import fix_paths

@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 
 from docucode_hook.backends import get_backend
-from docucode_hook.backends import model as model_module
+from docucode_hook.backends import loading
+from docucode_hook.backends.loading import ModelLoadError, load_model
 from docucode_hook.backends.model import (
     ModelBackend,
-    ModelLoadError,
     char_origins,
     cut_completion,
-    load_model,
     to_generation,
     token_starts,
 )
@@ -238,7 +237,7 @@ def test_missing_model_directory_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_missing_default_model_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(model_module, "DEFAULT_MODEL_DIR", tmp_path / "docucode-small")
+    monkeypatch.setattr(loading, "DEFAULT_MODEL_DIR", tmp_path / "docucode-small")
     with pytest.raises(ModelLoadError, match="default model not installed"):
         get_backend(Config(backend="model"))
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from docucode_hook.backends.convert import unconvertible_reason
-from docucode_hook.backends.model import DEFAULT_MODEL_DIR, ModelBackend
+from docucode_hook.backends.loading import DEFAULT_MODEL_DIR
+from docucode_hook.backends.model import ModelBackend
 from docucode_hook.backends.template import TemplateBackend
 from docucode_hook.config import Config
 from docucode_hook.context import Style

@@ -180,7 +180,7 @@ def _grounded(
 def load_model_backend(args: EvalArgs) -> tuple[Any, float]:
     """The hook's model backend for ``args`` with its engine loaded, and the load time."""
     from docucode_hook.backends import get_backend
-    from docucode_hook.backends.model import ModelLoadError
+    from docucode_hook.backends.loading import ModelLoadError
 
     config = Config(
         style=args.style,

@@ -9,6 +9,7 @@ from functools import cached_property
 from pathlib import PurePath
 from typing import Iterator
 
+from docucode_hook.code_facts import code_facts
 from docucode_hook.context import FunctionContext, Parameter, ParamKind
 from docucode_hook.syntax import (
     DEFINITIONS,
@@ -17,7 +18,6 @@ from docucode_hook.syntax import (
     decorator_names,
     docstring_node,
     first_line,
-    code_facts,
     is_abstract,
     is_context_manager,
     is_property,

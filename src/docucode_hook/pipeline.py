@@ -22,7 +22,7 @@ from docucode_hook.finder import FileScan, Finding, Target, scan_source
 if TYPE_CHECKING:  # LibCST is for fix mode only; --check never imports it
     from docucode_hook.comments import CommentSite
     from docucode_hook.confidence import Thresholds
-    from docucode_hook.grounding import PartOrigin
+    from docucode_hook.prose import PartOrigin
 
 Progress = Callable[[int], None]
 # Who wrote a docstring's prose, and why the template did where another backend was configured.
@@ -160,7 +160,7 @@ def _thresholds(config: Config, backend: Backend | None) -> Thresholds:
 
     if backend is None or backend.name != "model":
         return Thresholds()
-    from docucode_hook.backends.model import resolve_model
+    from docucode_hook.backends.loading import resolve_model
 
     try:
         ref, local = resolve_model(config.model)
@@ -179,7 +179,8 @@ def _texts_for(
     batches, fall back per function."""
     from docucode_hook.backends.template import TemplateBackend
     from docucode_hook.cache import DocstringCache, generate_cached
-    from docucode_hook.grounding import GroundingOptions, ground
+    from docucode_hook.grounding import ground
+    from docucode_hook.prose import GroundingOptions
     from docucode_hook.refresh import refresh_sections
 
     options = GroundingOptions(config.max_line_length, config.placeholders, _thresholds(config, backend))
