@@ -211,7 +211,7 @@ def test_a_type_with_a_colon_is_left_out_of_the_google_line(tmp_path, monkeypatc
     )
     assert docucode(["mod.py"]) == 1, capsys.readouterr().err
     fixed = (tmp_path / "mod.py").read_text()
-    assert "    path: The path. Defaults to None.\n" in fixed
+    assert "    path: Passed to `make`. Defaults to None.\n" in fixed  # the type is left out of the line
     assert docucode(["mod.py"]) == 0 and docucode(["--check", "mod.py"]) == 0, capsys.readouterr()
 
 

@@ -140,7 +140,7 @@ class Prose:
 
     def parameter(self, param: Parameter, written: str | None) -> str:
         part = f"param {documented_name(param)}"
-        reason, note = "not written", ""
+        reason = "not written"
         if written and written.strip():
             verdict = check_parameter(param.name, written, [p.name for p in self.ctx.parameters])
             text = verdict.text if not verdict.kept else written
