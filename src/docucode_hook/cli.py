@@ -294,6 +294,7 @@ def _show_warning(message, *_args, **_kwargs) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``docucode`` command line and return its exit code (0, 1 or 2)."""
     # One line per warning, and the caller's warning display restored afterwards.
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning

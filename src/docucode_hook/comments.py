@@ -222,6 +222,7 @@ class _CommentInserter(cst.CSTTransformer):
         self.done: set[int] = set()
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode:
+        """Put the comment chosen for a statement on an own line above it."""
         # Every statement that owns a line has leading_lines; EmptyLine(indent=True) takes the
         # indentation of the block the statement is in, and the module's newline.
         if isinstance(updated_node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):

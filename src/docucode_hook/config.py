@@ -67,9 +67,11 @@ class Config:
     comment_threshold: int = 2  # complexity points a block needs for a comment (rule in comments.py)
 
     def replace(self, **changes: Any) -> "Config":
+        """A copy of this configuration with ``changes`` applied and validated again."""
         return load_mapping({**self.as_mapping(), **changes})
 
     def as_mapping(self) -> dict[str, Any]:
+        """Every option of this configuration, keyed by field name."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 

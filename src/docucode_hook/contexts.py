@@ -41,6 +41,7 @@ class _Source:
 
     @cached_property
     def lines(self) -> list[str]:
+        """The source's lines, split the way ``ast`` counts line numbers."""
         return _LINE_BREAK.split(self.text)
 
     def column(self, lineno: int, byte_col: int) -> int:
@@ -180,6 +181,7 @@ class ModuleFacts:
 
     @cached_property
     def imports(self) -> tuple[str, ...]:
+        """The source text of each import statement of the module, in order."""
         return tuple(self.source.segment(node) for node in self.import_nodes)
 
     @cached_property

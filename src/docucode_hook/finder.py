@@ -102,6 +102,7 @@ class _Rules:
     skip_lines: frozenset[int]
 
     def skip_reason(self, scope: Scope) -> str | None:
+        """Why the configuration skips this definition (private, dunder, nested, ...), or None."""
         node, config = scope.node, self.config
         name = node.name
         # Each test runs only when its rule is on: with every rule off (as in the benchmark's

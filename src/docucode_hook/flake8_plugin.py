@@ -27,6 +27,7 @@ class DocucodeChecker:
         self.source = "".join(lines)
 
     def run(self) -> Iterator[tuple[int, int, str, type]]:
+        """Yield flake8's ``(line, column, message, type)`` for each DocuCode finding in the file."""
         try:
             config = _config_for(find_project_root(Path(self.filename).parent))
         except ConfigError as exc:

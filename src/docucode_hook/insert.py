@@ -169,20 +169,24 @@ class _DocstringInserter(cst.CSTTransformer):
         self.done: set[int] = set()
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        """Remember the block's indentation, for the docstrings inserted inside it."""
         self.indents.append(self.default_indent if node.indent is None else node.indent)
 
     def leave_IndentedBlock(
         self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
     ) -> cst.IndentedBlock:
+        """Forget the block's indentation on the way out."""
         self.indents.pop()
         return updated_node
 
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
     ) -> cst.FunctionDef:
+        """Insert or replace the function's docstring when one was written for its line."""
         return self._document(original_node, updated_node)
 
     def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
+        """Insert or replace the class's docstring when one was written for its line."""
         return self._document(original_node, updated_node)
 
     def _document(self, original_node: _Definition, updated_node: _Definition) -> _Definition:
@@ -205,6 +209,7 @@ class _DocstringInserter(cst.CSTTransformer):
         return updated_node.with_changes(body=body.with_changes(body=statements))
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        """Insert the module docstring written for line 0, if any, at the top of the module."""
         if 0 not in self.docstrings:
             return updated_node
         self.done.add(0)

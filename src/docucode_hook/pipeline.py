@@ -57,10 +57,12 @@ class FileResult:
 
     @property
     def changed(self) -> bool:
+        """Whether the file's text changed (or would change, with ``--diff`` and ``--check``)."""
         return bool(self.diff)
 
     @property
     def written(self) -> int:
+        """How many docstrings were written in this file."""
         return len(self.docstrings)
 
 

@@ -51,10 +51,12 @@ class Prompt:
 
     @property
     def text(self) -> str:
+        """The whole model input: instruction, context, code and the answer header."""
         return model_input(self.prompt, self.code_snippet, self.task)
 
 
 def model_input(prompt: str, code_snippet: str, task: str = DOCSTRING_TASK) -> str:
+    """Join an instruction, a code snippet and the task's answer header into one model input."""
     return f"{prompt}{CODE_HEADER}{code_snippet.rstrip()}{_ANSWER_HEADERS[task]}"
 
 

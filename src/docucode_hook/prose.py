@@ -74,6 +74,7 @@ class Prose:
     parts: list[PartOrigin] = field(default_factory=list)
 
     def note(self, part: str, origin: str, reason: str = "") -> None:
+        """Record where one part of the docstring came from, and why."""
         self.parts.append(PartOrigin(part, origin, reason))
 
     def _placeholder(self, derived: str, what: str) -> str:
@@ -91,6 +92,7 @@ class Prose:
         return None
 
     def summary(self, written: str | None) -> str:
+        """The summary line: the backend's first sentence if it passes the checks and gates, else derived text."""
         line = _first_sentence(written)
         if not line:
             reason = "no summary written"
@@ -114,6 +116,7 @@ class Prose:
         return derived
 
     def description(self, written: str | None, summary: str) -> str | None:
+        """The extended description if it passes the checks and gates, else None (dropped)."""
         text = (written or "").strip()
         if not text:
             return None
@@ -139,6 +142,7 @@ class Prose:
         return None
 
     def parameter(self, param: Parameter, written: str | None) -> str:
+        """A parameter's description: the backend's if usable, else derived text or a placeholder."""
         part = f"param {documented_name(param)}"
         reason = "not written"
         if written and written.strip():
@@ -158,6 +162,7 @@ class Prose:
         return self._placeholder(derived, f"`{param.name}`")
 
     def result(self, written: str | None, kind: str) -> str:
+        """A Returns or Yields description: the backend's if usable, else derived text."""
         reason = "not written"
         cleaned = clean_sentence(written)
         if cleaned:
@@ -169,6 +174,7 @@ class Prose:
         return self._placeholder(derived_return(self.ctx, self.facts), f"the {'yielded values' if kind == 'yields' else 'return value'}")
 
     def exception(self, name: str, written: str | None) -> str:
+        """A Raises description for ``name``: the backend's if usable, else derived text."""
         part = f"raises {name}"
         reason = "not written"
         cleaned = clean_sentence(written)

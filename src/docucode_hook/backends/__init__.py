@@ -31,7 +31,9 @@ class Generation:
 class Backend(Protocol):
     name: str
 
-    def generate(self, contexts: Sequence[FunctionContext], style: Style) -> list[Generation | None]: ...
+    def generate(self, contexts: Sequence[FunctionContext], style: Style) -> list[Generation | None]:
+        """Write raw docstring text for each context, in order; None where this backend produced none."""
+        ...
 
     def cache_key(self) -> str:
         """Identifies what produced the text (model id, adapter digest, ...) for the cache."""

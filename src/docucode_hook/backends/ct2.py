@@ -74,6 +74,7 @@ class CT2Model:
 
     @property
     def generator(self) -> Any:
+        """The loaded ``ctranslate2.Generator``, shared by every model built from the same converted directory."""
         return _GENERATORS[self.key]
 
 
@@ -112,9 +113,11 @@ class CT2Engine:
         self.max_positions = model.max_positions
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each text, with the model's own tokenizer."""
         return [e.ids for e in self.model.tokenizer.encode_batch(list(texts))]
 
     def decode(self, rows: Sequence[Sequence[int]]) -> list[str]:
+        """Decode rows of token ids into strings, leaving out special tokens."""
         return self.model.tokenizer.decode_batch([list(row) for row in rows], skip_special_tokens=True)
 
     def generate(self, input_ids: list[list[int]], comment_rows: Sequence[bool]) -> list[tuple[list[int], list[float]]]:
@@ -157,6 +160,7 @@ class CT2Engine:
 
     @staticmethod
     def recover() -> None:
+        """Nothing to release: CTranslate2 on the CPU has no device memory to free after a failure."""
         pass
 
 

@@ -62,10 +62,12 @@ class _TorchEngine:
         self.max_positions = getattr(loaded.model.config, "max_position_embeddings", None)
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each text, with the model's own tokenizer."""
         # verbose=False: fitting measures whole prompts first, longer than the model on purpose.
         return self.loaded.tokenizer(list(texts), verbose=False)["input_ids"]
 
     def decode(self, rows: Sequence[Sequence[int]]) -> list[str]:
+        """Decode rows of token ids into strings, leaving out special tokens."""
         return self.loaded.tokenizer.batch_decode([list(row) for row in rows], skip_special_tokens=True)
 
     def generate(self, input_ids: list[list[int]], comment_rows: Sequence[bool]) -> list[tuple[list[int], list[float]]]:
@@ -120,6 +122,7 @@ class _TorchEngine:
 
     @staticmethod
     def recover() -> None:
+        """Free cached CUDA memory after an out-of-memory failure, so a smaller batch can run."""
         import torch
 
         if torch.cuda.is_available():

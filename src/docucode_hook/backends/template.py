@@ -21,6 +21,7 @@ class TemplateBackend:
         return [Generation(render_docstring(_skeleton(ctx), style)) for ctx in contexts]
 
     def cache_key(self) -> str:
+        """The cache key of the template's text: a version string, since no model is involved."""
         return "template-1"
 
 
