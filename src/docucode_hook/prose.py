@@ -8,6 +8,7 @@ runs these rules over each section it rebuilds.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from docstring_parser import Docstring
@@ -163,19 +164,15 @@ class Prose:
 
     def result(self, written: str | None, kind: str) -> str:
         """A Returns or Yields description: the backend's if usable, else derived text."""
-        reason = "not written"
-        cleaned = clean_sentence(written)
-        if cleaned:
-            reason = self._unusable(cleaned)
-            if reason is None:
-                self.note(kind, BACKEND)
-                return cleaned
-        self.note(kind, DERIVED, reason)
-        return self._placeholder(derived_return(self.ctx, self.facts), f"the {'yielded values' if kind == 'yields' else 'return value'}")
+        what = f"the {'yielded values' if kind == 'yields' else 'return value'}"
+        return self._usable_or_derived(kind, written, lambda: derived_return(self.ctx, self.facts), what)
 
     def exception(self, name: str, written: str | None) -> str:
         """A Raises description for ``name``: the backend's if usable, else derived text."""
-        part = f"raises {name}"
+        what = f"when `{short_name(name)}` is raised"
+        return self._usable_or_derived(f"raises {name}", written, lambda: derived_raise(name, self.facts), what)
+
+    def _usable_or_derived(self, part: str, written: str | None, derive: Callable[[], str], what: str) -> str:
         reason = "not written"
         cleaned = clean_sentence(written)
         if cleaned:
@@ -184,7 +181,7 @@ class Prose:
                 self.note(part, BACKEND)
                 return cleaned
         self.note(part, DERIVED, reason)
-        return self._placeholder(derived_raise(name, self.facts), f"when `{short_name(name)}` is raised")
+        return self._placeholder(derive(), what)
 
     def fit_types(self, doc: Docstring) -> None:
         """Leave an entry's type to the signature where its head (``name (type):``) would pass the width."""
