@@ -9,7 +9,13 @@
 # train.pretrain needs (torch, transformers, numpy, pyyaml): no .devsite-gpu is carried.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PYTHONPATH=$PWD/src:$PWD PYTHONUNBUFFERED=1
+# train.pretrain imports train.shards -> train.mine -> docucode_hook, which needs docstring_parser
+# and libcst: the image lacks both. Carry their wheels once in .whl2/ (docs/retraining.md);
+# they are installed into /root/site, which lasts while the machine stays warm.
+if compgen -G ".whl2/*.whl" > /dev/null; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --target /root/site .whl2/*.whl
+fi
+export PYTHONPATH=$PWD/src:$PWD:/root/site PYTHONUNBUFFERED=1
 # Overridable for a CPU rehearsal: V3_SHARDS=... V3_RUN=... V3_CONFIG=train/configs/pretrain-tiny.yaml
 SHARDS=${V3_SHARDS:-/root/v3}
 RUN=${V3_RUN:-/root/v3-run}
