@@ -13,19 +13,19 @@ import ast
 
 from docucode_hook.phrasing import (
     VERBS,
+    default_sentence,
     describe_exception,
     describe_parameter,
     describe_return,
+    restates_name,
     summarise,
     words,
 )
 from docucode_hook.config import PLACEHOLDERS
-from docucode_hook.context import FunctionContext, Parameter, ParamKind
+from docucode_hook.context import FunctionContext, Parameter
 from docucode_hook.facts import ProseFacts
-from docucode_hook.phrasing import restates_name
 from docucode_hook.truth import check_summary
 
-_MAX_DEFAULT = 30  # longer defaults are read more easily in the signature
 _MAX_MESSAGE = 60
 
 
@@ -75,10 +75,9 @@ def derived_parameter(param: Parameter, facts: ProseFacts) -> str:
             pieces.append(f"Stored as `{stored}`.")
         elif callee:
             pieces.append(f"Passed to `{callee}`.")
-    variadic = param.kind in (ParamKind.VAR_POSITIONAL, ParamKind.VAR_KEYWORD)
-    if param.default is not None and len(param.default) <= _MAX_DEFAULT and not variadic:
-        pieces.append(f"Defaults to {param.default}.")
-    return " ".join(pieces)
+    # *args and **kwargs have no default: the sentence is empty for them.
+    pieces.append(default_sentence(param))
+    return " ".join(piece for piece in pieces if piece)
 
 
 def derived_return(ctx: FunctionContext, facts: ProseFacts) -> str:

@@ -47,6 +47,7 @@ _EXCEPTIONS = {
 }
 
 
+_MAX_DEFAULT = 30  # longer defaults are read more easily in the signature
 # Words a summary or a parameter description may add to the name and still say nothing
 # more than the name does ("Gets the value." for get_value, "n: The n value.").
 FILLER = frozenset(
@@ -148,9 +149,13 @@ def describe_parameter(param: Parameter) -> str:
         text = f"Whether to {_phrase(parts)}." if parts[0] in VERBS else f"Whether {_phrase(parts)} is enabled."
     else:
         text = f"The {_phrase(words(param.name)) or param.name}."
-    if param.default is not None and len(param.default) <= 30:
-        text += f" Defaults to {param.default}."
-    return text
+    default = default_sentence(param)
+    return f"{text} {default}" if default else text
+
+
+def default_sentence(param: Parameter) -> str:
+    """"Defaults to X." for a short default; empty without one, or when the signature reads better."""
+    return f"Defaults to {param.default}." if param.default is not None and len(param.default) <= _MAX_DEFAULT else ""
 
 
 def describe_return(ctx: FunctionContext) -> str:
@@ -211,6 +216,7 @@ __all__ = [
     "FILLER",
     "VERBS",
     "describe_exception",
+    "default_sentence",
     "describe_parameter",
     "describe_return",
     "documented_name",
