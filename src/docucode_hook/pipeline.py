@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import gc
-import os
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 from docucode_hook.backends import Backend, Generation, get_backend
 from docucode_hook.config import Config
 from docucode_hook.context import FunctionContext
+from docucode_hook.cpus import usable_cpus
 from docucode_hook.fileio import SourceError, SourceFile, read_source, write_source
 from docucode_hook.finder import FileScan, Finding, Target, scan_source
 
@@ -110,13 +110,6 @@ def _check_file(path: Path, root: Path, config: Config) -> FileResult:
     return scan_file(path, root, config, targets=False)[2]
 
 
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))  # the CPUs this process may use, not the host's
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
-
-
 @contextmanager
 def _without_cyclic_gc() -> Iterator[None]:
     """A scan makes no reference cycles, so reference counting frees each AST; the cyclic
@@ -137,7 +130,7 @@ def check_paths(paths: Sequence[Path], root: Path, config: Config) -> list[FileR
     the GIL); results come back in the order of ``paths``.
     """
     check = partial(_check_file, root=root, config=config)
-    workers = min(_cpus(), len(paths) // PARALLEL_CHECK_FILES)
+    workers = min(usable_cpus(), len(paths) // PARALLEL_CHECK_FILES)
     if workers < 2:
         with _without_cyclic_gc():
             return [check(path) for path in paths]

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import atexit
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 from docucode_hook.backends.convert import SIDECAR, read_config, read_json
+from docucode_hook.cpus import usable_cpus
 from docucode_hook.stopping import RowStopper
 
 # The process's Generators, released before the interpreter shuts down: a Generator with
@@ -43,14 +43,6 @@ def length_groups(lengths: Sequence[int], spread: int = SIMILAR_LENGTH_TOKENS) -
         else:
             groups.append([row])
     return groups
-
-
-def usable_cpus() -> int:
-    """The CPUs this process may run on (its affinity), not the host's count."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
 
 
 def default_threads() -> tuple[int, int]:
@@ -171,5 +163,4 @@ __all__ = [
     "default_threads",
     "length_groups",
     "load_ct2",
-    "usable_cpus",
 ]
