@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 if TYPE_CHECKING:  # transformers is imported lazily: a test pays for it only when building
     from transformers import PreTrainedTokenizerFast
@@ -58,7 +58,6 @@ def build_tiny_model(
     seed: int = 0,
 ) -> Path:
     """Save a random-init ``LlamaForCausalLM`` and its tokenizer to ``out_dir`` (safetensors)."""
-    import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     out_dir = Path(out_dir)
@@ -76,17 +75,11 @@ def build_tiny_model(
         pad_token_id=tokenizer.pad_token_id,
         tie_word_embeddings=False,
     )
-    torch.manual_seed(seed)
-    model = LlamaForCausalLM(config)
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.save_pretrained(out_dir, safe_serialization=True)
-    tokenizer.save_pretrained(out_dir)
-    return out_dir
+    return _save_random(LlamaForCausalLM, config, tokenizer, out_dir, seed)
 
 
 def build_tiny_gpt2(out_dir: Path, vocab_size: int = 512, hidden: int = 64, layers: int = 2, seed: int = 0) -> Path:
     """Save a random-init ``GPT2LMHeadModel`` and its tokenizer: a model that is not Llama-shaped."""
-    import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
     out_dir = Path(out_dir)
@@ -103,8 +96,15 @@ def build_tiny_gpt2(out_dir: Path, vocab_size: int = 512, hidden: int = 64, laye
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
+    return _save_random(GPT2LMHeadModel, config, tokenizer, out_dir, seed)
+
+
+def _save_random(model_class: Any, config: Any, tokenizer: Any, out_dir: Path, seed: int) -> Path:
+    """A seeded random-init ``model_class`` and ``tokenizer``, saved as a model directory (safetensors)."""
+    import torch
+
     torch.manual_seed(seed)
-    model = GPT2LMHeadModel(config)
+    model = model_class(config)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.save_pretrained(out_dir, safe_serialization=True)
     tokenizer.save_pretrained(out_dir)
