@@ -194,16 +194,17 @@ def fetch_batch(batch: Sequence[Package], cache: Path, max_mb: float = MAX_ARCHI
     """Fetch several packages with one pip process (its start-up is most of a small package's
     cost); when that fails, each package again on its own, so one bad name costs only itself."""
     start = time.monotonic()
-    outcomes = [_outcome(p, start, False, generated_project(p.name) or "") for p in batch if generated_project(p.name)]
     wanted = [p for p in batch if not generated_project(p.name)]
-    alone = wanted
+    # fetch_package says why a stub or generated project is left out, without running pip.
+    alone = [p for p in batch if generated_project(p.name)]
+    outcomes: list[Outcome] = []
     if len(wanted) > 1:
         with tempfile.TemporaryDirectory(dir=cache) as tmp:
             if _pip_download([_spec(p) for p in wanted], Path(tmp), max_mb, timeout * len(wanted)) is None:
                 wheels = {_canonical(w.name.split("-", 1)[0]): w for w in Path(tmp).glob("*.whl")}
-                outcomes += [_unpack(p, wheels[_canonical(p.name)], cache, start) for p in wanted if _canonical(p.name) in wheels]
-                alone = [p for p in wanted if _canonical(p.name) not in wheels]
-    return outcomes + [fetch_package(p, cache, max_mb, timeout) for p in alone]
+                outcomes = [_unpack(p, wheels[_canonical(p.name)], cache, start) for p in wanted if _canonical(p.name) in wheels]
+                wanted = [p for p in wanted if _canonical(p.name) not in wheels]
+    return outcomes + [fetch_package(p, cache, max_mb, timeout) for p in alone + wanted]
 
 
 def _outcome(package: Package, start: float, kept: bool, reason: str, **counts: object) -> Outcome:
