@@ -71,3 +71,21 @@ def test_too_small_a_split_is_a_clear_error(tmp_path: Path, capsys: pytest.Captu
     with pytest.raises(SystemExit):
         blind_review.main(["sheets", "--data", str(data), "--run", f"r={run}", "--sample", "5", "--out", str(tmp_path / "o")])
     assert "only 1 functions" in capsys.readouterr().err
+
+
+def test_a_run_is_one_backend_of_an_outputs_file(tmp_path: Path) -> None:
+    # train.evaluate writes the model's rows, then the baseline's for the same functions.
+    functions = [(f"m{i}.py", f"f{i}", f"def f{i}(x):\n    return x\n") for i in range(2)]
+    data = _jsonl(tmp_path / "test.jsonl", [{"path": p, "qualname": q, "code_snippet": c} for p, q, c in functions])
+    outputs = _jsonl(tmp_path / "outputs.jsonl", [
+        {"backend": backend, "path": p, "qualname": q, "grounded": f"{backend} text."}
+        for backend in ("model", "template") for p, q, _ in functions
+    ])
+    for spec, expected in ((f"m={outputs}", "model text."), (f"m={outputs}@template", "template text.")):
+        out = tmp_path / expected.split()[0]
+        assert blind_review.main(["sheets", "--data", str(data), "--run", spec, "--sample", "2", "--out", str(out)]) == 0
+        sheet = (out / "sheet-1.md").read_text(encoding="utf-8")
+        assert sheet.count(expected) == 2 and sheet.count(" text.") == 2
+    with pytest.raises(SystemExit):
+        blind_review.main(["sheets", "--data", str(data), "--run", f"m={outputs}@server", "--sample", "2",
+                           "--out", str(tmp_path / "none")])

@@ -1,43 +1,112 @@
-"""Calibration: part scores from generations, joined with blind-review ratings, to a gate in docucode.json."""
+"""Calibration: the gates swept over a blind review and reference docstrings, written to docucode.json."""
 
 from __future__ import annotations
 
-import csv
 import json
+import math
 from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from docucode_hook.confidence import load_thresholds
 from train import calibrate
+from train.calibrate import Sample, choose_threshold, sweep
+
+# Six summaries the model wrote, by score; below the gate each gives way to a derived one.
+SAMPLES = [
+    Sample(0.9, "correct", "vague"),
+    Sample(0.8, "wrong", "vague"),
+    Sample(0.7, "correct", "vague"),
+    Sample(0.6, "vague", "vague"),
+    Sample(0.5, "wrong", "wrong"),  # the derived summary can be wrong too
+    Sample(None, "correct", "correct"),  # no score: the gate never touches it
+]
 
 
-def test_scores_then_fit_writes_the_summary_gate(tmp_path: Path, capsys) -> None:
-    # Three functions: the model was sure of two summaries (one of them wrong) and unsure of one.
-    generations = tmp_path / "generations.jsonl"
-    rows = []
-    for index, (summary, logprob) in enumerate([("Add one to x.", -0.05), ("Delete the disk.", -0.2), ("Parse x.", -4.0)]):
-        text = f"{summary}\n\nArgs:\n    x: The input number."
-        rows.append({"path": "m.py", "qualname": f"f{index}", "text": text, "code": f"def f{index}(x):\n    return x + 1\n",
-                     "parameters": ["x"], "token_logprobs": [[offset, logprob] for offset in range(0, len(text), 2)]})
-    generations.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    scores = tmp_path / "scores.csv"
-    assert calibrate.main(["scores", "--generations", str(generations), "--out", str(scores)]) == 0
-    with scores.open(encoding="utf-8", newline="") as handle:
-        parts = {(row["qualname"], row["part"]) for row in csv.DictReader(handle)}
-    assert parts == {(f"f{i}", kind) for i in range(3) for kind in ("summary", "parameter")}
+def test_sweep_counts_every_function_with_what_stands_in_below_the_gate() -> None:
+    curve = sweep(SAMPLES)
+    assert [point.threshold for point in curve] == [-math.inf, 0.5, 0.6, 0.7, 0.8, 0.9, math.inf]
+    assert [point.kept for point in curve] == [5, 5, 4, 3, 2, 1, 0]
+    everything, at_09, nothing = curve[0], curve[-2], curve[-1]
+    assert (everything.correct, everything.vague, everything.wrong) == (pytest.approx(3 / 6), pytest.approx(1 / 6), pytest.approx(2 / 6))
+    assert (at_09.correct, at_09.wrong) == (pytest.approx(2 / 6), pytest.approx(1 / 6))
+    assert (nothing.correct, nothing.wrong) == (pytest.approx(1 / 6), pytest.approx(1 / 6))
+    # At most 20% wrong: the 0.9 gate keeps the most correct. None reaches 10%: the least wrong, loosest.
+    assert choose_threshold(curve, max_wrong=0.20).threshold == 0.9
+    assert choose_threshold(curve, max_wrong=0.10).threshold == 0.9
+    with pytest.raises(ValueError, match="rating must be one of"):
+        sweep([Sample(0.1, "fine", "vague")])
 
-    blind = tmp_path / "blind"
-    blind.mkdir()
-    (blind / "key.csv").write_text("id,system,path,qualname\n1,v4,m.py,f0\n2,v4,m.py,f1\n3,v4,m.py,f2\n4,v3,m.py,f0\n")
-    (blind / "ratings-1.csv").write_text("id,summary,accepted,note\n1,correct,as-is,\n2,wrong,no,false\n3,wrong,no,\n4,wrong,no,\n")
-    model_dir = tmp_path / "model"
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.builds(Sample, st.one_of(st.none(), st.floats(0, 1)), st.sampled_from(["correct", "vague", "wrong"]),
+                          st.sampled_from(["correct", "vague", "wrong", "none"])), min_size=1, max_size=30))
+def test_sweep_keeps_fewer_parts_as_the_gate_tightens(samples: list[Sample]) -> None:
+    curve = sweep(samples)
+    assert curve[0].kept == sum(sample.score is not None for sample in samples) and curve[-1].kept == 0
+    for looser, tighter in zip(curve, curve[1:]):
+        assert tighter.kept <= looser.kept
+    for point in curve:
+        assert point.correct + point.vague + point.wrong <= 1 + 1e-9
+    chosen = choose_threshold(curve, 0.10)
+    assert chosen.wrong <= 0.10 or chosen.wrong == min(point.wrong for point in curve)
+
+
+def _jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+
+
+def test_calibrate_writes_the_three_gates_and_the_curves(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Three functions. The model was sure of f0's right summary and of f1's wrong one, unsure of
+    # f2's; its description of f0 is wrong; its description of x is right only in f0.
+    runs, model_dir = tmp_path / "runs", tmp_path / "model"
     model_dir.mkdir()
-    (model_dir / "docucode.json").write_text(json.dumps({"thresholds": {"parameter": 0.2}}))
-    assert calibrate.main(["fit", "--scores", str(scores), "--blind", str(blind), "--system", "v4",
-                           "--max-wrong", "0.10", "--model-dir", str(model_dir)]) == 0
-    out = capsys.readouterr().out
-    assert "(chosen)" in out and "keeps 100% of the correct summaries, 0% of those kept are wrong" in out
+    (model_dir / "docucode.json").write_text(json.dumps({"thresholds": {"weight": 0.25}}))
+    off, floor, data = [], [], []
+    for index, (summary_score, param_score, text) in enumerate([(0.9, 0.8, "The number of apples."),
+                                                                 (0.6, 0.3, "Something else."),
+                                                                 (0.2, 0.2, "Another thing.")]):
+        function = {"backend": "model", "path": "m.py", "qualname": f"f{index}"}
+        scores = {"summary": summary_score, "param:x": param_score, **({"description": 0.7} if index == 0 else {})}
+        off.append({**function, "scores": scores, "grounded": f"Model summary {index}.\n\nArgs:\n    x: {text}"})
+        floor.append({**function, "scores": scores, "grounded": f"Derived summary {index}.\n\nArgs:\n    x: The x."})
+        data.append({"path": "m.py", "qualname": f"f{index}", "completion": "Count.\n\nArgs:\n    x: The number of apples."})
+    _jsonl(runs / "off" / "outputs.jsonl", off)
+    _jsonl(runs / "all" / "outputs.jsonl", floor)
+    _jsonl(tmp_path / "validation.jsonl", data)
+    blind = runs / "blind"
+    blind.mkdir()
+    (blind / "key.csv").write_text("id,system,path,qualname\n" + "".join(
+        f"{2 * i + 1},model,m.py,f{i}\n{2 * i + 2},derived,m.py,f{i}\n" for i in range(3)))
+    (blind / "ratings-1.csv").write_text(
+        "id,summary,description,accepted,note\n"
+        "1,correct,wrong,no,\n2,vague,none,light,\n3,wrong,none,no,false\n4,vague,none,light,\n"
+        "5,correct,none,light,\n6,vague,none,light,\n"
+    )
+    argv = ["--runs", str(runs), "--data", str(tmp_path / "validation.jsonl"), "--model-dir", str(model_dir),
+            "--max-wrong", "0.10"]
+    assert calibrate.main(argv) == 0
     thresholds = load_thresholds(model_dir)
-    # The gate sits at the correct summary's score: above both wrong ones. The parameter gate is kept.
-    samples = dict((rating, score) for score, rating in calibrate.rated_summaries(scores, blind, "v4") if rating == "correct")
-    assert thresholds.summary == round(samples["correct"], 4) and thresholds.parameter == 0.2
-    assert all(score < thresholds.summary for score, rating in calibrate.rated_summaries(scores, blind, "v4") if rating == "wrong")
+    # Summary: keeping f1's wrong one is 33% wrong; a gate above 0.6 drops it and f2's correct one
+    # (0.2), so the best point at most 10% wrong keeps f0 only: just under 0.9.
+    assert 0.6 < thresholds.summary <= 0.9 and thresholds.summary == pytest.approx(0.9, abs=1e-3)
+    # Description: f0's is wrong; dropping it (gate above 0.7) leaves no wrong description.
+    assert thresholds.description == 1.0
+    # Parameters: f0's description is the reference's; f1's and f2's share no word with theirs,
+    # while "The x." shares "the": keeping f0's alone (a gate just under 0.8) scores best.
+    assert thresholds.parameter == pytest.approx(0.8, abs=1e-3) and thresholds.weight == 0.25
+    curves = (runs / "curve.md").read_text(encoding="utf-8")
+    assert "### summary (3 functions)" in curves and "**(chosen)**" in curves and "parameter descriptions" in curves
+    assert "Written to `docucode.json`" in capsys.readouterr().out
+
+
+def test_missing_ratings_exit_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    runs = tmp_path / "runs"
+    (runs / "blind").mkdir(parents=True)
+    argv = ["--runs", str(runs), "--data", str(tmp_path / "v.jsonl"), "--model-dir", str(tmp_path)]
+    assert calibrate.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("train.calibrate: ") and "key.csv" in err and len(err.strip().splitlines()) == 1

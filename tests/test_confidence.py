@@ -17,14 +17,12 @@ from docucode_hook.confidence import (
     PartScore,
     Thresholds,
     ThresholdsError,
-    choose_threshold,
     decide,
     lexical_support,
     load_thresholds,
     part_spans,
     score_parts,
     span_logprobs,
-    sweep,
 )
 from docucode_hook.context import Style
 from docucode_hook.render import render_docstring
@@ -141,34 +139,6 @@ def test_thresholds_from_the_model_directory(tmp_path: Path) -> None:
     (tmp_path / "docucode.json").write_text("{not json")
     with pytest.raises(ThresholdsError, match="docucode.json: not a JSON object"):
         load_thresholds(tmp_path)
-
-
-SAMPLES = [(0.9, "correct"), (0.8, "wrong"), (0.7, "correct"), (0.6, "vague"), (0.5, "wrong"), (0.4, "correct")]
-
-
-def test_sweep_traces_the_trade_off() -> None:
-    curve = sweep(SAMPLES)
-    assert [point.kept for point in curve] == [6, 6, 5, 4, 3, 2, 1, 0]
-    everything, at_07, nothing = curve[0], curve[4], curve[-1]
-    assert (everything.wrong_kept, everything.correct_kept, everything.wrong_share_of_kept) == (1.0, 1.0, pytest.approx(2 / 6))
-    assert at_07.threshold == 0.7
-    assert (at_07.wrong_kept, at_07.correct_kept, at_07.wrong_share_of_kept) == (0.5, pytest.approx(2 / 3), pytest.approx(1 / 3))
-    assert (nothing.kept, nothing.wrong_kept, nothing.correct_kept) == (0, 0.0, 0.0)
-    assert choose_threshold(curve, max_wrong_share=0.10).threshold == 0.9
-    assert choose_threshold(curve, max_wrong_share=0.40).threshold == -math.inf
-    with pytest.raises(ValueError, match="rating must be one of"):
-        sweep([(0.1, "fine")])
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.floats(0, 1), st.sampled_from(["correct", "vague", "wrong"])), max_size=30))
-def test_sweep_is_monotonic(samples: list[tuple[float, str]]) -> None:
-    curve = sweep(samples)
-    assert curve[0].kept == len(samples) and curve[-1].kept == 0
-    for looser, tighter in zip(curve, curve[1:]):
-        assert tighter.kept <= looser.kept
-        assert tighter.wrong_kept <= looser.wrong_kept and tighter.correct_kept <= looser.correct_kept
-    assert choose_threshold(curve).wrong_share_of_kept <= 0.10
 
 
 def test_scores_with_log_probabilities_from_a_real_model(tiny_model_dir: Path) -> None:

@@ -138,7 +138,7 @@ def test_prompt_seam_decodes_like_the_backend(tiny_model_dir: Path) -> None:
     )
     expected = [generation and generation.text for generation in backend.generate(contexts, Style.GOOGLE)]
     prompts = [build_prompt(ctx, Style.GOOGLE) for ctx in contexts]
-    assert [text for text, _ in generate.generate_from_prompts(backend, prompts, batch_size=4)] == expected
+    assert [g and g.text for g, _ in generate.generate_from_prompts(backend, prompts, batch_size=4)] == expected
 
 
 @pytest.mark.parametrize(
@@ -221,3 +221,26 @@ def test_gpu_machine_options_run_transformers_without_codebleu(
     # near ties that int8 rounding flips. The shipped model's agreement is in docs/benchmarks.md.
     default_run = json.loads((evaluated / "metrics.json").read_text())["backends"]["model"]
     assert model["functions"] == default_run["functions"] and 0 < model["bleu4"] <= 100
+
+
+def test_gates_off_keep_what_the_model_wrote_and_all_give_every_scored_part_away(
+    tmp_path: Path, test_split: Path, tiny_model_dir: Path
+) -> None:
+    rows = {}
+    for gates in ("off", "all"):
+        out = tmp_path / gates
+        argv = ["--model", str(tiny_model_dir), "--data", str(test_split), "--out", str(out), "--max-new-tokens", "8",
+                "--baseline", "none", "--no-codebleu", "--gates", gates]
+        assert evaluate.main(argv) == 0
+        rows[gates] = _records(out / "outputs.jsonl")
+        assert f"confidence gates: {gates}" in (out / "report.md").read_text(encoding="utf-8")
+    scored = [row for row in rows["off"] if "summary" in row["scores"]]
+    assert scored, "the tiny model should write a summary somewhere"
+    # The same generations (greedy) and so the same scores; only the gates differ.
+    assert [row["scores"] for row in rows["off"]] == [row["scores"] for row in rows["all"]]
+    assert not any("model unsure" in why for row in rows["off"] for why in row["origins"].values())
+    for row in rows["all"]:
+        if "summary" in row["scores"]:
+            assert "model unsure" in row["origins"]["summary"], row
+    gated = json.loads((tmp_path / "all" / "metrics.json").read_text(encoding="utf-8"))["backends"]["model"]
+    assert gated["gate_summary"] == pytest.approx(100 * len(scored) / len(rows["all"]))

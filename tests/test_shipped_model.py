@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from docucode_hook.backends.convert import unconvertible_reason
+from docucode_hook.confidence import Thresholds, load_thresholds
 from docucode_hook.backends.loading import DEFAULT_MODEL_DIR
 from docucode_hook.backends.model import ModelBackend
 from docucode_hook.backends.template import TemplateBackend
@@ -42,6 +43,13 @@ def test_shipped_model_is_a_standard_model_directory_within_budget():
     weights = sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.glob("*.safetensors"))
     assert weights <= 40_000_000
     assert unconvertible_reason(DEFAULT_MODEL_DIR) is None  # the hook runs it on CTranslate2
+
+
+def test_shipped_model_carries_the_gates_calibrated_for_it():
+    # docs/eval/calibration-v3: chosen on the blind review of the validation sample.
+    thresholds = load_thresholds(DEFAULT_MODEL_DIR)
+    assert thresholds != Thresholds()
+    assert 0 < thresholds.summary < 1 and 0 < thresholds.description <= 1
 
 
 def test_default_backend_writes_model_text_not_the_template():

@@ -39,12 +39,17 @@ Each item shows a Python function and a docstring written for it. Judge from the
   - correct: true to the code and says what the function does (its intent, not only its name);
   - vague: not false, but generic or little more than the name restated;
   - wrong: says something false or misleading about the code.
+- description: the paragraphs between the summary and the first section (Args, Returns, ...):
+  correct, vague or wrong as for the summary (filler that says nothing is vague), or none
+  when the docstring has no such paragraph.
 - accepted: would a careful maintainer of this code accept the whole docstring?
   - as-is; light (after light edits: a word or a phrase); no (it needs rewriting, or says
     something false anywhere, including the parameter and return descriptions).
 
-Write one CSV row per item: `id,summary,accepted,note` (note: a few words on why, for wrong or no).
+Write one CSV row per item: `id,summary,description,accepted,note` (note: a few words on why,
+for wrong or no).
 """
+DESCRIPTION_RATINGS = (*SUMMARY_RATINGS, "none")
 
 
 class ReviewError(ValueError):
@@ -72,10 +77,27 @@ def _key(row: dict) -> tuple[str, str]:
     return row["path"], row["qualname"]
 
 
-def build_items(data: Path, runs: dict[str, Path], sample: int, seed: int) -> list[Item]:
+def written_docstrings(path: Path, backend: str | None = None) -> dict[tuple[str, str], str]:
+    """Each function's grounded docstring in a ``train.evaluate`` outputs file, from one backend:
+    ``backend``, or the file's first (the evaluated model; its baseline's rows follow)."""
+    rows = _read_jsonl(path)
+    backend = backend or (rows[0].get("backend") if rows else None)
+    written: dict[tuple[str, str], str] = {}
+    for row in rows:
+        if row.get("backend") != backend:
+            continue
+        if _key(row) in written:
+            raise ReviewError(f"{path}: {row['path']}:{row['qualname']} written twice by {backend!r}")
+        written[_key(row)] = row["grounded"]
+    if not written:
+        raise ReviewError(f"{path}: no rows of backend {backend!r}")
+    return written
+
+
+def build_items(data: Path, runs: dict[str, tuple[Path, str | None]], sample: int, seed: int) -> list[Item]:
     """The seeded sample of functions every run wrote a docstring for, one item per (function, run)."""
     code = {_key(row): row["code_snippet"] for row in _read_jsonl(data) if row.get("task", "docstring") == "docstring"}
-    written = {name: {_key(row): row["grounded"] for row in _read_jsonl(path)} for name, path in runs.items()}
+    written = {name: written_docstrings(path, backend) for name, (path, backend) in runs.items()}
     common = sorted(set(code).intersection(*written.values()))
     if len(common) < sample:
         raise ReviewError(f"{data}: only {len(common)} functions have a docstring from every run, {sample} asked")
@@ -118,6 +140,21 @@ def read_ratings(paths: Iterable[Path]) -> dict[int, tuple[str, str]]:
     return ratings
 
 
+def read_description_ratings(paths: Iterable[Path]) -> dict[int, str]:
+    """Item id -> description rating, from the ratings files that have the column (older sheets did not ask)."""
+    ratings: dict[int, str] = {}
+    for path in paths:
+        with path.open(encoding="utf-8", newline="") as handle:
+            for line, row in enumerate(csv.DictReader(handle), 2):
+                if row.get("description") is None:
+                    break
+                rating = row["description"].strip().lower()
+                if rating not in DESCRIPTION_RATINGS:
+                    raise ReviewError(f"{path}:{line}: description rating {rating!r} is not one of {DESCRIPTION_RATINGS}")
+                ratings[int(row["id"])] = rating
+    return ratings
+
+
 def tally(out: Path) -> dict[str, dict[str, float]]:
     """Per system: the share of summaries correct/vague/wrong and of docstrings accepted, in percent."""
     with (out / "key.csv").open(encoding="utf-8", newline="") as handle:
@@ -150,11 +187,12 @@ def tally_markdown(table: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _run_spec(text: str) -> tuple[str, Path]:
-    name, sep, path = text.partition("=")
-    if not sep or not name or not path:
-        raise argparse.ArgumentTypeError(f"--run takes NAME=OUTPUTS.jsonl, got {text!r}")
-    return name, Path(path)
+def _run_spec(text: str) -> tuple[str, tuple[Path, str | None]]:
+    name, sep, where = text.partition("=")
+    path, at, backend = where.rpartition("@") if "@" in where else (where, "", "")
+    if not sep or not name or not path or (at and not backend):
+        raise argparse.ArgumentTypeError(f"--run takes NAME=OUTPUTS.jsonl[@BACKEND], got {text!r}")
+    return name, (Path(path), backend or None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,7 +200,9 @@ class SheetsCommand:
     """Write the blind sheets and key.csv."""
 
     data: Path = arg(help="the test split (code_snippet per function)")
-    run: tuple[tuple[str, Path], ...] = arg(parse=_run_spec, append=True, help="NAME=outputs.jsonl of train.evaluate")
+    run: tuple[tuple[str, tuple[Path, str | None]], ...] = arg(
+        parse=_run_spec, append=True,
+        help="NAME=outputs.jsonl of train.evaluate, its first backend's rows; NAME=outputs.jsonl@template for another's")
     sample: int = arg(50)
     seed: int = arg(0)
     sheets: int = arg(1, help="split the items over this many reviewers")

@@ -1,121 +1,226 @@
-"""Calibrate the confidence gates on a blind review and ship them in the model directory.
+"""Calibrate the confidence gates on a validation sample and ship them in the model directory.
 
-Two steps. ``scores`` scores each generated part the way the hook does
-(``confidence.score_parts``: the model's token log-probabilities and the lexical support
-of the code) from a JSONL of generations, one object per function::
+The gates (``docucode_hook.confidence``) decide per part whether the model's text stays: a
+summary below its gate gives way to code-derived text, a description below its gate is
+dropped, a parameter's description below its gate gives way to derived text. Where to put
+each gate is read off two runs of ``train.evaluate`` over the same seeded validation sample:
+``--gates off`` (every part the model wrote, with each part's score) and ``--gates all``
+(derived text for every scored part, the floor)::
 
-    {"path": "pkg/mod.py", "qualname": "Store.get", "text": "<raw model text>",
-     "token_logprobs": [[0, -0.12], [4, -1.3], ...], "code": "<source>", "parameters": ["key"]}
-
-``fit`` joins the summary scores with the blind review's ratings of the same functions
-(``train.blind_review``: ``key.csv`` and ``ratings-*.csv``, for one ``--system``), sweeps
-the gate from keeping every summary to keeping none (``confidence.sweep``), picks the point
-that keeps the most correct summaries with at most ``--max-wrong`` of those kept rated wrong
-(``confidence.choose_threshold``), prints the curve as a Markdown table and writes the
-threshold into ``MODEL_DIR/docucode.json`` (the other gates are kept as they are)::
-
-    python -m train.calibrate scores --generations docs/eval/v4/generations.jsonl --out docs/eval/v4/scores.csv
-    python -m train.calibrate fit --scores docs/eval/v4/scores.csv --blind docs/eval/blind --system v4 \\
+    python -m train.evaluate --data data/mined/corpus/validation.jsonl --per-package 2 --baseline none \\
+        --gates off --out docs/eval/calibration-v3/off
+    python -m train.evaluate --data data/mined/corpus/validation.jsonl --per-package 2 --baseline none \\
+        --gates all --out docs/eval/calibration-v3/all
+    python -m train.blind_review sheets --data data/mined/corpus/validation.jsonl --sample 90 --sheets 4 \\
+        --run model=docs/eval/calibration-v3/off/outputs.jsonl --run derived=docs/eval/calibration-v3/all/outputs.jsonl \\
+        --out docs/eval/calibration-v3/blind
+    # the reviewers write ratings-K.csv beside the sheets; then
+    python -m train.calibrate --runs docs/eval/calibration-v3 --data data/mined/corpus/validation.jsonl \\
         --max-wrong 0.10 --model-dir src/docucode_hook/models/docucode-small
+
+- summary and description: by the blind review. Every point of the sweep says, over all the
+  rated functions, which share of the written summaries (descriptions) is correct, vague and
+  wrong when each part scoring below the gate takes the rating of what stands in for it (the
+  derived summary; no description). The gate is the point with the most correct parts among
+  those with at most ``--max-wrong`` wrong; the loosest such point on ties.
+- parameter descriptions: by the reference docstrings (many parts, each short): the gate that
+  gives the written descriptions the highest mean ROUGE-L against the reference ones.
+
+Writes ``curve.md`` beside the runs and the three gates into ``MODEL_DIR/docucode.json``.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
-from dataclasses import asdict, replace
+import math
+import sys
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
-from docucode_hook.confidence import (
-    PARAMETER_PREFIX,
-    THRESHOLDS_FILE,
-    CurvePoint,
-    Thresholds,
-    choose_threshold,
-    load_thresholds,
-    score_parts,
-    sweep,
-)
-from train.blind_review import read_ratings
+from docucode_hook.confidence import PARAMETER_PREFIX, SUMMARY, DESCRIPTION, THRESHOLDS_FILE, Thresholds, load_thresholds
+from train import metrics
+from train.args import arg, parse_args
+from train.blind_review import SUMMARY_RATINGS, ReviewError, read_description_ratings, read_ratings
+
+KEPT, REPLACED = "model", "derived"  # the two systems' names in the blind review's key.csv
 
 
-def score_generations(generations: Path, out: Path, weight: float = Thresholds.weight) -> int:
-    """Write ``path,qualname,part,score`` for every part of every generation; the number of rows."""
-    rows = []
-    for line in generations.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        item = json.loads(line)
-        logprobs = [(int(offset), float(logprob)) for offset, logprob in item.get("token_logprobs", [])]
-        scores = score_parts(item["text"], logprobs, item.get("parameters", []), item.get("code", ""), weight)
-        for part, score in scores.items():
-            kind = "parameter" if part.startswith(PARAMETER_PREFIX) else part
-            rows.append((item["path"], item["qualname"], kind, f"{score.score:.4f}"))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(("path", "qualname", "part", "score"))
-        writer.writerows(rows)
-    return len(rows)
+@dataclass(frozen=True)
+class Sample:
+    """One function's part: its score, its rating if kept, and the rating of what stands in below the gate."""
+
+    score: float | None  # None: the model wrote no such part, so no gate applies
+    kept: str
+    replaced: str  # "none" where the part is dropped rather than replaced
 
 
-def rated_summaries(scores: Path, blind: Path, system: str) -> list[tuple[float, str]]:
-    """(summary score, blind-review rating) for each function the reviewers rated for ``system``."""
-    with scores.open(encoding="utf-8", newline="") as handle:
-        by_function = {(row["path"], row["qualname"]): float(row["score"])
-                       for row in csv.DictReader(handle) if row["part"] == "summary"}
+@dataclass(frozen=True)
+class CurvePoint:
+    threshold: float  # keep the model's part when its score >= threshold
+    kept: int  # model parts kept
+    correct: float  # shares of all the sample's functions
+    vague: float
+    wrong: float
+
+
+def sweep(samples: Sequence[Sample]) -> list[CurvePoint]:
+    """The trade-off as the gate tightens, one point per distinct score, from keeping every
+    part (-inf) to keeping none (+inf)."""
+    for sample in samples:
+        for rating in (sample.kept, sample.replaced):
+            if rating not in (*SUMMARY_RATINGS, "none"):
+                raise ValueError(f"rating must be one of {', '.join(SUMMARY_RATINGS)} or none (got {rating!r})")
+    scores = sorted({sample.score for sample in samples if sample.score is not None})
+    curve = []
+    for threshold in (-math.inf, *scores, math.inf):
+        written = [
+            sample.kept if sample.score is None or sample.score >= threshold else sample.replaced for sample in samples
+        ]
+        total = len(samples) or 1
+        kept = sum(sample.score is not None and sample.score >= threshold for sample in samples)
+        curve.append(CurvePoint(threshold, kept, *(written.count(rating) / total for rating in SUMMARY_RATINGS)))
+    return curve
+
+
+def choose_threshold(curve: Sequence[CurvePoint], max_wrong: float = 0.10) -> CurvePoint:
+    """The point with the most correct parts among those with at most ``max_wrong`` wrong; on
+    ties the fewest wrong, then the fewest vague (a description that says nothing is better
+    dropped), then the loosest gate. The least wrong point when none qualifies."""
+    allowed = [point for point in curve if point.wrong <= max_wrong + 1e-12]
+    if not allowed:
+        return min(curve, key=lambda point: (point.wrong, -point.correct, point.threshold))
+    return max(allowed, key=lambda point: (point.correct, -point.wrong, -point.vague, -point.threshold))
+
+
+def _read_outputs(path: Path) -> dict[tuple[str, str], dict]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {(row["path"], row["qualname"]): row for row in rows if row["backend"].startswith("model")}
+
+
+def reviewed_samples(blind: Path, off: Path) -> tuple[list[Sample], list[Sample]]:
+    """(summary samples, description samples) of every function the reviewers rated in both systems."""
     with (blind / "key.csv").open(encoding="utf-8", newline="") as handle:
-        items = {int(row["id"]): (row["path"], row["qualname"]) for row in csv.DictReader(handle) if row["system"] == system}
-    ratings = read_ratings(sorted(blind.glob("ratings-*.csv")))
-    return [(by_function[key], ratings[item][0]) for item, key in sorted(items.items())
-            if item in ratings and key in by_function]
+        key = [(int(row["id"]), row["system"], (row["path"], row["qualname"])) for row in csv.DictReader(handle)]
+    paths = sorted(blind.glob("ratings-*.csv"))
+    summaries, descriptions = read_ratings(paths), read_description_ratings(paths)
+    rated: dict[tuple[str, str], dict[str, int]] = {}
+    for item, system, function in key:
+        if item in summaries:
+            rated.setdefault(function, {})[system] = item
+    scores = {function: row["scores"] for function, row in _read_outputs(off).items()}
+    summary_samples, description_samples = [], []
+    for function, items in sorted(rated.items()):
+        if set(items) != {KEPT, REPLACED}:
+            continue
+        if function not in scores:
+            raise ReviewError(f"{off}: no output for {function[0]}:{function[1]}, which the reviewers rated")
+        kept, replaced = items[KEPT], items[REPLACED]
+        summary_samples.append(Sample(scores[function].get(SUMMARY), summaries[kept][0], summaries[replaced][0]))
+        if kept in descriptions:
+            description_samples.append(Sample(scores[function].get(DESCRIPTION), descriptions[kept], "none"))
+    return summary_samples, description_samples
 
 
-def curve_markdown(curve: Sequence[CurvePoint], chosen: CurvePoint) -> str:
-    lines = ["| gate (keep score >=) | kept | wrong of kept | wrong still kept | correct still kept |",
-             "|---:|---:|---:|---:|---:|"]
+def _parameter_texts(docstring: str) -> dict[str, str]:
+    from docstring_parser import parse
+
+    try:
+        return {param.arg_name.lstrip("*"): param.description or "" for param in parse(docstring).params}
+    except Exception:  # a reference docstring in no style docstring_parser reads: no parameters to compare
+        return {}
+
+
+def parameter_samples(off: Path, floor: Path, data: Path) -> list[tuple[float, float, float]]:
+    """(score, ROUGE-L of the model's description, ROUGE-L of the derived one) per scored parameter,
+    both against the reference docstring's description of that parameter."""
+    references = {}
+    for line in data.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        references[(record.get("path"), record["qualname"])] = record["completion"]
+    derived = _read_outputs(floor)
+    samples = []
+    for function, row in _read_outputs(off).items():
+        reference = _parameter_texts(references.get(function, ""))
+        model, fallback = _parameter_texts(row["grounded"]), _parameter_texts(derived[function]["grounded"])
+        for part, score in row["scores"].items():
+            name = part.removeprefix(PARAMETER_PREFIX)
+            if part.startswith(PARAMETER_PREFIX) and reference.get(name) and name in model and name in fallback:
+                samples.append((score, *(metrics.rouge_l([reference[name]], [text[name]]) for text in (model, fallback))))
+    return samples
+
+
+def best_parameter_gate(samples: Sequence[tuple[float, float, float]]) -> tuple[float, float, list[tuple[float, float]]]:
+    """(gate, mean ROUGE-L there, the whole curve) for the gate that maximises the mean ROUGE-L."""
+    curve = []
+    for threshold in (-math.inf, *sorted({score for score, _, _ in samples}), math.inf):
+        written = [model if score >= threshold else derived for score, model, derived in samples]
+        curve.append((threshold, sum(written) / (len(written) or 1)))
+    best = max(curve, key=lambda point: (point[1], -point[0]))
+    return best[0], best[1], curve
+
+
+def gate_value(threshold: float) -> float:
+    """A sweep threshold as a gate in [0, 1]: just under a sample's rounded score, so that sample
+    stays kept; keeping every part is 0 and keeping none is 1 (only a perfect score passes)."""
+    if math.isinf(threshold):
+        return 0.0 if threshold < 0 else 1.0
+    return min(max(math.floor((threshold - 5e-5) * 1e4) / 1e4, 0.0), 1.0)
+
+
+def curve_markdown(title: str, curve: Sequence[CurvePoint], chosen: CurvePoint, total: int) -> str:
+    lines = [f"### {title} ({total} functions)", "",
+             "| gate (keep score >=) | model parts kept | correct | vague | wrong |", "|---:|---:|---:|---:|---:|"]
     for point in curve:
-        mark = " (chosen)" if point == chosen else ""
-        lines.append(f"| {point.threshold:.3f}{mark} | {point.kept} | {100 * point.wrong_share_of_kept:.0f}% | "
-                     f"{100 * point.wrong_kept:.0f}% | {100 * point.correct_kept:.0f}% |")
-    return "\n".join(lines)
+        mark = " **(chosen)**" if point == chosen else ""
+        lines.append(f"| {point.threshold:.4f}{mark} | {point.kept} | {100 * point.correct:.0f}% | "
+                     f"{100 * point.vague:.0f}% | {100 * point.wrong:.0f}% |")
+    return "\n".join(lines) + "\n"
 
 
-def write_summary_gate(model_dir: Path, gate: float) -> Thresholds:
-    """Set the summary gate in ``model_dir/docucode.json``, keeping the other gates."""
-    thresholds = replace(load_thresholds(model_dir), summary=min(max(gate, 0.0), 1.0))
-    (model_dir / THRESHOLDS_FILE).write_text(json.dumps({"thresholds": asdict(thresholds)}, indent=2) + "\n", encoding="utf-8")
+@dataclass(frozen=True)
+class CalibrateArgs:
+    runs: Path = arg(help="the folder with off/ and all/ (train.evaluate outputs) and blind/ (sheets, key, ratings)")
+    data: Path = arg(help="the validation split the runs sampled (its reference docstrings)")
+    model_dir: Path = arg(help="where docucode.json is written")
+    max_wrong: float = arg(0.10, help="the most wrong summaries (descriptions) the chosen gate may leave")
+
+
+def calibrate(args: CalibrateArgs, say: Callable[[str], None] = print) -> Thresholds:
+    """Sweep the three gates, write ``curve.md`` into ``args.runs`` and the gates into ``docucode.json``."""
+    off, floor = args.runs / "off" / "outputs.jsonl", args.runs / "all" / "outputs.jsonl"
+    summary_samples, description_samples = reviewed_samples(args.runs / "blind", off)
+    if not summary_samples:
+        raise ReviewError(f"{args.runs / 'blind'}: no function rated for both {KEPT!r} and {REPLACED!r}")
+    report = ["# Confidence gates: the trade-off curves", ""]
+    chosen = {}
+    for name, samples in ((SUMMARY, summary_samples), (DESCRIPTION, description_samples)):
+        curve = sweep(samples)
+        chosen[name] = choose_threshold(curve, args.max_wrong)
+        report.append(curve_markdown(name, curve, chosen[name], len(samples)))
+    gate, best, curve = best_parameter_gate(parameter_samples(off, floor, args.data))
+    report += [f"### parameter descriptions ({len(curve) - 2} distinct scores)", "",
+               f"Mean ROUGE-L of the written descriptions against the reference: {curve[0][1]:.1f} keeping every "
+               f"one, {curve[-1][1]:.1f} deriving every one, {best:.1f} at the chosen gate {gate:.4f}.", ""]
+    current = load_thresholds(args.model_dir)
+    thresholds = Thresholds(gate_value(chosen[SUMMARY].threshold), gate_value(chosen[DESCRIPTION].threshold),
+                            gate_value(gate), current.weight)
+    (args.model_dir / THRESHOLDS_FILE).write_text(json.dumps({"thresholds": asdict(thresholds)}, indent=2) + "\n",
+                                                  encoding="utf-8")
+    report.append(f"Written to `{THRESHOLDS_FILE}`: {json.dumps(asdict(thresholds))}")
+    (args.runs / "curve.md").write_text("\n".join(report) + "\n", encoding="utf-8")
+    say("\n".join(report))
     return thresholds
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    scores = commands.add_parser("scores", help="score every generated part as the hook does")
-    scores.add_argument("--generations", type=Path, required=True)
-    scores.add_argument("--out", type=Path, required=True)
-    fit = commands.add_parser("fit", help="choose the summary gate on a blind review and write docucode.json")
-    fit.add_argument("--scores", type=Path, required=True)
-    fit.add_argument("--blind", type=Path, required=True, help="the blind review's directory (key.csv, ratings-*.csv)")
-    fit.add_argument("--system", required=True, help="the system name in key.csv whose summaries were scored")
-    fit.add_argument("--max-wrong", type=float, default=0.10)
-    fit.add_argument("--model-dir", type=Path, required=True)
-    args = parser.parse_args(argv)
-    if args.command == "scores":
-        print(f"{score_generations(args.generations, args.out)} part scores written to {args.out}")
-        return 0
-    samples = rated_summaries(args.scores, args.blind, args.system)
-    if not samples:
-        parser.error(f"no rated summary of system {args.system!r} has a score in {args.scores}")
-    curve = sweep(samples)
-    chosen = choose_threshold(curve, args.max_wrong)
-    print(curve_markdown(curve, chosen))
-    # The sweep's ends are -inf (keep all) and +inf (keep none): the file holds a gate in [0, 1].
-    thresholds = write_summary_gate(args.model_dir, chosen.threshold)
-    print(f"\nsummary gate {thresholds.summary:.3f}: keeps {100 * chosen.correct_kept:.0f}% of the correct summaries, "
-          f"{100 * chosen.wrong_share_of_kept:.0f}% of those kept are wrong; written to {args.model_dir / THRESHOLDS_FILE}")
+    args = parse_args(CalibrateArgs, argv, prog="python -m train.calibrate", description=__doc__.splitlines()[0])
+    try:
+        calibrate(args)
+    except (ReviewError, OSError, KeyError, ValueError) as error:
+        print(f"train.calibrate: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -8,7 +8,10 @@
 
 Generation goes through the hook's own code: the model backend's loader and decoding on the
 record's own prompt (the exact training format), the template backend on the regenerated
-context, and the hook's grounding on both. Writes under --out: report.md, metrics.json,
+context, and the hook's grounding on both, with the model's confidence gates (``--gates``:
+``model``, the thresholds in the model directory's ``docucode.json``, as the hook reads them;
+``off``, every part the model wrote is kept; ``all``, every scored part gives way to
+code-derived text, the floor). Writes under --out: report.md, metrics.json,
 outputs.jsonl, review.csv and review.md (a human-review sheet for a sample). ``--task
 comments`` (or ``both``) scores the inline-comment records instead (or as well): see
 train/evaluate_comments.py for what it writes.
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import random
 import sys
 import textwrap
@@ -27,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from docucode_hook.backends import Generation as BackendGeneration
+from docucode_hook.confidence import Thresholds
 from docucode_hook.config import RUNTIMES, Config
 from docucode_hook.context import FunctionContext, Style
 from train import metrics
@@ -38,6 +44,7 @@ REQUIRED_FIELDS = ("prompt", "code_snippet", "completion", "qualname")
 PROBES = Path(__file__).resolve().parent / "probes" / "probe_functions.py"
 DEFAULT_PYDOCLINT = Path(__file__).resolve().parent.parent / ".venv-pydoclint" / "bin" / "pydoclint"
 REVIEW_COLUMNS = ("clarity", "tense", "jargon", "correct_intent")
+GATES = ("model", "off", "all")
 
 
 class EvalError(Exception):
@@ -50,6 +57,7 @@ class EvalArgs:
     model: str | None = arg(None, help="model directory (default: the model shipped in the package)")
     adapter: str | None = arg(None, help="PEFT adapter directory")
     limit: int | None = arg(None, help="evaluate a seeded sample of N records")
+    per_package: int | None = arg(None, help="at most N records of each package (seeded), before --limit")
     style: Style = arg(Style.GOOGLE)
     out: Path = arg(Path("docs/eval/latest"), help="report directory")
     baseline: str = arg("template", choices=("template", "none"))
@@ -62,6 +70,8 @@ class EvalArgs:
     runtime: str = arg("auto", choices=RUNTIMES,
                        help="auto: CTranslate2 int8 for a local Llama (as the hook); transformers for a GPU")
     codebleu: bool = arg(True, help="CodeBLEU (--no-codebleu where codebleu's tree-sitter is absent: the GPU machine)")
+    gates: str = arg("model", choices=GATES, help="confidence gates: the model directory's (as the hook), "
+                     "off (keep every part the model wrote) or all (derived text for every scored part)")
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,9 @@ class Generation:
     raw: str | None  # what the backend wrote (None: nothing usable)
     grounded: str  # what the hook would insert
     seconds: float  # this function's share of its batch's wall time
+    scores: dict[str, float] = field(default_factory=dict)  # part -> confidence score (model runs)
+    signals: dict[str, dict[str, float | None]] = field(default_factory=dict)  # part -> the score's inputs
+    origins: dict[str, str] = field(default_factory=dict)  # part -> why it is not the backend's text
 
 
 @dataclass(frozen=True)
@@ -141,11 +154,22 @@ def read_records(path: Path) -> list[tuple[str, dict[str, Any]]]:
     return records
 
 
-def read_examples(path: Path, limit: int | None = None, seed: int = 0) -> list[Example]:
-    """Docstring records of a train.mine JSONL file; with ``limit``, a seeded sample kept in file order."""
+def read_examples(path: Path, limit: int | None = None, seed: int = 0, per_package: int | None = None) -> list[Example]:
+    """Docstring records of a train.mine JSONL file; with ``limit``, a seeded sample kept in file order.
+
+    ``per_package`` first keeps a seeded sample of at most that many records of each package,
+    so that a few large packages do not make up most of the sample.
+    """
     from docucode_hook.prompt import COMMENT_TASK
 
     numbered = [(where, record) for where, record in read_records(path) if record.get("task") != COMMENT_TASK]
+    if per_package is not None:
+        by_package: dict[str, list[int]] = {}
+        for index, (_, record) in enumerate(numbered):
+            by_package.setdefault(record.get("package", ""), []).append(index)
+        rng = random.Random(seed)
+        keep = {index for indexes in by_package.values() for index in rng.sample(indexes, min(per_package, len(indexes)))}
+        numbered = [item for index, item in enumerate(numbered) if index in keep]
     if limit is not None and limit < len(numbered):
         keep = set(random.Random(seed).sample(range(len(numbered)), limit))
         numbered = [item for index, item in enumerate(numbered) if index in keep]
@@ -166,15 +190,49 @@ def probe_contexts() -> list[FunctionContext]:
 # --------------------------------------------------------------------------- generation
 
 
-def _grounded(
-    raw_and_seconds: list[tuple[str | None, float]], contexts: Sequence[FunctionContext], style: Style
-) -> tuple[Generation, ...]:
-    from docucode_hook.grounding import grounded_text
+def gate_thresholds(args: EvalArgs) -> Thresholds:
+    """The confidence gates ``args.gates`` names (see the module's docstring)."""
+    from docucode_hook.backends.loading import DEFAULT_MODEL_DIR
+    from docucode_hook.confidence import ThresholdsError, load_thresholds
 
-    return tuple(
-        Generation(raw, grounded_text(raw, ctx, style), seconds)
-        for (raw, seconds), ctx in zip(raw_and_seconds, contexts)
-    )
+    if args.gates == "off":  # every score is at least 0: nothing falls below
+        return Thresholds(summary=0.0, description=0.0, parameter=0.0)
+    if args.gates == "all":  # no score reaches infinity: every scored part falls below
+        return Thresholds(summary=math.inf, description=math.inf, parameter=math.inf)
+    try:
+        return load_thresholds(Path(args.model) if args.model else DEFAULT_MODEL_DIR)
+    except ThresholdsError as exc:
+        raise EvalError(str(exc)) from None
+
+
+def _grounded(
+    generated: list[tuple[BackendGeneration | None, float]],
+    contexts: Sequence[FunctionContext],
+    style: Style,
+    thresholds: Thresholds | None = None,
+) -> tuple[Generation, ...]:
+    """What the hook would insert for each generation; with ``thresholds``, the model's gates apply."""
+    from docucode_hook.confidence import score_parts
+    from docucode_hook.grounding import ground
+    from docucode_hook.prose import BACKEND, GroundingOptions
+
+    options = GroundingOptions(thresholds=thresholds or Thresholds())
+    written = []
+    for (generation, seconds), ctx in zip(generated, contexts):
+        raw = generation.text if generation else None
+        scored = thresholds is not None and generation is not None and generation.token_logprobs
+        grounded = ground(raw, ctx, style, generation=generation if scored else None, options=options)
+        scores, signals = {}, {}
+        if scored:
+            names = [param.name for param in ctx.parameters]
+            parts = score_parts(generation.text, generation.token_logprobs, names, ctx.code, options.thresholds.weight)
+            scores = {part: round(score.score, 4) for part, score in parts.items()}
+            signals = {part: {"mean_logprob": score.mean_logprob, "min_logprob": score.min_logprob,
+                              "support": score.support} for part, score in parts.items()}
+        origins = {origin.part: f"{origin.origin}: {origin.reason}".rstrip(": ")
+                   for origin in grounded.parts if origin.origin != BACKEND}
+        written.append(Generation(raw, grounded.text, seconds, scores, signals, origins))
+    return tuple(written)
 
 
 def load_model_backend(args: EvalArgs) -> tuple[Any, float]:
@@ -212,8 +270,12 @@ def run_model(args: EvalArgs, examples: Sequence[Example], probes: Sequence[Func
         backend, [build_prompt(ctx, args.style) for ctx in probes], args.batch_size
     )
     name = "model+adapter" if args.adapter else "model"
+    thresholds = gate_thresholds(args)
     return BackendRun(
-        name, _grounded(texts, contexts, args.style), _grounded(probe_texts, probes, args.style), load_seconds
+        name,
+        _grounded(texts, contexts, args.style, thresholds),
+        _grounded(probe_texts, probes, args.style, thresholds),
+        load_seconds,
     )
 
 
@@ -269,6 +331,16 @@ def _code_only_scores(examples: Sequence[Example], codes: list[list[str]] | None
     }
 
 
+def _gate_scores(generations: Sequence[Generation]) -> dict[str, float]:
+    """The share of functions where a confidence gate replaced the summary, dropped the
+    description, or replaced a parameter's description."""
+    def gated(gen: Generation, part: str) -> bool:
+        return any(name.startswith(part) and "model unsure" in why for name, why in gen.origins.items())
+
+    return {f"gate_{part.strip()}": _percent([gated(gen, part) for gen in generations])
+            for part in ("summary", "description", "param ")}
+
+
 def score(
     examples: Sequence[Example], generations: Sequence[Generation], style: Style, pydoclint: Path,
     codebleu: bool = True,
@@ -298,6 +370,7 @@ def score(
         **{f"summary_{k}": v for k, v in metrics.summary_checks(summaries, names).items()},
         **{f"raw_summary_{k}": v for k, v in metrics.summary_checks(raw_summaries, names).items()},
         "no_output": _percent([gen.raw is None for gen in generations]),
+        **_gate_scores(generations),
         "ms_per_function": 1000 * sum(seconds) / len(seconds),
         "ms_per_function_p95": 1000 * seconds[int(0.95 * (len(seconds) - 1))],
     }
@@ -353,6 +426,11 @@ _TABLES = {
         ("raw restates name", "raw_summary_restates_name"),
         ("raw repetition", "raw_summary_repetition"),
     ],
+    "Confidence gates (% of functions where the model's part gave way)": [
+        ("summary replaced", "gate_summary"),
+        ("description dropped", "gate_description"),
+        ("a parameter replaced", "gate_param"),
+    ],
 }
 
 _NOTES = """\
@@ -397,7 +475,7 @@ def report_markdown(
         f"# Evaluation: {args.model or 'shipped default model'}" + (f" + {args.adapter}" if args.adapter else ""),
         "",
         f"Data: `{args.data}`, {len(examples)} functions from {len(packages)} packages; style {args.style.value}; "
-        f"batch {args.batch_size}, max {args.max_new_tokens} new tokens.",
+        f"batch {args.batch_size}, max {args.max_new_tokens} new tokens; confidence gates: {args.gates}.",
         "",
         "Command: `python -m train.evaluate " + " ".join(_command_line(args)) + "`",
         "",
@@ -443,7 +521,9 @@ def _command_line(args: EvalArgs) -> list[str]:
     parts += [f"--model {args.model}"] if args.model else []
     parts += [f"--adapter {args.adapter}"] if args.adapter else []
     parts += [f"--limit {args.limit}"] if args.limit else []
+    parts += [f"--per-package {args.per_package}"] if args.per_package else []
     parts += [f"--task {args.task}"] if args.task != "docstrings" else []
+    parts += [f"--gates {args.gates}"] if args.gates != "model" else []
     return parts + [f"--style {args.style.value}", f"--out {args.out}", f"--baseline {args.baseline}"]
 
 
@@ -534,6 +614,9 @@ def write_outputs(
                     "qualname": example.record["qualname"],
                     "raw": gen.raw,
                     "grounded": gen.grounded,
+                    "scores": gen.scores,
+                    "signals": gen.signals,
+                    "origins": gen.origins,
                     "ms": 1000 * gen.seconds,
                     "bleu4": 100 * metrics.sentence_bleu4(example.reference_summary, metrics.summary_of(gen.grounded)),
                 }
@@ -546,7 +629,7 @@ def write_outputs(
 
 def evaluate(args: EvalArgs) -> list[BackendRun]:
     """Generate with the model and the baseline, score both, and write every output file."""
-    examples = read_examples(args.data, args.limit, args.seed)
+    examples = read_examples(args.data, args.limit, args.seed, args.per_package)
     probes = probe_contexts()
     runs = [run_model(args, examples, probes)]
     if args.baseline == "template":
@@ -581,7 +664,7 @@ def evaluate_comment_task(args: EvalArgs) -> dict[str, float]:
 
 
 def _usage_problem(args: EvalArgs) -> str | None:
-    small = next((name for name in ("limit", "batch_size", "max_new_tokens", "sample")
+    small = next((name for name in ("limit", "per_package", "batch_size", "max_new_tokens", "sample")
                   if getattr(args, name) is not None and getattr(args, name) < 1), None)
     return f"--{small.replace('_', '-')} must be at least 1" if small else None
 

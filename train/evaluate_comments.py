@@ -59,8 +59,8 @@ def generate_comments(backend: Any, records: Sequence[dict[str, Any]], batch_siz
     prompts = [Prompt(record["prompt"], record["code_snippet"], COMMENT_TASK) for record in records]
     generated = generate_from_prompts(backend, prompts, batch_size)
     return [
-        CommentResult(record, raw, sanitize_comment(raw) or "", seconds)
-        for record, (raw, seconds) in zip(records, generated)
+        CommentResult(record, generation and generation.text, sanitize_comment(generation and generation.text) or "", seconds)
+        for record, (generation, seconds) in zip(records, generated)
     ]
 
 

@@ -10,7 +10,7 @@ score combines two signals, each in [0, 1]:
 
 ``score = weight * confidence + (1 - weight) * support``. Neither signal alone separates
 wrong from right summaries well (issue 14: AUC 0.62 and 0.67), so both are kept per part
-and the thresholds are calibrated by blind review (``sweep``/``choose_threshold``).
+and the thresholds are calibrated by blind review (``train.calibrate``).
 
 The thresholds ship in the model directory, in ``docucode.json`` beside ``config.json``
 (a file of our own: ``save_pretrained`` rewrites ``config.json``)::
@@ -248,64 +248,16 @@ def decide(scores: dict[str, PartScore], thresholds: Thresholds) -> Decision:
     return Decision(drop_description, replace_summary, replaced, tuple(reasons))
 
 
-@dataclass(frozen=True)
-class CurvePoint:
-    threshold: float
-    kept: int
-    wrong_share_of_kept: float  # of the parts kept, the share rated wrong (0 when none kept)
-    wrong_kept: float  # of all wrong parts, the share still kept
-    correct_kept: float  # of all correct parts, the share still kept
-
-
-RATINGS = ("correct", "vague", "wrong")
-
-
-def sweep(samples: Sequence[tuple[float, str]]) -> list[CurvePoint]:
-    """The trade-off as the gate tightens: one point per distinct score (keep score >= threshold),
-    from keeping everything to keeping nothing. ``samples`` are (score, rating), ratings as
-    in the blind review: "correct", "vague" or "wrong"."""
-    for _, rating in samples:
-        if rating not in RATINGS:
-            raise ValueError(f"rating must be one of {', '.join(RATINGS)} (got {rating!r})")
-    wrong_total = sum(rating == "wrong" for _, rating in samples)
-    correct_total = sum(rating == "correct" for _, rating in samples)
-    thresholds = [-math.inf, *sorted({score for score, _ in samples}), math.inf]
-    curve = []
-    for threshold in thresholds:
-        kept = [rating for score, rating in samples if score >= threshold]
-        wrong = kept.count("wrong")
-        curve.append(
-            CurvePoint(
-                threshold,
-                len(kept),
-                wrong / len(kept) if kept else 0.0,
-                wrong / wrong_total if wrong_total else 0.0,
-                kept.count("correct") / correct_total if correct_total else 0.0,
-            )
-        )
-    return curve
-
-
-def choose_threshold(curve: Sequence[CurvePoint], max_wrong_share: float = 0.10) -> CurvePoint:
-    """The point that keeps the most correct parts while at most ``max_wrong_share`` of what is
-    kept is wrong (the loosest such gate on ties); keeping nothing when no point qualifies."""
-    allowed = [point for point in curve if point.wrong_share_of_kept <= max_wrong_share]
-    return max(allowed, key=lambda point: (point.correct_kept, -point.threshold))
-
-
 __all__ = [
-    "CurvePoint",
     "DESCRIPTION",
     "Decision",
     "PARAMETER_PREFIX",
     "PartScore",
-    "RATINGS",
     "SUMMARY",
     "Span",
     "THRESHOLDS_FILE",
     "Thresholds",
     "ThresholdsError",
-    "choose_threshold",
     "code_identifiers",
     "decide",
     "lexical_support",
@@ -313,5 +265,4 @@ __all__ = [
     "part_spans",
     "score_parts",
     "span_logprobs",
-    "sweep",
 ]
