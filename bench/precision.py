@@ -21,6 +21,7 @@ Run::
 
     python bench/precision.py --backend template --functions 100 PACKAGE_DIR
     python bench/precision.py --backend model --functions 100 PACKAGE_DIR
+    python bench/precision.py --backend model --functions 15 PKG_A PKG_B ...   # a by-package sample
 """
 
 from __future__ import annotations
@@ -184,16 +185,34 @@ def measure(package: Path, backend: str, functions: int, width: int) -> dict[str
             "origins": dict(sorted(origins.items())), "examples": examples}
 
 
+def merged(results: list[dict[str, object]]) -> dict[str, object]:
+    """One result for several packages: counts and origins summed, examples and seconds pooled."""
+    total: dict[str, object] = {"packages": len(results)}
+    for result in results:
+        for key, value in result.items():
+            if key in ("origins", "examples"):
+                bucket = total.setdefault(key, {})
+                for name, item in value.items():  # type: ignore[union-attr]
+                    bucket[name] = bucket.get(name, 0 if key == "origins" else []) + item
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                total[key] = round(total.get(key, 0) + value, 1)  # type: ignore[operator]
+            else:
+                total[key] = value
+    return total
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("package", type=Path, help="a directory of Python files")
+    parser.add_argument("packages", type=Path, nargs="+", help="directories of Python files, each measured apart")
     parser.add_argument("--backend", default="template", choices=["template", "model", "server"])
-    parser.add_argument("--functions", type=int, default=100)
+    parser.add_argument("--functions", type=int, default=100, help="per package")
     parser.add_argument("--width", type=int, default=88)
     args = parser.parse_args(argv)
-    if not args.package.is_dir():
-        parser.error(f"{args.package}: not a directory")
-    json.dump(measure(args.package, args.backend, args.functions, args.width), sys.stdout, indent=2)
+    for package in args.packages:
+        if not package.is_dir():
+            parser.error(f"{package}: not a directory")
+    results = [measure(package, args.backend, args.functions, args.width) for package in args.packages]
+    json.dump(results[0] if len(results) == 1 else merged(results), sys.stdout, indent=2)
     print()
     return 0
 
