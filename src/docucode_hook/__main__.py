@@ -1,5 +1,5 @@
 """Entry point for ``python -m docucode_hook``."""
 
-from docucode_hook.cli import main
+from docucode_hook.cli import run
 
-raise SystemExit(main())
+raise SystemExit(run())

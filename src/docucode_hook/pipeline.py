@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import difflib
 import gc
+import importlib
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -18,6 +18,7 @@ from docucode_hook.context import FunctionContext
 from docucode_hook.cpus import usable_cpus
 from docucode_hook.fileio import SourceError, SourceFile, read_source, write_source
 from docucode_hook.finder import FileScan, Finding, Target, scan_source
+from docucode_hook.meanwhile import meanwhile
 
 if TYPE_CHECKING:  # LibCST is for fix mode only; --check never imports it
     from docucode_hook.comments import CommentSite
@@ -137,6 +138,8 @@ def check_paths(paths: Sequence[Path], root: Path, config: Config) -> list[FileR
     # Small chunks: when one worker is done the other has at most one chunk left, which with
     # 91-file chunks on transformers was up to 0.9 s of CPU (16 files: 0.24 s at most).
     chunksize = max(1, min(16, len(paths) // (workers * 16)))
+    from concurrent.futures import ProcessPoolExecutor  # 15 ms of imports a fix run never needs
+
     with _without_cyclic_gc(), ProcessPoolExecutor(workers, initializer=gc.disable) as pool:
         return list(pool.map(check, paths, chunksize=chunksize))
 
@@ -304,7 +307,9 @@ def fix_paths(
     # Refreshing stale sections needs no model, so a model is loaded only for missing docstrings.
     backend = _load_backend(config) if missing else None
     progress = progress_factory(missing) if progress_factory and missing else None
-    texts = iter(_texts_for(targets, backend, config, progress) if targets else ())
+    # LibCST's import (0.14 s) happens while the model generates, if it does (see meanwhile.py).
+    with meanwhile(partial(importlib.import_module, "docucode_hook.insert")):
+        texts = iter(_texts_for(targets, backend, config, progress) if targets else ())
     rewritten: list[tuple[_Work, FileResult, str]] = []
     for item, result in work:
         made = {t.context.lineno: next(texts) for t in item.scan.targets}

@@ -19,6 +19,7 @@ from typing import Any, Sequence
 
 from docucode_hook.backends.convert import SIDECAR, read_config, read_json
 from docucode_hook.cpus import usable_cpus
+from docucode_hook.meanwhile import run_queued
 from docucode_hook.stopping import RowStopper
 
 # The process's Generators, released before the interpreter shuts down: a Generator with
@@ -143,6 +144,7 @@ class CT2Engine:
             ))
             for group in length_groups([len(ids) for ids in input_ids])
         ]
+        run_queued()  # the requests run in CTranslate2's threads: this thread is free until their results
         rows: list[tuple[list[int], list[float]]] = [([], []) for _ in input_ids]
         for group, results in pending:
             for row, result in zip(group, results):

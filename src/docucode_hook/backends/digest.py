@@ -10,14 +10,19 @@ WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
 # Files up to this size are hashed whole; larger ones by head and tail (a retrain changes both).
 FULL_HASH_LIMIT = 64 << 20
 SAMPLE_BYTES = 1 << 20
+CHUNK_BYTES = 1 << 20
 
 
 @functools.lru_cache(maxsize=64)  # a backfill asks once per batch: hash each file version once per process
 def _file_digest(path: Path, size: int, modified_ns: int) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with path.open("rb", buffering=0) as handle:
         if size <= FULL_HASH_LIMIT:
-            digest.update(handle.read())
+            # Through one small buffer: reading a 15 MB shard whole first cost as much as hashing it.
+            buffer = bytearray(CHUNK_BYTES)
+            view = memoryview(buffer)
+            while read := handle.readinto(buffer):
+                digest.update(view[:read])
         else:
             digest.update(handle.read(SAMPLE_BYTES))
             handle.seek(size - SAMPLE_BYTES)
