@@ -127,7 +127,7 @@ def _pip_download(specs: Sequence[str], dest: Path, max_mb: float, timeout: floa
         return None
     if code < 0:
         return f"download over {timeout:g} s"
-    text = " ".join(tail)
+    text = re.sub(r"\S+://\S+", "(link)", " ".join(tail))  # pip's help links name hosts the record needs not
     return "no wheel" if "No matching distribution" in text or "Could not find a version" in text else f"pip failed: {text[-160:]}"
 
 
