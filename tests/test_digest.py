@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
-from docucode_hook.backends import digest as digest_module
 from docucode_hook.backends.digest import directory_digest
 
 
@@ -27,20 +28,26 @@ def test_the_digest_reads_a_weight_file_to_its_last_byte(tmp_path: Path):
     assert directory_digest(tmp_path / "b") == first
 
 
+def _digest_in_a_new_process(model: Path) -> str:
+    script = "import sys; from pathlib import Path; from docucode_hook.backends.digest import directory_digest; " \
+             "print(directory_digest(Path(sys.argv[1])))"
+    return subprocess.run([sys.executable, "-c", script, str(model)], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
 def test_a_file_digest_is_remembered_under_its_stat_across_processes(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("DOCUCODE_CACHE_DIR", str(tmp_path / "cache"))
     model = _model(tmp_path / "m", os.urandom(1 << 20))
     weights = model / "model.safetensors"
-    first = directory_digest(model)
-    assert (tmp_path / "cache" / "file-digests.json").is_file()
-    # The same size, inode and modification time: the remembered digest stands (as git's index
-    # trusts a stat). A fresh process would see the file on disk, so clear this one's memory too.
+    first = _digest_in_a_new_process(model)
+    assert first == directory_digest(model) and (tmp_path / "cache" / "file-digests.json").is_file()
+    # The same size, inode and modification time: the remembered digest stands, as git's index
+    # trusts a stat, and a new process does not read the weights again.
     stat = weights.stat()
     with weights.open("r+b") as handle:
         handle.write(b"\x00" * 16)
     os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    digest_module._file_digest.cache_clear()
-    assert directory_digest(model) == first
+    assert _digest_in_a_new_process(model) == first
     # Any change of the stat (here the time alone) and the file is read again.
     os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
-    assert directory_digest(model) != first
+    assert _digest_in_a_new_process(model) != first
