@@ -203,7 +203,7 @@ def test_no_written_line_exceeds_the_limit(
             # Only a word longer than the room may stick out: alone, or after an entry's head. A
             # NumPy "name : type" line is never broken (grounding leaves the type to the
             # signature where such a head cannot fit).
-            rest = re.sub(r"^\s*(?:\"\"\"|(?:\w+ \(int\):|:param \w+:|:returns:|list\[int\]:|\w+ : int$))", "", line)
+            rest = re.sub(r"^\s*(?:\"\"\"|(?:\w+ \(int\):|:param \w+:|:type \w+:|:returns:|list\[int\]:|\w+ : int$))", "", line)
             assert len(rest.replace('"""', "").split()) <= 1, line
     # The layout survives: the same parts parse back, only the line breaks differ.
     parsed = parse(text)

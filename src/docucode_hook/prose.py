@@ -198,10 +198,10 @@ class Prose:
 
 def _first_sentence(text: str | None) -> str:
     """The first sentence of the first line, tidied and sentence-cased; empty when there is none."""
-    line = next((" ".join(line.split()) for line in (text or "").splitlines() if line.strip()), "")
-    line = line.strip("\"' \t#*-:")
-    if line.count("`") % 2:
+    line = next((line for line in (text or "").splitlines() if line.strip()), "")
+    if line.count("`") % 2:  # first: a dropped backtick may uncover a leading "#" or leave two spaces
         line = line.replace("`", "")
+    line = " ".join(line.split()).strip("\"' \t#*-:")
     if sentence := re.match(r"(.+?[.!?])(?:\s|$)", line):
         line = sentence.group(1)
     line = line.rstrip(".!?,;: ")
