@@ -26,7 +26,7 @@ import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 from train.args import arg, parse_command
 
@@ -77,27 +77,28 @@ def _key(row: dict) -> tuple[str, str]:
     return row["path"], row["qualname"]
 
 
-def written_docstrings(path: Path, backend: str | None = None) -> dict[tuple[str, str], str]:
-    """Each function's grounded docstring in a ``train.evaluate`` outputs file, from one backend:
-    ``backend``, or the file's first (the evaluated model; its baseline's rows follow)."""
+def outputs_rows(path: Path, backend: str | None = None) -> dict[tuple[str, str], dict]:
+    """Each function's row in a ``train.evaluate`` outputs file, from one backend: ``backend``,
+    or the file's first (the evaluated model; its baseline's rows follow)."""
     rows = _read_jsonl(path)
     backend = backend or (rows[0].get("backend") if rows else None)
-    written: dict[tuple[str, str], str] = {}
+    chosen: dict[tuple[str, str], dict] = {}
     for row in rows:
         if row.get("backend") != backend:
             continue
-        if _key(row) in written:
+        if _key(row) in chosen:
             raise ReviewError(f"{path}: {row['path']}:{row['qualname']} written twice by {backend!r}")
-        written[_key(row)] = row["grounded"]
-    if not written:
+        chosen[_key(row)] = row
+    if not chosen:
         raise ReviewError(f"{path}: no rows of backend {backend!r}")
-    return written
+    return chosen
 
 
 def build_items(data: Path, runs: dict[str, tuple[Path, str | None]], sample: int, seed: int) -> list[Item]:
     """The seeded sample of functions every run wrote a docstring for, one item per (function, run)."""
     code = {_key(row): row["code_snippet"] for row in _read_jsonl(data) if row.get("task", "docstring") == "docstring"}
-    written = {name: written_docstrings(path, backend) for name, (path, backend) in runs.items()}
+    written = {name: {key: row["grounded"] for key, row in outputs_rows(path, backend).items()}
+               for name, (path, backend) in runs.items()}
     common = sorted(set(code).intersection(*written.values()))
     if len(common) < sample:
         raise ReviewError(f"{data}: only {len(common)} functions have a docstring from every run, {sample} asked")
@@ -127,31 +128,25 @@ def write_sheets(items: Sequence[Item], out: Path, sheets: int) -> None:
         writer.writerows((item.id, item.system, item.path, item.qualname) for item in items)
 
 
-def read_ratings(paths: Iterable[Path]) -> dict[int, tuple[str, str]]:
-    """Item id -> (summary rating, accepted rating), checked against the allowed words."""
-    ratings: dict[int, tuple[str, str]] = {}
+class Rating(NamedTuple):
+    summary: str
+    accepted: str
+    description: str | None  # None: the sheet did not ask (older reviews)
+
+
+def read_ratings(paths: Iterable[Path]) -> dict[int, Rating]:
+    """Item id -> its ratings, checked against the allowed words."""
+    ratings: dict[int, Rating] = {}
     for path in paths:
         with path.open(encoding="utf-8", newline="") as handle:
             for line, row in enumerate(csv.DictReader(handle), 2):
                 summary, accepted = row["summary"].strip().lower(), row["accepted"].strip().lower()
                 if summary not in SUMMARY_RATINGS or accepted not in ACCEPT_RATINGS:
                     raise ReviewError(f"{path}:{line}: rating {summary!r}/{accepted!r} is not one of {SUMMARY_RATINGS}/{ACCEPT_RATINGS}")
-                ratings[int(row["id"])] = (summary, accepted)
-    return ratings
-
-
-def read_description_ratings(paths: Iterable[Path]) -> dict[int, str]:
-    """Item id -> description rating, from the ratings files that have the column (older sheets did not ask)."""
-    ratings: dict[int, str] = {}
-    for path in paths:
-        with path.open(encoding="utf-8", newline="") as handle:
-            for line, row in enumerate(csv.DictReader(handle), 2):
-                if row.get("description") is None:
-                    break
-                rating = row["description"].strip().lower()
-                if rating not in DESCRIPTION_RATINGS:
-                    raise ReviewError(f"{path}:{line}: description rating {rating!r} is not one of {DESCRIPTION_RATINGS}")
-                ratings[int(row["id"])] = rating
+                description = row["description"].strip().lower() if row.get("description") is not None else None
+                if description is not None and description not in DESCRIPTION_RATINGS:
+                    raise ReviewError(f"{path}:{line}: description rating {description!r} is not one of {DESCRIPTION_RATINGS}")
+                ratings[int(row["id"])] = Rating(summary, accepted, description)
     return ratings
 
 
@@ -165,8 +160,8 @@ def tally(out: Path) -> dict[str, dict[str, float]]:
         raise ReviewError(f"{out}: items without a rating: {missing[:10]}")
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     for item, system in systems.items():
-        summary, accepted = ratings[item]
-        counts[system].update((summary, f"accepted {accepted}", "items"))
+        rating = ratings[item]
+        counts[system].update((rating.summary, f"accepted {rating.accepted}", "items"))
     return {
         system: {
             **{word: 100 * c[word] / c["items"] for word in SUMMARY_RATINGS},

@@ -42,7 +42,7 @@ from typing import Callable, Sequence
 from docucode_hook.confidence import PARAMETER_PREFIX, SUMMARY, DESCRIPTION, THRESHOLDS_FILE, Thresholds, load_thresholds
 from train import metrics
 from train.args import arg, parse_args
-from train.blind_review import SUMMARY_RATINGS, ReviewError, read_description_ratings, read_ratings
+from train.blind_review import SUMMARY_RATINGS, ReviewError, outputs_rows, read_ratings
 
 KEPT, REPLACED = "model", "derived"  # the two systems' names in the blind review's key.csv
 
@@ -94,22 +94,16 @@ def choose_threshold(curve: Sequence[CurvePoint], max_wrong: float = 0.10) -> Cu
     return max(allowed, key=lambda point: (point.correct, -point.wrong, -point.vague, -point.threshold))
 
 
-def _read_outputs(path: Path) -> dict[tuple[str, str], dict]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return {(row["path"], row["qualname"]): row for row in rows if row["backend"].startswith("model")}
-
-
 def reviewed_samples(blind: Path, off: Path) -> tuple[list[Sample], list[Sample]]:
     """(summary samples, description samples) of every function the reviewers rated in both systems."""
     with (blind / "key.csv").open(encoding="utf-8", newline="") as handle:
         key = [(int(row["id"]), row["system"], (row["path"], row["qualname"])) for row in csv.DictReader(handle)]
-    paths = sorted(blind.glob("ratings-*.csv"))
-    summaries, descriptions = read_ratings(paths), read_description_ratings(paths)
+    ratings = read_ratings(sorted(blind.glob("ratings-*.csv")))
     rated: dict[tuple[str, str], dict[str, int]] = {}
     for item, system, function in key:
-        if item in summaries:
+        if item in ratings:
             rated.setdefault(function, {})[system] = item
-    scores = {function: row["scores"] for function, row in _read_outputs(off).items()}
+    scores = {function: row["scores"] for function, row in outputs_rows(off).items()}
     summary_samples, description_samples = [], []
     for function, items in sorted(rated.items()):
         if set(items) != {KEPT, REPLACED}:
@@ -117,9 +111,9 @@ def reviewed_samples(blind: Path, off: Path) -> tuple[list[Sample], list[Sample]
         if function not in scores:
             raise ReviewError(f"{off}: no output for {function[0]}:{function[1]}, which the reviewers rated")
         kept, replaced = items[KEPT], items[REPLACED]
-        summary_samples.append(Sample(scores[function].get(SUMMARY), summaries[kept][0], summaries[replaced][0]))
-        if kept in descriptions:
-            description_samples.append(Sample(scores[function].get(DESCRIPTION), descriptions[kept], "none"))
+        summary_samples.append(Sample(scores[function].get(SUMMARY), ratings[kept].summary, ratings[replaced].summary))
+        if ratings[kept].description is not None:
+            description_samples.append(Sample(scores[function].get(DESCRIPTION), ratings[kept].description, "none"))
     return summary_samples, description_samples
 
 
@@ -139,9 +133,9 @@ def parameter_samples(off: Path, floor: Path, data: Path) -> list[tuple[float, f
     for line in data.read_text(encoding="utf-8").splitlines():
         record = json.loads(line)
         references[(record.get("path"), record["qualname"])] = record["completion"]
-    derived = _read_outputs(floor)
+    derived = outputs_rows(floor)
     samples = []
-    for function, row in _read_outputs(off).items():
+    for function, row in outputs_rows(off).items():
         reference = _parameter_texts(references.get(function, ""))
         model, fallback = _parameter_texts(row["grounded"]), _parameter_texts(derived[function]["grounded"])
         for part, score in row["scores"].items():
