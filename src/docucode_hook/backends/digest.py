@@ -23,8 +23,7 @@ MEMO_FILE = "file-digests.json"
 MEMO_ENTRIES = 256  # the newest kept: a few models' files, each version once
 
 
-@functools.lru_cache(maxsize=64)  # a backfill asks once per batch: hash each file version once per process
-def _file_digest(path: Path, size: int, modified_ns: int) -> str:
+def _file_digest(path: Path, size: int) -> str:
     digest = hashlib.sha256()
     with path.open("rb", buffering=0) as handle:
         if size <= FULL_HASH_LIMIT:
@@ -46,16 +45,16 @@ def _memo_path() -> Path:
     return models_cache_dir().parent / MEMO_FILE  # beside the models and docstrings, in neither
 
 
-def _read_memo() -> dict[str, str]:
+@functools.lru_cache(maxsize=4)  # a backfill asks once per batch: read the file once per process
+def _read_memo(path: Path) -> dict[str, str]:
     try:
-        memo = json.loads(_memo_path().read_text(encoding="utf-8"))
+        memo = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):  # none yet, or a broken one: rebuilt from the files
         return {}
     return memo if isinstance(memo, dict) else {}
 
 
-def _write_memo(memo: dict[str, str]) -> None:
-    path = _memo_path()
+def _write_memo(path: Path, memo: dict[str, str]) -> None:
     kept = dict(list(memo.items())[-MEMO_ENTRIES:])
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -69,16 +68,17 @@ def _write_memo(memo: dict[str, str]) -> None:
 def directory_digest(directory: Path) -> str:
     """sha256 over config files and weight files (sampled when large): cheap, changes on retrain."""
     digest = hashlib.sha256()
-    memo, added = _read_memo(), False
+    memo_path = _memo_path()
+    memo, added = _read_memo(memo_path), False
     for path in sorted(Path(directory).iterdir()):
         if path.suffix == ".json" or path.name.endswith(WEIGHT_SUFFIXES):
             stat = path.stat()
             key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{stat.st_ino}"
             if key not in memo:
-                memo[key], added = _file_digest(path, stat.st_size, stat.st_mtime_ns), True
+                memo[key], added = _file_digest(path, stat.st_size), True
             digest.update(memo[key].encode())
     if added:
-        _write_memo(memo)
+        _write_memo(memo_path, memo)
     return digest.hexdigest()
 
 
