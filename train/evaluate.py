@@ -212,7 +212,6 @@ def _grounded(
     thresholds: Thresholds | None = None,
 ) -> tuple[Generation, ...]:
     """What the hook would insert for each generation; with ``thresholds``, the model's gates apply."""
-    from docucode_hook.confidence import score_parts
     from docucode_hook.grounding import ground
     from docucode_hook.prose import BACKEND, GroundingOptions
 
@@ -222,13 +221,9 @@ def _grounded(
         raw = generation.text if generation else None
         scored = thresholds is not None and generation is not None and generation.token_logprobs
         grounded = ground(raw, ctx, style, generation=generation if scored else None, options=options)
-        scores, signals = {}, {}
-        if scored:
-            names = [param.name for param in ctx.parameters]
-            parts = score_parts(generation.text, generation.token_logprobs, names, ctx.code, options.thresholds.weight)
-            scores = {part: round(score.score, 4) for part, score in parts.items()}
-            signals = {part: {"mean_logprob": score.mean_logprob, "min_logprob": score.min_logprob,
-                              "support": score.support} for part, score in parts.items()}
+        scores = {part: round(score.score, 4) for part, score in grounded.scores.items()}
+        signals = {part: {"mean_logprob": score.mean_logprob, "min_logprob": score.min_logprob,
+                          "support": score.support} for part, score in grounded.scores.items()}
         origins = {origin.part: f"{origin.origin}: {origin.reason}".rstrip(": ")
                    for origin in grounded.parts if origin.origin != BACKEND}
         written.append(Generation(raw, grounded.text, seconds, scores, signals, origins))

@@ -22,7 +22,7 @@ from docstring_parser import Docstring, DocstringStyle, ParseError, parse
 from docstring_parser.common import DocstringParam, DocstringRaises, DocstringReturns
 
 from docucode_hook.backends import Generation
-from docucode_hook.confidence import Decision, Thresholds, decide, score_parts
+from docucode_hook.confidence import PartScore, Thresholds, decide, score_parts
 from docucode_hook.context import FunctionContext, Style
 from docucode_hook.docstrings import documented_raises, short_name
 from docucode_hook.facts import prose_facts
@@ -47,6 +47,7 @@ class Grounded:
     doc: Docstring
     text: str  # rendered in the style, wrapped: no quotes, no indentation
     parts: tuple[PartOrigin, ...]
+    scores: dict[str, PartScore]  # what the gates read, per part; empty without log-probabilities
 
 
 def ground(
@@ -64,7 +65,8 @@ def ground(
     with them, parts the model was unsure of give way to derived text.
     """
     options = options or GroundingOptions()
-    prose = Prose(ctx, prose_facts(ctx), options, _decision(generation, ctx, options.thresholds))
+    scores = _scores(generation, ctx, options.thresholds)
+    prose = Prose(ctx, prose_facts(ctx), options, decide(scores, options.thresholds) if scores else None)
     text, removed = strip_examples(_unwrap(raw or ""))
     for reason in removed:
         prose.note("examples", DROPPED, reason)
@@ -80,7 +82,7 @@ def ground(
         ]
         prose.fit_types(doc)
     rendered = render_docstring(doc, style, width=options.width, indent=ctx.body_indent)
-    return Grounded(doc, rendered, tuple(prose.parts))
+    return Grounded(doc, rendered, tuple(prose.parts), scores)
 
 
 def ground_docstring(raw: str | None, ctx: FunctionContext, style: Style, **kwargs: object) -> Docstring:
@@ -100,12 +102,12 @@ def grounded_text(
     return ground(raw, ctx, style, generation=generation, options=options).text
 
 
-def _decision(generation: Generation | None, ctx: FunctionContext, thresholds: Thresholds) -> Decision | None:
-    """The confidence gates' verdict; None when the backend reported no log-probabilities."""
+def _scores(generation: Generation | None, ctx: FunctionContext, thresholds: Thresholds) -> dict[str, PartScore]:
+    """Each generated part's score for the gates; none when the backend reported no log-probabilities."""
     if generation is None or not generation.token_logprobs:
-        return None
+        return {}
     names = [param.name for param in ctx.parameters]
-    return decide(score_parts(generation.text, generation.token_logprobs, names, ctx.code, thresholds.weight), thresholds)
+    return score_parts(generation.text, generation.token_logprobs, names, ctx.code, thresholds.weight)
 
 
 # Characters no prose means (controls, surrogates, line separators): the inserter would have to
