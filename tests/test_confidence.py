@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from docstring_parser import Docstring
-from docstring_parser.common import DocstringParam, DocstringReturns
+from docstring_parser.common import DocstringParam, DocstringRaises, DocstringReturns
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,11 +28,12 @@ from docucode_hook.context import Style
 from docucode_hook.render import render_docstring
 
 
-def _doc(summary: str, long: str | None, params: list[tuple[str, str]]) -> Docstring:
+def _doc(summary: str, long: str | None, params: list[tuple[str, str]], raises: str = "If it is empty.") -> Docstring:
     doc = Docstring()
     doc.short_description, doc.long_description = summary, long
     doc.meta = [DocstringParam(["param", name], text, name, "int", None, None) for name, text in params]
     doc.meta.append(DocstringReturns(["returns"], "The total.", "int", False))
+    doc.meta.append(DocstringRaises(["raises", "ValueError"], raises, "ValueError"))
     return doc
 
 
@@ -49,27 +50,41 @@ _SENTENCE = st.lists(_WORD, min_size=1, max_size=25).map(lambda ws: " ".join(ws)
     _SENTENCE,
     st.none() | _SENTENCE,
     st.lists(_SENTENCE, min_size=1, max_size=3),
+    _SENTENCE,
     st.sampled_from(list(Style)),
     st.sampled_from([None, 40, 88]),
 )
-def test_spans_find_every_part_in_every_style(summary: str, long: str | None, texts: list[str], style: Style, width: int | None) -> None:
+def test_spans_find_every_part_in_every_style(
+    summary: str, long: str | None, texts: list[str], raises: str, style: Style, width: int | None
+) -> None:
     names = ["alpha", "beta", "gamma"][: len(texts)]
-    text = render_docstring(_doc(summary, long, list(zip(names, texts))), style, width=width)
-    found = {span.part: _flat(text[span.start : span.end]) for span in part_spans(text, names)}
+    text = render_docstring(_doc(summary, long, list(zip(names, texts)), raises), style, width=width)
+    found = {span.part: _flat(text[span.start : span.end]) for span in part_spans(text, names, ["errors.ValueError"])}
     expected = {"summary": summary, **({"description": long} if long else {})}
     expected |= {f"param:{name}": body for name, body in zip(names, texts)}
+    expected["raises:ValueError"] = raises
+    # The result's span keeps a type written on its lines (Google "int: The total.", NumPy's type line).
+    assert found.pop("result").endswith("The total.")
     assert found == expected
 
 
 def test_spans_of_a_model_like_text() -> None:
-    text = "Convert money.\n\nUses the rate.\n\nArgs:\n    amount (float): The value\n        to convert.\n    *rate: Ratio.\n"
-    parts = {span.part: text[span.start : span.end] for span in part_spans(text, ["amount", "*rate", "missing"])}
+    text = (
+        "Convert money.\n\nUses the rate.\n\nArgs:\n    amount (float): The value\n        to convert.\n    *rate: Ratio.\n"
+        "\nReturns:\n    The money\n    converted.\n\nRaises:\n    KeyError: If the rate is unknown.\n"
+    )
+    parts = {span.part: text[span.start : span.end] for span in part_spans(text, ["amount", "*rate", "missing"], ["KeyError", "OSError"])}
     assert parts == {
         "summary": "Convert money.",
         "description": "Uses the rate.",
         "param:amount": "The value\n        to convert.",
         "param:rate": "Ratio.",
+        "result": "The money\n    converted.",
+        "raises:KeyError": "If the rate is unknown.",
     }
+    sphinx = "Convert.\n\n:param amount: The value.\n:returns: The money,\n    converted.\n:rtype: float\n:raises KeyError: If unknown.\n"
+    parts = {span.part: sphinx[span.start : span.end] for span in part_spans(sphinx, ["amount"], ["KeyError"])}
+    assert parts["result"] == "The money,\n    converted." and parts["raises:KeyError"] == "If unknown."
     assert part_spans("", ["x"]) == []
 
 
@@ -117,13 +132,15 @@ def test_scores_combine_both_signals() -> None:
 def test_decide_gates_each_part() -> None:
     scores = score_parts(TEXT, _logprobs(TEXT, "Banana.", -4.0), ["amount", "rate"], CODE)
     decision = decide(scores, Thresholds())
-    assert decision.drop_description and not decision.replace_summary
-    assert decision.replace_parameters == frozenset({"rate"})
+    assert decision.below == frozenset({"description", "param:rate"})
     assert len(decision.reasons) == 2 and all("below" in reason for reason in decision.reasons)
     lenient = decide(scores, Thresholds(summary=0, description=0, parameter=0))
-    assert not lenient.drop_description and not lenient.replace_parameters
+    assert not lenient.below
     strict = decide({"summary": PartScore("summary", "x", -9.0, -9.0, 0.0, 0.01)}, Thresholds())
-    assert strict.replace_summary
+    assert strict.below == frozenset({"summary"})
+    sections = {part: PartScore(part, "x", -1.0, -1.0, 0.5, 0.4) for part in ("result", "raises:KeyError")}
+    assert decide(sections, Thresholds(result=0.5)).below == frozenset({"result"})
+    assert decide(sections, Thresholds(exception=0.5)).below == frozenset({"raises:KeyError"})
 
 
 def test_thresholds_from_the_model_directory(tmp_path: Path) -> None:

@@ -225,3 +225,23 @@ def test_low_confidence_parts_give_way_to_derived_text() -> None:
     assert reasons["description"].startswith("model unsure: description score")
     # Without log-probabilities (template, a server that sends none) no gate applies.
     assert ground(raw, ctx, Style.GOOGLE, generation=Generation(raw)).doc.long_description == "It is very fast."
+
+
+def test_unsure_returns_and_raises_give_way_to_text_read_off_the_code() -> None:
+    raw = ("Convert the amount.\n\nArgs:\n    amount: Money.\n    rate: Ratio.\n\n"
+           "Returns:\n    The amount in euros.\n\nRaises:\n    ValueError: If the rate is unknown.")
+    ctx = CONTEXTS["convert"]
+    sections = raw.index("Returns:")
+    # Sure of everything but the two sections: only they give way, to what the code shows.
+    logprobs = tuple((offset, -6.0 if offset >= sections else -0.01) for offset in range(0, len(raw), 3))
+    gated = ground(raw, ctx, Style.GOOGLE, generation=Generation(raw, logprobs))
+    assert [p.description for p in gated.doc.params] == ["Money.", "Ratio."]
+    assert gated.doc.returns.description != "The amount in euros."
+    assert gated.doc.raises[0].description == "If `amount < 0`."  # the guard that raises it
+    reasons = {p.part: (p.origin, p.reason) for p in gated.parts}
+    assert reasons["returns"][0] == DERIVED and reasons["returns"][1].startswith("model unsure: result score")
+    assert reasons["raises ValueError"][1].startswith("model unsure: raises:ValueError score")
+    sure = tuple((offset, -0.01) for offset in range(0, len(raw), 3))
+    kept = ground(raw, ctx, Style.GOOGLE, generation=Generation(raw, sure))
+    assert kept.doc.returns.description == "The amount in euros."
+    assert kept.doc.raises[0].description == "If the rate is unknown."

@@ -27,7 +27,7 @@ import sys
 import textwrap
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -195,10 +195,11 @@ def gate_thresholds(args: EvalArgs) -> Thresholds:
     from docucode_hook.backends.loading import DEFAULT_MODEL_DIR
     from docucode_hook.confidence import ThresholdsError, load_thresholds
 
+    gates = [field.name for field in fields(Thresholds) if field.name != "weight"]
     if args.gates == "off":  # every score is at least 0: nothing falls below
-        return Thresholds(summary=0.0, description=0.0, parameter=0.0)
+        return Thresholds(**dict.fromkeys(gates, 0.0))
     if args.gates == "all":  # no score reaches infinity: every scored part falls below
-        return Thresholds(summary=math.inf, description=math.inf, parameter=math.inf)
+        return Thresholds(**dict.fromkeys(gates, math.inf))
     try:
         return load_thresholds(Path(args.model) if args.model else DEFAULT_MODEL_DIR)
     except ThresholdsError as exc:

@@ -1,7 +1,8 @@
 """How sure the model is of each part it wrote, and which parts to keep.
 
-A part is the summary, the extended description, or one parameter's description. Its
-score combines two signals, each in [0, 1]:
+A part is the summary, the extended description, one parameter's description, the Returns
+(or Yields) description, or one exception's Raises description. Its score combines two
+signals, each in [0, 1]:
 
 - the model's own confidence: the geometric mean of its token probabilities inside the
   part (``exp`` of the mean natural-log probability);
@@ -15,7 +16,8 @@ and the thresholds are calibrated by blind review (``train.calibrate``).
 The thresholds ship in the model directory, in ``docucode.json`` beside ``config.json``
 (a file of our own: ``save_pretrained`` rewrites ``config.json``)::
 
-    {"thresholds": {"summary": 0.35, "description": 0.5, "parameter": 0.3, "weight": 0.5}}
+    {"thresholds": {"summary": 0.35, "description": 0.5, "parameter": 0.3, "result": 0.3,
+                    "exception": 0.3, "weight": 0.5}}
 
 Missing keys, or a missing file, take the defaults of ``Thresholds``.
 """
@@ -34,6 +36,8 @@ from docucode_hook.phrasing import FILLER, words
 THRESHOLDS_FILE = "docucode.json"
 SUMMARY, DESCRIPTION = "summary", "description"
 PARAMETER_PREFIX = "param:"
+RESULT = "result"  # the Returns or Yields description
+EXCEPTION_PREFIX = "raises:"  # and the exception's last name
 # Words that carry no claim about the code: neither support nor contradict it.
 _STOPWORDS = FILLER | frozenset(
     """and or not but from with into onto over under by in on at as if then else than when
@@ -49,7 +53,17 @@ class Thresholds:
     summary: float = 0.35
     description: float = 0.5  # filler or false in most second paragraphs: the strictest gate
     parameter: float = 0.3
+    result: float = 0.3
+    exception: float = 0.3
     weight: float = 0.5  # share of the model's confidence in the score; the rest is lexical support
+
+    def gate(self, part: str) -> float:
+        """The minimum score for ``part`` (a name as ``part_spans`` gives it)."""
+        if part.startswith(PARAMETER_PREFIX):
+            return self.parameter
+        if part.startswith(EXCEPTION_PREFIX):
+            return self.exception
+        return {SUMMARY: self.summary, DESCRIPTION: self.description, RESULT: self.result}[part]
 
 
 class ThresholdsError(ValueError):
@@ -78,7 +92,7 @@ def load_thresholds(model_dir: str | Path | None) -> Thresholds:
 
 @dataclass(frozen=True)
 class Span:
-    part: str  # "summary", "description" or "param:<name>"
+    part: str  # "summary", "description", "param:<name>", "result" or "raises:<name>"
     start: int  # character offsets in the generated text, end exclusive
     end: int
 
@@ -90,13 +104,14 @@ _SECTION = re.compile(
 )
 
 
-def part_spans(text: str, parameters: Sequence[str]) -> list[Span]:
-    """Where the summary, the extended description and each parameter's description lie in ``text``.
+def part_spans(text: str, parameters: Sequence[str], exceptions: Sequence[str] = ()) -> list[Span]:
+    """Where the summary, the extended description and each entry's description lie in ``text``.
 
     Read the same way in every style: the summary is the first paragraph, the description
-    runs from there to the first section title or field, and a parameter's description is
-    the rest of its entry line (``x (int): ...``, ``x : int``, ``:param x: ...``) and the
-    lines indented under it.
+    runs from there to the first section title or field, and a parameter's or exception's
+    description is the rest of its entry line (``x (int): ...``, ``x : int``, ``:param x:
+    ...``, ``:raises E: ...``) and the lines indented under it. The result's description is
+    its section's text up to the next section (``:returns:`` to the end of its entry).
     """
     spans: list[Span] = []
     lines = _lines_with_offsets(text)
@@ -116,7 +131,17 @@ def part_spans(text: str, parameters: Sequence[str]) -> list[Span]:
         spans.append(Span(DESCRIPTION, start, summary_end + len(description.rstrip())))
     numpy = bool(re.search(r"^[ \t]*(?:Parameters|Other Parameters)[ \t]*\n[ \t]*-{3,}", text, re.MULTILINE))
     for name in parameters:
-        span = _parameter_span(text, lines, name.lstrip("*"), head_end, numpy)
+        span = _entry_span(text, lines, PARAMETER_PREFIX, name.lstrip("*"), head_end, numpy)
+        if span:
+            spans.append(span)
+    result = _result_span(text, lines, head_end)
+    if result:
+        spans.append(result)
+    raises = re.search(r"^[ \t]*Raises[ \t]*:?[ \t]*$", text[head_end:], re.MULTILINE)
+    raises_at = head_end + raises.start() if raises else head_end
+    numpy_raises = bool(re.search(r"^[ \t]*Raises[ \t]*\n[ \t]*-{3,}", text, re.MULTILINE))
+    for name in dict.fromkeys(name.rsplit(".", 1)[-1] for name in exceptions):
+        span = _entry_span(text, lines, EXCEPTION_PREFIX, name, raises_at, numpy_raises)
         if span:
             spans.append(span)
     return spans
@@ -134,10 +159,15 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip())
 
 
-def _parameter_span(text: str, lines: list[tuple[int, str]], name: str, after: int, numpy: bool) -> Span | None:
-    name_re = rf"\\?\*{{0,2}}{re.escape(name)}"  # "*args", and "\*args" as Sphinx escapes it
+def _entry_span(
+    text: str, lines: list[tuple[int, str]], prefix: str, name: str, after: int, numpy: bool
+) -> Span | None:
+    if prefix == EXCEPTION_PREFIX:  # "ValueError" or "errors.ValueError"; Sphinx ":raises E:"
+        name_re, field = rf"(?:[\w.]+\.)?{re.escape(name)}", r"raises?|except(?:ion)?"
+    else:  # "*args", and "\*args" as Sphinx escapes it
+        name_re, field = rf"\\?\*{{0,2}}{re.escape(name)}", "param"
     entry = re.compile(
-        rf"^[ \t]*(?::param\s+(?:[^:\s]+\s+)?{name_re}:"  # Sphinx, with or without a type
+        rf"^[ \t]*(?::(?:{field})\s+(?:[^:\s]+\s+)?{name_re}:"  # Sphinx, with or without a type
         rf"|{name_re}\s*(?:\([^\n]*?\))?\s*:"  # Google "x (int):", NumPy "x : int"
         rf"|{name_re}[ \t]*$)"  # NumPy without a type
     )
@@ -158,8 +188,40 @@ def _parameter_span(text: str, lines: list[tuple[int, str]], name: str, after: i
                 end = next_offset + len(next_line)
         while start < end and text[start] in " \t\n":
             start += 1
-        return Span(PARAMETER_PREFIX + name, start, end) if start < end else None
+        return Span(prefix + name, start, end) if start < end else None
     return None
+
+
+_RESULT_TITLE = re.compile(r"^[ \t]*(?:Returns?|Yields?)[ \t]*:?[ \t]*$", re.MULTILINE | re.IGNORECASE)
+_RESULT_FIELD = re.compile(r"^[ \t]*:(?:returns?|yields?):[ \t]*", re.MULTILINE)
+
+
+def _result_span(text: str, lines: list[tuple[int, str]], after: int) -> Span | None:
+    """The Returns/Yields section's text (its type line included) up to the next section, or a
+    ``:returns:`` field's entry."""
+    field = _RESULT_FIELD.search(text, after)
+    title = _RESULT_TITLE.search(text, after)
+    if field and not (title and title.start() < field.start()):
+        start = end = field.end()
+        entry_indent = _indent(text[field.start() : field.end()])
+        for offset, line in lines:
+            if offset < field.start():
+                continue
+            if offset > field.start() and line.strip() and (_indent(line) <= entry_indent or line.lstrip().startswith(":")):
+                break
+            if line.strip():
+                end = offset + len(line)
+    elif title:
+        start = title.end() + 1
+        underline = re.match(r"[ \t]*-{3,}[ \t]*\n?", text[start:])
+        start += underline.end() if underline else 0
+        following = _SECTION.search(text, start)
+        end = len(text[: following.start() if following else len(text)].rstrip())
+    else:
+        return None
+    while start < end and text[start] in " \t\n":
+        start += 1
+    return Span(RESULT, start, end) if start < end else None
 
 
 @dataclass(frozen=True)
@@ -199,12 +261,13 @@ def score_parts(
     parameters: Sequence[str],
     code: str,
     weight: float = Thresholds.weight,
+    exceptions: Sequence[str] = (),
 ) -> dict[str, PartScore]:
     """A score per part of the generated ``text``; a part without log-probabilities is scored on
     lexical support alone."""
     identifiers = code_identifiers(code)
     scores = {}
-    for span in part_spans(text, parameters):
+    for span in part_spans(text, parameters, exceptions):
         part_text = text[span.start : span.end]
         support = lexical_support(part_text, identifiers)
         logprobs = span_logprobs(token_logprobs, span.start, span.end)
@@ -220,38 +283,23 @@ def score_parts(
 
 @dataclass(frozen=True)
 class Decision:
-    drop_description: bool
-    replace_summary: bool
-    replace_parameters: frozenset[str]  # parameter names (without stars)
+    below: frozenset[str]  # the parts under their gate: the description is dropped, the others replaced
     reasons: tuple[str, ...]
 
 
 def decide(scores: dict[str, PartScore], thresholds: Thresholds) -> Decision:
-    """Which parts fall below their gate: the description is dropped, the summary and
-    parameter descriptions are replaced with derived text."""
-    reasons = []
-
-    def below(part: str, gate: float) -> bool:
-        score = scores.get(part)
-        if score is None or score.score >= gate:
-            return False
-        reasons.append(f"{part} score {score.score:.2f} below {gate:.2f}")
-        return True
-
-    drop_description = below(DESCRIPTION, thresholds.description)
-    replace_summary = below(SUMMARY, thresholds.summary)
-    replaced = frozenset(
-        part.removeprefix(PARAMETER_PREFIX)
-        for part in sorted(scores)
-        if part.startswith(PARAMETER_PREFIX) and below(part, thresholds.parameter)
-    )
-    return Decision(drop_description, replace_summary, replaced, tuple(reasons))
+    """Which parts fall below their gate (``Thresholds.gate``), and why."""
+    below = [part for part, score in sorted(scores.items()) if score.score < thresholds.gate(part)]
+    reasons = tuple(f"{part} score {scores[part].score:.2f} below {thresholds.gate(part):.2f}" for part in below)
+    return Decision(frozenset(below), reasons)
 
 
 __all__ = [
     "DESCRIPTION",
     "Decision",
+    "EXCEPTION_PREFIX",
     "PARAMETER_PREFIX",
+    "RESULT",
     "PartScore",
     "SUMMARY",
     "Span",

@@ -107,7 +107,7 @@ def _scores(generation: Generation | None, ctx: FunctionContext, thresholds: Thr
     if generation is None or not generation.token_logprobs:
         return {}
     names = [param.name for param in ctx.parameters]
-    return score_parts(generation.text, generation.token_logprobs, names, ctx.code, thresholds.weight)
+    return score_parts(generation.text, generation.token_logprobs, names, ctx.code, thresholds.weight, ctx.raises)
 
 
 # Characters no prose means (controls, surrogates, line separators): the inserter would have to

@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 from docstring_parser import Docstring
 from docstring_parser.common import DocstringParam, DocstringReturns
 
-from docucode_hook.confidence import PARAMETER_PREFIX, SUMMARY, DESCRIPTION, Decision, Thresholds
+from docucode_hook.confidence import (
+    DESCRIPTION,
+    EXCEPTION_PREFIX,
+    PARAMETER_PREFIX,
+    RESULT,
+    SUMMARY,
+    Decision,
+    Thresholds,
+)
 from docucode_hook.context import FunctionContext, Parameter
 from docucode_hook.derive import derived_parameter, derived_raise, derived_return, derived_summary, placeholder_text
 from docucode_hook.docstrings import short_name
@@ -165,18 +173,22 @@ class Prose:
     def result(self, written: str | None, kind: str) -> str:
         """A Returns or Yields description: the backend's if usable, else derived text."""
         what = f"the {'yielded values' if kind == 'yields' else 'return value'}"
-        return self._usable_or_derived(kind, written, lambda: derived_return(self.ctx, self.facts), what)
+        return self._usable_or_derived(kind, RESULT, written, lambda: derived_return(self.ctx, self.facts), what)
 
     def exception(self, name: str, written: str | None) -> str:
         """A Raises description for ``name``: the backend's if usable, else derived text."""
         what = f"when `{short_name(name)}` is raised"
-        return self._usable_or_derived(f"raises {name}", written, lambda: derived_raise(name, self.facts), what)
+        gated = EXCEPTION_PREFIX + short_name(name)
+        return self._usable_or_derived(f"raises {name}", gated, written, lambda: derived_raise(name, self.facts), what)
 
-    def _usable_or_derived(self, part: str, written: str | None, derive: Callable[[], str], what: str) -> str:
+    def _usable_or_derived(
+        self, part: str, gated: str, written: str | None, derive: Callable[[], str], what: str
+    ) -> str:
+        """``gated``: the part's name for the confidence gates (``confidence.part_spans``)."""
         reason = "not written"
         cleaned = clean_sentence(written)
         if cleaned:
-            reason = self._unusable(cleaned)
+            reason = _gate_reason(self.decision, gated) or self._unusable(cleaned)
             if reason is None:
                 self.note(part, BACKEND)
                 return cleaned
