@@ -89,3 +89,28 @@ def test_a_run_is_one_backend_of_an_outputs_file(tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         blind_review.main(["sheets", "--data", str(data), "--run", f"m={outputs}@server", "--sample", "2",
                            "--out", str(tmp_path / "none")])
+
+
+def test_sheets_list_the_entries_and_the_tally_counts_their_ratings(tmp_path: Path) -> None:
+    code = "def f(x, *rest):\n    if not x:\n        raise ValueError(x)\n    return x\n"
+    data = _jsonl(tmp_path / "test.jsonl", [{"path": "m.py", "qualname": "f", "code_snippet": code}])
+    doc = "Check x.\n\nArgs:\n    x: The value.\n    *rest: More.\n\nReturns:\n    x.\n\nRaises:\n    ValueError: If x is empty."
+    run = _jsonl(tmp_path / "r.jsonl", [{"path": "m.py", "qualname": "f", "grounded": doc}])
+    out = tmp_path / "blind"
+    assert blind_review.main(["sheets", "--data", str(data), "--run", f"r={run}", "--sample", "1", "--out", str(out)]) == 0
+    sheet = (out / "sheet-1.md").read_text(encoding="utf-8")
+    assert "Entries: `param x`, `param *rest`, `returns`, `raises ValueError`" in sheet
+    assert [blind_review.entry_part(name) for name in blind_review.entry_names(doc)] == [
+        "param:x", "param:rest", "result", "raises:ValueError"]
+    (out / "ratings-1.csv").write_text(
+        "id,summary,description,entries,accepted,note\n"
+        "1,correct,none,param x=correct; param *rest=vague; returns=vague; raises ValueError=wrong,no,raise\n",
+        encoding="utf-8")
+    assert blind_review.main(["tally", "--out", str(out)]) == 0
+    table = json.loads((out / "tally.json").read_text(encoding="utf-8"))["r"]
+    assert (table["entries correct"], table["entries vague"], table["entries wrong"]) == (25, 50, 25)
+    assert table["docstrings with a wrong entry"] == 100
+    assert "docstrings with a wrong entry" in (out / "tally.md").read_text(encoding="utf-8")
+    (out / "ratings-1.csv").write_text("id,summary,description,entries,accepted,note\n1,correct,none,returns=great,no,\n")
+    with pytest.raises(SystemExit):
+        blind_review.main(["tally", "--out", str(out)])

@@ -3,7 +3,8 @@
 BLEU cannot tell a right summary from a wrong one, so each system's docstrings for the same
 seeded test functions are shuffled together into numbered items that show only the code and
 the docstring. The reviewer (a person, or a helper that sees nothing else) rates each item's
-summary ``correct`` / ``vague`` / ``wrong`` and whether a maintainer would accept the
+summary ``correct`` / ``vague`` / ``wrong``, its description the same way (or ``none``), each
+Args, Returns/Yields and Raises entry the same way, and whether a maintainer would accept the
 docstring ``as-is`` / ``light`` (after light edits) / ``no``. Which system wrote an item stays
 in ``key.csv`` until the tally.
 
@@ -42,12 +43,17 @@ Each item shows a Python function and a docstring written for it. Judge from the
 - description: the paragraphs between the summary and the first section (Args, Returns, ...):
   correct, vague or wrong as for the summary (filler that says nothing is vague), or none
   when the docstring has no such paragraph.
+- entries: each entry of the Args, Returns (or Yields) and Raises sections, listed under the
+  item (`param x`, `returns`, `raises ValueError`): correct (true, and says more than the
+  name and type), vague (not false, but empty, filler or the name restated) or wrong (says
+  something false or misleading, including when it is raised or what is returned). Write
+  them in one field, `param x=correct; returns=wrong`, empty when the item lists none.
 - accepted: would a careful maintainer of this code accept the whole docstring?
   - as-is; light (after light edits: a word or a phrase); no (it needs rewriting, or says
     something false anywhere, including the parameter and return descriptions).
 
-Write one CSV row per item: `id,summary,description,accepted,note` (note: a few words on why,
-for wrong or no).
+Write one CSV row per item: `id,summary,description,entries,accepted,note` (note: a few words
+on why, for wrong or no; quote a field that holds a comma).
 """
 DESCRIPTION_RATINGS = (*SUMMARY_RATINGS, "none")
 
@@ -108,11 +114,39 @@ def build_items(data: Path, runs: dict[str, tuple[Path, str | None]], sample: in
     return [Item(i, name, key[0], key[1], code[key], written[name][key]) for i, (name, key) in enumerate(pairs, 1)]
 
 
+def entry_names(docstring: str) -> list[str]:
+    """The docstring's section entries as the sheets name them: ``param x``, ``returns`` (or
+    ``yields``), ``raises E``."""
+    from docstring_parser import parse
+
+    try:
+        parsed = parse(docstring)
+    except Exception:  # docstring_parser's ParseError and the odd ValueError: nothing to list
+        return []
+    names = [f"param {param.arg_name}" for param in parsed.params]
+    names += ["yields" if meta.is_generator else "returns" for meta in parsed.many_returns[:1]]
+    return names + [f"raises {meta.type_name}" for meta in parsed.raises if meta.type_name]
+
+
+def entry_part(name: str) -> str:
+    """An entry's name on the sheets as the confidence gates name its part (``confidence.part_spans``)."""
+    from docucode_hook.confidence import EXCEPTION_PREFIX, PARAMETER_PREFIX, RESULT
+
+    kind, _, rest = name.partition(" ")
+    if kind == "param":
+        return PARAMETER_PREFIX + rest.lstrip("*")
+    if kind == "raises":
+        return EXCEPTION_PREFIX + rest.rsplit(".", 1)[-1]
+    return RESULT
+
+
 def _sheet(items: Sequence[Item], title: str) -> str:
     lines = [f"# {title}", "", INSTRUCTIONS]
     for item in items:
         lines += [f"## Item {item.id}", "", "```python", item.code.rstrip(), "```", "", "Docstring:", "", "```"]
         lines += [item.docstring.rstrip(), "```", ""]
+        entries = entry_names(item.docstring)
+        lines += [f"Entries: {', '.join(f'`{name}`' for name in entries) if entries else 'none'}", ""]
     return "\n".join(lines)
 
 
@@ -132,6 +166,20 @@ class Rating(NamedTuple):
     summary: str
     accepted: str
     description: str | None  # None: the sheet did not ask (older reviews)
+    entries: dict[str, str] | None = None  # entry name -> rating; None: the sheet did not ask
+
+
+def _entries(field: str | None, where: str) -> dict[str, str] | None:
+    if field is None:
+        return None
+    entries = {}
+    for pair in filter(None, (piece.strip() for piece in field.split(";"))):
+        name, _, rating = pair.rpartition("=")
+        rating = rating.strip().lower().strip("`")
+        if not name.strip() or rating not in SUMMARY_RATINGS:
+            raise ReviewError(f"{where}: entry rating {pair!r} is not NAME=one of {SUMMARY_RATINGS}")
+        entries[name.strip().strip("`")] = rating
+    return entries
 
 
 def read_ratings(paths: Iterable[Path]) -> dict[int, Rating]:
@@ -146,7 +194,8 @@ def read_ratings(paths: Iterable[Path]) -> dict[int, Rating]:
                 description = row["description"].strip().lower() if row.get("description") is not None else None
                 if description is not None and description not in DESCRIPTION_RATINGS:
                     raise ReviewError(f"{path}:{line}: description rating {description!r} is not one of {DESCRIPTION_RATINGS}")
-                ratings[int(row["id"])] = Rating(summary, accepted, description)
+                entries = _entries(row.get("entries"), f"{path}:{line}")
+                ratings[int(row["id"])] = Rating(summary, accepted, description, entries)
     return ratings
 
 
@@ -162,19 +211,28 @@ def tally(out: Path) -> dict[str, dict[str, float]]:
     for item, system in systems.items():
         rating = ratings[item]
         counts[system].update((rating.summary, f"accepted {rating.accepted}", "items"))
-    return {
-        system: {
+        if rating.entries is not None:
+            counts[system].update(f"entries {word}" for word in rating.entries.values())
+            counts[system].update(("rated entries",) + (("a wrong entry",) if "wrong" in rating.entries.values() else ()))
+    table = {}
+    for system, c in sorted(counts.items()):
+        table[system] = {
             **{word: 100 * c[word] / c["items"] for word in SUMMARY_RATINGS},
             "accepted (as-is or light)": 100 * (c["accepted as-is"] + c["accepted light"]) / c["items"],
             "accepted as-is": 100 * c["accepted as-is"] / c["items"],
             "items": c["items"],
         }
-        for system, c in sorted(counts.items())
-    }
+        entries = sum(c[f"entries {word}"] for word in SUMMARY_RATINGS)
+        if c["rated entries"]:
+            table[system] |= {f"entries {word}": 100 * c[f"entries {word}"] / (entries or 1) for word in SUMMARY_RATINGS}
+            table[system]["docstrings with a wrong entry"] = 100 * c["a wrong entry"] / c["rated entries"]
+    return table
 
 
 def tally_markdown(table: dict[str, dict[str, float]]) -> str:
     columns = ["correct", "vague", "wrong", "accepted (as-is or light)", "accepted as-is", "items"]
+    if all("entries wrong" in row for row in table.values()):
+        columns[3:3] = ["entries correct", "entries vague", "entries wrong", "docstrings with a wrong entry"]
     lines = ["| system | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
     for system, row in table.items():
         cells = [f"{row[c]:.0f}" if c == "items" else f"{row[c]:.0f}%" for c in columns]
