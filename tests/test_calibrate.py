@@ -59,35 +59,33 @@ def _jsonl(path: Path, rows: list[dict]) -> None:
     path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
 
 
-def test_calibrate_writes_the_three_gates_and_the_curves(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_calibrate_writes_every_gate_and_the_curves(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # Three functions. The model was sure of f0's right summary and of f1's wrong one, unsure of
-    # f2's; its description of f0 is wrong; its description of x is right only in f0.
+    # f2's; its description of f0 is wrong. Its description of x is right only where it was
+    # sure (f0), and its Returns text is wrong where it was unsure (f2).
     runs, model_dir = tmp_path / "runs", tmp_path / "model"
     model_dir.mkdir()
-    (model_dir / "docucode.json").write_text(json.dumps({"thresholds": {"weight": 0.25}}))
-    off, floor, data = [], [], []
-    for index, (summary_score, param_score, text) in enumerate([(0.9, 0.8, "The number of apples."),
-                                                                 (0.6, 0.3, "Something else."),
-                                                                 (0.2, 0.2, "Another thing.")]):
+    (model_dir / "docucode.json").write_text(json.dumps({"thresholds": {"weight": 0.25, "exception": 0.4}}))
+    off, floor = [], []
+    for index, (summary_score, param_score, result_score) in enumerate([(0.9, 0.8, 0.9), (0.6, 0.3, 0.7), (0.2, 0.2, 0.1)]):
         function = {"backend": "model", "path": "m.py", "qualname": f"f{index}"}
-        scores = {"summary": summary_score, "param:x": param_score, **({"description": 0.7} if index == 0 else {})}
-        off.append({**function, "scores": scores, "grounded": f"Model summary {index}.\n\nArgs:\n    x: {text}"})
-        floor.append({**function, "scores": scores, "grounded": f"Derived summary {index}.\n\nArgs:\n    x: The x."})
-        data.append({"path": "m.py", "qualname": f"f{index}", "completion": "Count.\n\nArgs:\n    x: The number of apples."})
+        scores = {"summary": summary_score, "param:x": param_score, "result": result_score,
+                  **({"description": 0.7} if index == 0 else {})}
+        off.append({**function, "scores": scores, "grounded": f"Model summary {index}."})
+        floor.append({**function, "scores": scores, "grounded": f"Derived summary {index}."})
     _jsonl(runs / "off" / "outputs.jsonl", off)
     _jsonl(runs / "all" / "outputs.jsonl", floor)
-    _jsonl(tmp_path / "validation.jsonl", data)
     blind = runs / "blind"
     blind.mkdir()
     (blind / "key.csv").write_text("id,system,path,qualname\n" + "".join(
         f"{2 * i + 1},model,m.py,f{i}\n{2 * i + 2},derived,m.py,f{i}\n" for i in range(3)))
     (blind / "ratings-1.csv").write_text(
-        "id,summary,description,accepted,note\n"
-        "1,correct,wrong,no,\n2,vague,none,light,\n3,wrong,none,no,false\n4,vague,none,light,\n"
-        "5,correct,none,light,\n6,vague,none,light,\n"
+        "id,summary,description,entries,accepted,note\n"
+        "1,correct,wrong,param x=correct; returns=correct,no,\n2,vague,none,param x=vague; returns=vague,light,\n"
+        "3,wrong,none,param x=wrong; returns=correct,no,false\n4,vague,none,param x=vague; returns=vague,light,\n"
+        "5,correct,none,param x=wrong; returns=wrong,light,\n6,vague,none,param x=vague; returns=vague,light,\n"
     )
-    argv = ["--runs", str(runs), "--data", str(tmp_path / "validation.jsonl"), "--model-dir", str(model_dir),
-            "--max-wrong", "0.10"]
+    argv = ["--runs", str(runs), "--model-dir", str(model_dir), "--max-wrong", "0.10"]
     assert calibrate.main(argv) == 0
     thresholds = load_thresholds(model_dir)
     # Summary: keeping f1's wrong one is 33% wrong; a gate above 0.6 drops it and f2's correct one
@@ -95,18 +93,33 @@ def test_calibrate_writes_the_three_gates_and_the_curves(tmp_path: Path, capsys:
     assert 0.6 < thresholds.summary <= 0.9 and thresholds.summary == pytest.approx(0.9, abs=1e-3)
     # Description: f0's is wrong; dropping it (gate above 0.7) leaves no wrong description.
     assert thresholds.description == 1.0
-    # Parameters: f0's description is the reference's; f1's and f2's share no word with theirs,
-    # while "The x." shares "the": keeping f0's alone (a gate just under 0.8) scores best.
-    assert thresholds.parameter == pytest.approx(0.8, abs=1e-3) and thresholds.weight == 0.25
+    # Parameters: f1's and f2's are wrong: keeping f0's alone (a gate just under 0.8) is best.
+    assert thresholds.parameter == pytest.approx(0.8, abs=1e-3)
+    # Result: only f2's (0.1) is wrong; a gate just under 0.7 keeps the two correct ones.
+    assert thresholds.result == pytest.approx(0.7, abs=1e-3)
+    # No exception was rated: its gate, and the weight, stay as they were.
+    assert thresholds.exception == 0.4 and thresholds.weight == 0.25
     curves = (runs / "curve.md").read_text(encoding="utf-8")
-    assert "### summary (3 functions)" in curves and "**(chosen)**" in curves and "parameter descriptions" in curves
+    assert "### summary (3 functions)" in curves and "### parameter (3 entries)" in curves and "**(chosen)**" in curves
+    assert "### exception (no rated parts" in curves
     assert "Written to `docucode.json`" in capsys.readouterr().out
+
+
+def test_sheets_without_entries_cannot_set_the_entry_gates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    runs = tmp_path / "runs"
+    function = {"backend": "model", "path": "m.py", "qualname": "f", "scores": {"summary": 0.5}, "grounded": "F."}
+    _jsonl(runs / "off" / "outputs.jsonl", [function])
+    (runs / "blind").mkdir()
+    (runs / "blind" / "key.csv").write_text("id,system,path,qualname\n1,model,m.py,f\n2,derived,m.py,f\n")
+    (runs / "blind" / "ratings-1.csv").write_text("id,summary,description,accepted,note\n1,correct,none,light,\n2,vague,none,light,\n")
+    assert calibrate.main(["--runs", str(runs), "--model-dir", str(tmp_path)]) == 2
+    assert "no entry rated for both systems" in capsys.readouterr().err
 
 
 def test_missing_ratings_exit_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     runs = tmp_path / "runs"
     (runs / "blind").mkdir(parents=True)
-    argv = ["--runs", str(runs), "--data", str(tmp_path / "v.jsonl"), "--model-dir", str(tmp_path)]
+    argv = ["--runs", str(runs), "--model-dir", str(tmp_path)]
     assert calibrate.main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("train.calibrate: ") and "key.csv" in err and len(err.strip().splitlines()) == 1

@@ -2,31 +2,31 @@
 
 The gates (``docucode_hook.confidence``) decide per part whether the model's text stays: a
 summary below its gate gives way to code-derived text, a description below its gate is
-dropped, a parameter's description below its gate gives way to derived text. Where to put
-each gate is read off two runs of ``train.evaluate`` over the same seeded validation sample:
+dropped, and a parameter's, the result's or an exception's description below its gate gives
+way to derived text. Where to put each gate is read off two runs of ``train.evaluate`` over
+the same seeded validation sample:
 ``--gates off`` (every part the model wrote, with each part's score) and ``--gates all``
 (derived text for every scored part, the floor)::
 
-    python -m train.evaluate --data data/mined/corpus/validation.jsonl --per-package 2 --baseline none \\
-        --gates off --out docs/eval/calibration-v3/off
-    python -m train.evaluate --data data/mined/corpus/validation.jsonl --per-package 2 --baseline none \\
-        --gates all --out docs/eval/calibration-v3/all
-    python -m train.blind_review sheets --data data/mined/corpus/validation.jsonl --sample 90 --sheets 4 \\
-        --run model=docs/eval/calibration-v3/off/outputs.jsonl --run derived=docs/eval/calibration-v3/all/outputs.jsonl \\
-        --out docs/eval/calibration-v3/blind
+    python -m train.evaluate --data data/eval-v3/validation.jsonl --per-package 2 --baseline none \\
+        --gates off --out docs/eval/calibration-v4/off
+    python -m train.evaluate --data data/eval-v3/validation.jsonl --per-package 2 --baseline none \\
+        --gates all --out docs/eval/calibration-v4/all
+    python -m train.blind_review sheets --data data/eval-v3/validation.jsonl --sample 90 --sheets 6 \\
+        --run model=docs/eval/calibration-v4/off/outputs.jsonl --run derived=docs/eval/calibration-v4/all/outputs.jsonl \\
+        --out docs/eval/calibration-v4/blind
     # the reviewers write ratings-K.csv beside the sheets; then
-    python -m train.calibrate --runs docs/eval/calibration-v3 --data data/mined/corpus/validation.jsonl \\
-        --max-wrong 0.10 --model-dir src/docucode_hook/models/docucode-small
+    python -m train.calibrate --runs docs/eval/calibration-v4 --max-wrong 0.10 \\
+        --model-dir src/docucode_hook/models/docucode-small
 
-- summary and description: by the blind review. Every point of the sweep says, over all the
-  rated functions, which share of the written summaries (descriptions) is correct, vague and
-  wrong when each part scoring below the gate takes the rating of what stands in for it (the
-  derived summary; no description). The gate is the point with the most correct parts among
-  those with at most ``--max-wrong`` wrong; the loosest such point on ties.
-- parameter descriptions: by the reference docstrings (many parts, each short): the gate that
-  gives the written descriptions the highest mean ROUGE-L against the reference ones.
+Every gate is set by the blind review. Each point of a sweep says, over all the rated parts of
+its kind, which share is correct, vague and wrong when each part scoring below the gate takes
+the rating of what stands in for it (the derived text; for a description, none). The gate is
+the point with the most correct parts among those with at most ``--max-wrong`` wrong; the
+loosest such point on ties. Summaries and descriptions count once per function; parameter,
+result and exception descriptions once per entry the reviewers rated in both systems.
 
-Writes ``curve.md`` beside the runs and the three gates into ``MODEL_DIR/docucode.json``.
+Writes ``curve.md`` beside the runs and the gates into ``MODEL_DIR/docucode.json``.
 """
 
 from __future__ import annotations
@@ -35,14 +35,22 @@ import csv
 import json
 import math
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-from docucode_hook.confidence import PARAMETER_PREFIX, SUMMARY, DESCRIPTION, THRESHOLDS_FILE, Thresholds, load_thresholds
-from train import metrics
+from docucode_hook.confidence import (
+    DESCRIPTION,
+    EXCEPTION_PREFIX,
+    PARAMETER_PREFIX,
+    RESULT,
+    SUMMARY,
+    THRESHOLDS_FILE,
+    Thresholds,
+    load_thresholds,
+)
 from train.args import arg, parse_args
-from train.blind_review import SUMMARY_RATINGS, ReviewError, outputs_rows, read_ratings
+from train.blind_review import SUMMARY_RATINGS, Rating, ReviewError, entry_part, outputs_rows, read_ratings
 
 KEPT, REPLACED = "model", "derived"  # the two systems' names in the blind review's key.csv
 
@@ -94,8 +102,13 @@ def choose_threshold(curve: Sequence[CurvePoint], max_wrong: float = 0.10) -> Cu
     return max(allowed, key=lambda point: (point.correct, -point.wrong, -point.vague, -point.threshold))
 
 
-def reviewed_samples(blind: Path, off: Path) -> tuple[list[Sample], list[Sample]]:
-    """(summary samples, description samples) of every function the reviewers rated in both systems."""
+# The gates swept over entries, by the prefix of their parts' names.
+ENTRY_GATES = {"parameter": PARAMETER_PREFIX, "result": RESULT, "exception": EXCEPTION_PREFIX}
+
+
+def reviewed_samples(blind: Path, off: Path) -> dict[str, list[Sample]]:
+    """Per gate (``Thresholds``' field names), the samples of every function the reviewers
+    rated in both systems."""
     with (blind / "key.csv").open(encoding="utf-8", newline="") as handle:
         key = [(int(row["id"]), row["system"], (row["path"], row["qualname"])) for row in csv.DictReader(handle)]
     ratings = read_ratings(sorted(blind.glob("ratings-*.csv")))
@@ -104,55 +117,29 @@ def reviewed_samples(blind: Path, off: Path) -> tuple[list[Sample], list[Sample]
         if item in ratings:
             rated.setdefault(function, {})[system] = item
     scores = {function: row["scores"] for function, row in outputs_rows(off).items()}
-    summary_samples, description_samples = [], []
+    samples: dict[str, list[Sample]] = {name: [] for name in (SUMMARY, DESCRIPTION, *ENTRY_GATES)}
     for function, items in sorted(rated.items()):
         if set(items) != {KEPT, REPLACED}:
             continue
         if function not in scores:
             raise ReviewError(f"{off}: no output for {function[0]}:{function[1]}, which the reviewers rated")
-        kept, replaced = items[KEPT], items[REPLACED]
-        summary_samples.append(Sample(scores[function].get(SUMMARY), ratings[kept].summary, ratings[replaced].summary))
-        if ratings[kept].description is not None:
-            description_samples.append(Sample(scores[function].get(DESCRIPTION), ratings[kept].description, "none"))
-    return summary_samples, description_samples
-
-
-def _parameter_texts(docstring: str) -> dict[str, str]:
-    from docstring_parser import parse
-
-    try:
-        return {param.arg_name.lstrip("*"): param.description or "" for param in parse(docstring).params}
-    except Exception:  # a reference docstring in no style docstring_parser reads: no parameters to compare
-        return {}
-
-
-def parameter_samples(off: Path, floor: Path, data: Path) -> list[tuple[float, float, float]]:
-    """(score, ROUGE-L of the model's description, ROUGE-L of the derived one) per scored parameter,
-    both against the reference docstring's description of that parameter."""
-    references = {}
-    for line in data.read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
-        references[(record.get("path"), record["qualname"])] = record["completion"]
-    derived = outputs_rows(floor)
-    samples = []
-    for function, row in outputs_rows(off).items():
-        reference = _parameter_texts(references.get(function, ""))
-        model, fallback = _parameter_texts(row["grounded"]), _parameter_texts(derived[function]["grounded"])
-        for part, score in row["scores"].items():
-            name = part.removeprefix(PARAMETER_PREFIX)
-            if part.startswith(PARAMETER_PREFIX) and reference.get(name) and name in model and name in fallback:
-                samples.append((score, *(metrics.rouge_l([reference[name]], [text[name]]) for text in (model, fallback))))
+        kept, replaced = ratings[items[KEPT]], ratings[items[REPLACED]]
+        samples[SUMMARY].append(Sample(scores[function].get(SUMMARY), kept.summary, replaced.summary))
+        if kept.description is not None:
+            samples[DESCRIPTION].append(Sample(scores[function].get(DESCRIPTION), kept.description, "none"))
+        for part, (kept_entry, replaced_entry) in _entry_pairs(kept, replaced).items():
+            gate = next(name for name, prefix in ENTRY_GATES.items() if part.startswith(prefix))
+            samples[gate].append(Sample(scores[function].get(part), kept_entry, replaced_entry))
     return samples
 
 
-def best_parameter_gate(samples: Sequence[tuple[float, float, float]]) -> tuple[float, float, list[tuple[float, float]]]:
-    """(gate, mean ROUGE-L there, the whole curve) for the gate that maximises the mean ROUGE-L."""
-    curve = []
-    for threshold in (-math.inf, *sorted({score for score, _, _ in samples}), math.inf):
-        written = [model if score >= threshold else derived for score, model, derived in samples]
-        curve.append((threshold, sum(written) / (len(written) or 1)))
-    best = max(curve, key=lambda point: (point[1], -point[0]))
-    return best[0], best[1], curve
+def _entry_pairs(kept: Rating, replaced: Rating) -> dict[str, tuple[str, str]]:
+    """Part name -> (its rating as the model wrote it, as derived), for the entries rated in both."""
+    if kept.entries is None or replaced.entries is None:
+        return {}
+    model = {entry_part(name): rating for name, rating in kept.entries.items()}
+    derived = {entry_part(name): rating for name, rating in replaced.entries.items()}
+    return {part: (model[part], derived[part]) for part in model.keys() & derived.keys()}
 
 
 def gate_value(threshold: float) -> float:
@@ -163,8 +150,8 @@ def gate_value(threshold: float) -> float:
     return min(max(math.floor((threshold - 5e-5) * 1e4) / 1e4, 0.0), 1.0)
 
 
-def curve_markdown(title: str, curve: Sequence[CurvePoint], chosen: CurvePoint, total: int) -> str:
-    lines = [f"### {title} ({total} functions)", "",
+def curve_markdown(title: str, curve: Sequence[CurvePoint], chosen: CurvePoint, total: int, unit: str) -> str:
+    lines = [f"### {title} ({total} {unit})", "",
              "| gate (keep score >=) | model parts kept | correct | vague | wrong |", "|---:|---:|---:|---:|---:|"]
     for point in curve:
         mark = " **(chosen)**" if point == chosen else ""
@@ -176,30 +163,30 @@ def curve_markdown(title: str, curve: Sequence[CurvePoint], chosen: CurvePoint, 
 @dataclass(frozen=True)
 class CalibrateArgs:
     runs: Path = arg(help="the folder with off/ and all/ (train.evaluate outputs) and blind/ (sheets, key, ratings)")
-    data: Path = arg(help="the validation split the runs sampled (its reference docstrings)")
     model_dir: Path = arg(help="where docucode.json is written")
-    max_wrong: float = arg(0.10, help="the most wrong summaries (descriptions) the chosen gate may leave")
+    max_wrong: float = arg(0.10, help="the most wrong parts of each kind the chosen gate may leave")
 
 
 def calibrate(args: CalibrateArgs, say: Callable[[str], None] = print) -> Thresholds:
-    """Sweep the three gates, write ``curve.md`` into ``args.runs`` and the gates into ``docucode.json``."""
-    off, floor = args.runs / "off" / "outputs.jsonl", args.runs / "all" / "outputs.jsonl"
-    summary_samples, description_samples = reviewed_samples(args.runs / "blind", off)
-    if not summary_samples:
+    """Sweep every gate, write ``curve.md`` into ``args.runs`` and the gates into ``docucode.json``."""
+    samples = reviewed_samples(args.runs / "blind", args.runs / "off" / "outputs.jsonl")
+    if not samples[SUMMARY]:
         raise ReviewError(f"{args.runs / 'blind'}: no function rated for both {KEPT!r} and {REPLACED!r}")
+    unrated = [name for name in ENTRY_GATES if not samples[name]]
+    if len(unrated) == len(ENTRY_GATES):
+        raise ReviewError(f"{args.runs / 'blind'}: no entry rated for both systems (sheets without an entries column?)")
     report = ["# Confidence gates: the trade-off curves", ""]
-    chosen = {}
-    for name, samples in ((SUMMARY, summary_samples), (DESCRIPTION, description_samples)):
-        curve = sweep(samples)
-        chosen[name] = choose_threshold(curve, args.max_wrong)
-        report.append(curve_markdown(name, curve, chosen[name], len(samples)))
-    gate, best, curve = best_parameter_gate(parameter_samples(off, floor, args.data))
-    report += [f"### parameter descriptions ({len(curve) - 2} distinct scores)", "",
-               f"Mean ROUGE-L of the written descriptions against the reference: {curve[0][1]:.1f} keeping every "
-               f"one, {curve[-1][1]:.1f} deriving every one, {best:.1f} at the chosen gate {gate:.4f}.", ""]
-    current = load_thresholds(args.model_dir)
-    thresholds = Thresholds(gate_value(chosen[SUMMARY].threshold), gate_value(chosen[DESCRIPTION].threshold),
-                            gate_value(gate), current.weight)
+    gates = {}
+    for name, kind_samples in samples.items():
+        if not kind_samples:  # no such entry in the sample: the gate stays where it was
+            report += [f"### {name} (no rated parts: the gate is left as it was)", ""]
+            continue
+        curve = sweep(kind_samples)
+        chosen = choose_threshold(curve, args.max_wrong)
+        gates[name] = gate_value(chosen.threshold)
+        unit = "functions" if name in (SUMMARY, DESCRIPTION) else "entries"
+        report.append(curve_markdown(name, curve, chosen, len(kind_samples), unit))
+    thresholds = replace(load_thresholds(args.model_dir), **gates)
     (args.model_dir / THRESHOLDS_FILE).write_text(json.dumps({"thresholds": asdict(thresholds)}, indent=2) + "\n",
                                                   encoding="utf-8")
     report.append(f"Written to `{THRESHOLDS_FILE}`: {json.dumps(asdict(thresholds))}")
