@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -103,6 +104,11 @@ def test_calibrate_writes_every_gate_and_the_curves(tmp_path: Path, capsys: pyte
     assert "### summary (3 functions)" in curves and "### parameter (3 entries)" in curves and "**(chosen)**" in curves
     assert "### exception (no rated parts" in curves
     assert "Written to `docucode.json`" in capsys.readouterr().out
+    # A second review of the same functions pools with the first: twice the samples, the same shares.
+    shutil.copytree(blind, tmp_path / "again")
+    assert calibrate.main([*argv, "--review", str(tmp_path / "again")]) == 0
+    assert load_thresholds(model_dir) == thresholds
+    assert "### summary (6 functions)" in (runs / "curve.md").read_text(encoding="utf-8")
 
 
 def test_sheets_without_entries_cannot_set_the_entry_gates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,14 +17,16 @@ the same seeded validation sample:
         --out docs/eval/calibration-v4/blind
     # the reviewers write ratings-K.csv beside the sheets; then
     python -m train.calibrate --runs docs/eval/calibration-v4 --max-wrong 0.10 \\
+        --review docs/eval/calibration-v3/blind --review docs/eval/calibration-v3/blind-second-pass \\
         --model-dir src/docucode_hook/models/docucode-small
 
 Every gate is set by the blind review. Each point of a sweep says, over all the rated parts of
 its kind, which share is correct, vague and wrong when each part scoring below the gate takes
 the rating of what stands in for it (the derived text; for a description, none). The gate is
 the point with the most correct parts among those with at most ``--max-wrong`` wrong; the
-loosest such point on ties. Summaries and descriptions count once per function; parameter,
-result and exception descriptions once per entry the reviewers rated in both systems.
+loosest such point on ties. Summaries and descriptions count once per function and review
+(``--review`` pools earlier reviews of the same sample); parameter, result and exception
+descriptions once per entry the reviewers rated in both systems.
 
 Writes ``curve.md`` beside the runs and the gates into ``MODEL_DIR/docucode.json``.
 """
@@ -160,16 +162,21 @@ def curve_markdown(title: str, curve: Sequence[CurvePoint], chosen: CurvePoint, 
     return "\n".join(lines) + "\n"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CalibrateArgs:
     runs: Path = arg(help="the folder with off/ and all/ (train.evaluate outputs) and blind/ (sheets, key, ratings)")
+    review: tuple[Path, ...] = arg((), append=True, help="another review of the same functions (key.csv and "
+                                   "ratings-*.csv), pooled with blind/: each rating is one more sample")
     model_dir: Path = arg(help="where docucode.json is written")
     max_wrong: float = arg(0.10, help="the most wrong parts of each kind the chosen gate may leave")
 
 
 def calibrate(args: CalibrateArgs, say: Callable[[str], None] = print) -> Thresholds:
     """Sweep every gate, write ``curve.md`` into ``args.runs`` and the gates into ``docucode.json``."""
-    samples = reviewed_samples(args.runs / "blind", args.runs / "off" / "outputs.jsonl")
+    samples: dict[str, list[Sample]] = {}
+    for blind in (args.runs / "blind", *args.review):
+        for name, kind_samples in reviewed_samples(blind, args.runs / "off" / "outputs.jsonl").items():
+            samples.setdefault(name, []).extend(kind_samples)
     if not samples[SUMMARY]:
         raise ReviewError(f"{args.runs / 'blind'}: no function rated for both {KEPT!r} and {REPLACED!r}")
     unrated = [name for name in ENTRY_GATES if not samples[name]]
