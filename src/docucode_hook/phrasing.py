@@ -22,7 +22,7 @@ VERBS = frozenset(
 )
 # Abbreviated verbs, spelled out in the summary.
 _VERB_FORMS = {"calc": "calculate", "init": "initialise", "iter": "iterate over"}
-_QUESTIONS = {"is": "is", "has": "has", "can": "can", "should": "should", "needs": "needs"}
+QUESTIONS = {"is": "is", "has": "has", "can": "can", "should": "should", "needs": "needs"}
 _ABBREVIATIONS = {"n": "number of", "num": "number of", "dir": "directory", "idx": "index", "cfg": "config"}
 # A phrase that starts with one of these reads wrong after "the" ("Get the all users.").
 _NO_ARTICLE = frozenset("a all an and any as at by each every for from if in into many of on or some the to with".split())
@@ -113,8 +113,8 @@ def summarise(ctx: FunctionContext) -> str:
 
 def _sentence_from_words(ctx: FunctionContext, parts: list[str]) -> str:
     head, rest = parts[0], _phrase(parts[1:])
-    if head in _QUESTIONS and rest:
-        return f"Check whether {_subject(ctx)} {_QUESTIONS[head]} {rest}."
+    if head in QUESTIONS and rest:
+        return f"Check whether {_subject(ctx)} {QUESTIONS[head]} {rest}."
     if head == "to" and rest:
         return f"Convert {_subject(ctx)} to {rest}."
     if head in VERBS:
@@ -161,8 +161,8 @@ def default_sentence(param: Parameter) -> str:
 def describe_return(ctx: FunctionContext) -> str:
     """What a function returns (or yields), from its name or annotation."""
     parts = words(ctx.name)
-    if parts and parts[0] in _QUESTIONS and len(parts) > 1:
-        return f"True if {_subject(ctx)} {_QUESTIONS[parts[0]]} {_phrase(parts[1:])}, otherwise False."
+    if parts and parts[0] in QUESTIONS and len(parts) > 1:
+        return f"True if {_subject(ctx)} {QUESTIONS[parts[0]]} {_phrase(parts[1:])}, otherwise False."
     if parts and parts[0] in VERBS | {"to", "iter"}:
         parts = parts[1:]
     target = _phrase(parts) or _noun(ctx.returns_annotation) or ("values" if ctx.is_generator else "result")
@@ -214,6 +214,7 @@ def repeated_ngram(text: str, n: int = 3) -> str | None:
 
 __all__ = [
     "FILLER",
+    "QUESTIONS",
     "VERBS",
     "describe_exception",
     "default_sentence",
