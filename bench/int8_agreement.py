@@ -221,12 +221,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             for compute_type in ("float32", "int8"):
                 ct2_dir = convert_to_ct2(model_dir, Path(scratch) / variant / compute_type, compute_type)
                 texts[compute_type] = generate_texts(ct2_dir, compute_type, prompts, max_new)
-            if variant == "original":
-                original_float32 = texts["float32"]
             pairs = list(zip(texts["int8"], texts["float32"]))
             same_summary = sum(metrics.summary_of(a) == metrics.summary_of(b) for a, b in pairs)
-            exact = "" if original_float32 is None else \
-                f"{sum(a == b for a, b in zip(texts['float32'], original_float32))}/{rows}"
+            if variant == "original":
+                original_float32, exact = texts["float32"], "(itself)"
+            else:
+                exact = "" if original_float32 is None else \
+                    f"{sum(a == b for a, b in zip(texts['float32'], original_float32))}/{rows}"
             print(f"| {variant} | {sum(a == b for a, b in pairs)}/{rows} | {same_summary}/{rows} "
                   f"| {bleu(texts['int8']):.2f} | {bleu(texts['float32']):.2f} | {exact} "
                   f"| {(time.perf_counter() - started) / 60:.1f} |", flush=True)
