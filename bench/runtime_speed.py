@@ -14,11 +14,7 @@ them alike and the ratio stays comparable::
       git show 1d8cdd4:src/docucode_hook/models/docucode-small/$f > /tmp/v2/$f; done
     python bench/runtime_speed.py --repeat 3 --numpy-model /tmp/v2
 
-``--agreement FILE`` measures what int8 costs in text instead: on a seeded sample of a
-``train.mine`` test split, CTranslate2 int8 against float32 (which gives transformers' greedy
-tokens exactly), the share of identical texts and summaries, and each one's summary BLEU-4::
-
-    python bench/runtime_speed.py --agreement data/test.jsonl --limit 300
+What int8 costs in text (identical rows against float32) is ``bench/int8_agreement.py``'s.
 
 ``--layouts`` compares ways to hand CTranslate2 a batch of prompts of different lengths
 (its issues #1480 and #1349): rows of similar lengths batched, each batch a request on one
@@ -148,31 +144,6 @@ def layouts(model_dir: Path, ids: list[list[int]], max_new_tokens: int) -> dict[
     }
 
 
-def agreement(path: Path, limit: int, max_new_tokens: int) -> int:
-    """Print how often int8 writes float32's text, and the summary BLEU-4 of each, on ``limit`` records."""
-    from docucode_hook.backends.model import ModelBackend
-    from docucode_hook.config import Config
-    from train import metrics
-    from train.evaluate import read_examples
-
-    examples = read_examples(path, limit)
-    references = [example.reference_summary for example in examples]
-    texts = {}
-    for name, compute_type in (("int8", "int8"), ("float32", "float32")):
-        backend = ModelBackend(Config(max_new_tokens=max_new_tokens), ct2_compute_type=compute_type)
-        started = time.perf_counter()
-        generations = backend.complete([example.prompt for example in examples], strict=True)
-        texts[name] = [g.text if g else "" for g in generations]
-        summaries = [metrics.summary_of(text) for text in texts[name]]
-        print(f"{name}: {1000 * (time.perf_counter() - started) / len(examples):.0f} ms/function, "
-              f"summary BLEU-4 {metrics.smoothed_bleu4(references, summaries):.2f} (the model's own text, before grounding)")
-    pairs = list(zip(texts["int8"], texts["float32"]))
-    same_summary = sum(metrics.summary_of(a) == metrics.summary_of(b) for a, b in pairs)
-    print(f"{len(pairs)} records of {path}: identical text {sum(a == b for a, b in pairs)}, "
-          f"identical summary line {same_summary}")
-    return 0
-
-
 def _load_average() -> str:
     try:
         return " ".join(f"{value:.1f}" for value in os.getloadavg())
@@ -186,8 +157,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--max-new-tokens", type=int, help="default: the hook's own")
     parser.add_argument("--layouts", action="store_true", help="compare CTranslate2 batch layouts instead")
-    parser.add_argument("--agreement", type=Path, metavar="FILE", help="int8 vs float32 text on this test split")
-    parser.add_argument("--limit", type=int, default=300, help="with --agreement: records sampled (seed 0)")
     parser.add_argument("--numpy-model", type=Path, help="the NumPy runtime's model (default: the shipped one); "
                         "the v2 directory from git measures what the old default cost per function")
     parser.add_argument("--out", type=Path)
@@ -199,8 +168,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from docucode_hook.config import Config
 
     max_new = args.max_new_tokens or Config().max_new_tokens
-    if args.agreement:
-        return agreement(args.agreement, args.limit, max_new)
     int8 = ModelBackend(Config(max_new_tokens=max_new)).engine()
     ids = prompt_ids(int8, args.functions, max_new)
     if args.layouts:

@@ -88,7 +88,8 @@ def _weight_files(model_dir: Path) -> list[Path]:
     return [single] if single.is_file() else []
 
 
-def _load_arrays(model_dir: Path) -> dict[str, Any]:
+def load_arrays(model_dir: Path) -> dict[str, Any]:
+    """Every tensor of an HF model directory's safetensors files (one file or shards), as numpy arrays."""
     from safetensors.numpy import load_file
 
     arrays: dict[str, Any] = {}
@@ -181,7 +182,7 @@ def convert_to_ct2(source: Path, out_dir: Path, quantization: str = QUANTIZATION
     config = read_config(source)
     tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
     try:
-        spec = _llama_spec(config, _load_arrays(source))
+        spec = _llama_spec(config, load_arrays(source))
     except KeyError as exc:
         raise ConversionError(f"{source}: cannot convert to CTranslate2: weight {exc} is missing") from None
     vocab_size = spec.get_vocabulary_size()
@@ -259,6 +260,7 @@ __all__ = [
     "converted_model",
     "discard",
     "is_ct2_model",
+    "load_arrays",
     "read_config",
     "read_json",
     "unconvertible_reason",
