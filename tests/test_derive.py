@@ -88,6 +88,15 @@ def rows(path):
 
 def has_rows(path):
     return open(path).read()
+
+
+def run_all(func, items, logger) -> bool:
+    logger.debug("running %s", func)
+    return pool.map(func, items)
+
+
+def screenshot(filename) -> bool:
+    return driver.save(filename)
 '''
 CONTEXTS = {ctx.qualname: ctx for ctx in iter_contexts(SOURCE, "ledger.py")}
 
@@ -130,6 +139,9 @@ def test_parameters_say_what_the_code_shows_or_nothing() -> None:
     assert derived_parameter(params["rate"], init_facts) == "Stored as `self.rate`."
     assert derived_parameter(params["items"], init_facts) == "Defaults to None."
     assert derived_parameter(params["url"], session_facts) == "Passed to `connect`."
+    # A call that only logs a value says nothing of its purpose: the next call does.
+    run_all, run_all_facts = derived("run_all")
+    assert derived_parameter(run_all.parameters[0], run_all_facts) == "Passed to `pool.map`."
     assert derived_parameter(params["amount"], convert_facts) == ""  # round() is a builtin: nothing to say
     assert derived_parameter(params["n"], convert_facts) == "Defaults to 2."
     assert derived_parameter(params["verbose"], convert_facts) == "Whether verbose is enabled. Defaults to False."
@@ -164,6 +176,7 @@ def test_returns_read_off_the_one_return_expression() -> None:
     assert derived_return(*derived("Ledger.convert")) == "The result."  # not "The convert."
     assert derived_return(*derived("Ledger.chain")) == "The instance itself."
     assert derived_return(*derived("has_rows")) == "The result."  # its returns are not booleans
+    assert derived_return(*derived("screenshot")) == "The result."  # a bool is not "The screenshot."
 
 
 def test_raises_from_guards_and_messages() -> None:
@@ -172,7 +185,7 @@ def test_raises_from_guards_and_messages() -> None:
     # The loop variable is not a parameter: the condition alone would not say when; the message does.
     assert derived_raise("KeyError", facts) == 'With the message "bad key".'
     _, close = derived("Ledger.close")
-    assert derived_raise("RuntimeError", close) == "If the operation cannot be completed."  # f-string: no message
+    assert derived_raise("RuntimeError", close) == ""  # f-string, no if: nothing the code says, and no guess
 
 
 def test_placeholders() -> None:

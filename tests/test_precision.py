@@ -245,3 +245,11 @@ def test_unsure_returns_and_raises_give_way_to_text_read_off_the_code() -> None:
     kept = ground(raw, ctx, Style.GOOGLE, generation=Generation(raw, sure))
     assert kept.doc.returns.description == "The amount in euros."
     assert kept.doc.raises[0].description == "If the rate is unknown."
+
+
+def test_a_doctest_prompt_inside_a_sentence_gives_way() -> None:
+    # Found by Hypothesis: "0>>>" passed the examples rule, which looks for prompts at line starts.
+    grounded = ground("0>>>\n\nArgs:\n    amount: See >>> below.", CONTEXTS["convert"], Style.GOOGLE)
+    assert ">>>" not in grounded.text
+    reasons = {part.part: part.reason for part in grounded.parts}
+    assert reasons["summary"] == reasons["param amount"] == "a doctest prompt (>>>)"

@@ -59,6 +59,12 @@ def _guards(node: ast.AST, parameters: set[str]) -> list[Guard]:
     return guards
 
 
+# Calls that only report a value: "Passed to `logger.debug`" was read as the parameter's
+# purpose, and a blind review found it misleading ("func is applied to the args, not a
+# logger argument").
+_REPORTING = (".debug", ".info", ".warning", ".warn", ".error", ".exception", ".critical", ".log")
+
+
 def _forwarded(own: list[ast.AST], parameters: set[str]) -> list[tuple[str, str]]:
     """(parameter, callee) for the first call that receives each parameter unchanged."""
     found: dict[str, str] = {}
@@ -66,7 +72,7 @@ def _forwarded(own: list[ast.AST], parameters: set[str]) -> list[tuple[str, str]
         if isinstance(node, ast.Call):
             callee = ast.unparse(node.func)
             # "Passed to `len`" or "to `ValueError`" says nothing the reader does not see.
-            if len(callee) > 40 or callee in ALWAYS_KNOWN or callee.endswith(("Error", "Exception")):
+            if len(callee) > 40 or callee in ALWAYS_KNOWN or callee.endswith(("Error", "Exception", *_REPORTING)):
                 continue
             for arg in [*node.args, *(kw.value for kw in node.keywords)]:
                 if isinstance(arg, ast.Name) and arg.id in parameters:

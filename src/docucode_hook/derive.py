@@ -15,7 +15,6 @@ from docucode_hook.phrasing import (
     QUESTIONS,
     VERBS,
     default_sentence,
-    describe_exception,
     describe_parameter,
     describe_return,
     one_line,
@@ -110,11 +109,11 @@ def _name_says_the_result(ctx: FunctionContext, expressions: tuple[str, ...]) ->
     parts = words(ctx.name)
     if not parts:
         return False
+    is_bool = one_line(ctx.returns_annotation) == "bool"
     if parts[0] in QUESTIONS:  # "is_open": True or False, if the code answers with booleans
-        return one_line(ctx.returns_annotation) == "bool" or (
-            bool(expressions) and all(_is_boolean(expression) for expression in expressions)
-        )
-    return parts[0] in _NAMES_THE_RESULT or parts[0] not in VERBS
+        return is_bool or (bool(expressions) and all(_is_boolean(expression) for expression in expressions))
+    # A bool is no thing the name could name ("The screenshot." for a ``screenshot`` -> bool).
+    return not is_bool and (parts[0] in _NAMES_THE_RESULT or parts[0] not in VERBS)
 
 
 def _is_boolean(source: str) -> bool:
@@ -153,7 +152,11 @@ def _is_self_attribute(node: ast.expr) -> bool:
 
 
 def derived_raise(exception: str, facts: ProseFacts) -> str:
-    """When ``exception`` is raised: the ``if`` that guards it, else its message, else the template's reason."""
+    """When ``exception`` is raised: the ``if`` that guards it, else its message, else nothing.
+
+    The template's reasons ("If an argument has an invalid value.") are guesses a blind
+    review found false where no ``if`` or message says more; an empty entry is not.
+    """
     short = exception.rsplit(".", 1)[-1]
     guards = [guard for guard in facts.guards if guard.exception.rsplit(".", 1)[-1] == short]
     conditions = list(dict.fromkeys(guard.condition for guard in guards))
@@ -162,7 +165,7 @@ def derived_raise(exception: str, facts: ProseFacts) -> str:
     messages = [guard.message for guard in guards if guard.message and len(guard.message) <= _MAX_MESSAGE]
     if len(guards) == 1 and messages:
         return f'With the message "{messages[0]}".'
-    return describe_exception(exception)
+    return ""
 
 
 def placeholder_text(derived: str, what: str, placeholders: str) -> str:

@@ -90,7 +90,10 @@ class Prose:
         return placeholder_text(derived, what, self.options.placeholders)
 
     def _unusable(self, text: str) -> str | None:
-        """Why a sentence of prose cannot stand anywhere: a loop, an unknown name, a word too long to wrap."""
+        """Why a sentence of prose cannot stand anywhere: a loop, an unknown name, a word too long to
+        wrap, a doctest prompt (no example comes from a model, even inside a sentence)."""
+        if ">>>" in text:
+            return "a doctest prompt (>>>)"
         for verdict in (check_repeats(text), check_names(text, self.facts.known_names)):
             if not verdict.kept:
                 return verdict.reason
