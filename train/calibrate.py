@@ -41,16 +41,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-from docucode_hook.confidence import (
-    DESCRIPTION,
-    EXCEPTION_PREFIX,
-    PARAMETER_PREFIX,
-    RESULT,
-    SUMMARY,
-    THRESHOLDS_FILE,
-    Thresholds,
-    load_thresholds,
-)
+from docucode_hook.confidence import DESCRIPTION, SUMMARY, THRESHOLDS_FILE, Thresholds, gate_name, load_thresholds
 from train.args import arg, parse_args
 from train.blind_review import SUMMARY_RATINGS, Rating, ReviewError, entry_part, outputs_rows, read_ratings
 
@@ -104,8 +95,7 @@ def choose_threshold(curve: Sequence[CurvePoint], max_wrong: float = 0.10) -> Cu
     return max(allowed, key=lambda point: (point.correct, -point.wrong, -point.vague, -point.threshold))
 
 
-# The gates swept over entries, by the prefix of their parts' names.
-ENTRY_GATES = {"parameter": PARAMETER_PREFIX, "result": RESULT, "exception": EXCEPTION_PREFIX}
+ENTRY_GATES = ("parameter", "result", "exception")  # the gates swept over Args, Returns and Raises entries
 
 
 def reviewed_samples(blind: Path, off: Path) -> dict[str, list[Sample]]:
@@ -130,8 +120,7 @@ def reviewed_samples(blind: Path, off: Path) -> dict[str, list[Sample]]:
         if kept.description is not None:
             samples[DESCRIPTION].append(Sample(scores[function].get(DESCRIPTION), kept.description, "none"))
         for part, (kept_entry, replaced_entry) in _entry_pairs(kept, replaced).items():
-            gate = next(name for name, prefix in ENTRY_GATES.items() if part.startswith(prefix))
-            samples[gate].append(Sample(scores[function].get(part), kept_entry, replaced_entry))
+            samples[gate_name(part)].append(Sample(scores[function].get(part), kept_entry, replaced_entry))
     return samples
 
 

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from docucode_hook.docstrings import short_name
 from docucode_hook.phrasing import FILLER, words
 
 THRESHOLDS_FILE = "docucode.json"
@@ -59,11 +60,16 @@ class Thresholds:
 
     def gate(self, part: str) -> float:
         """The minimum score for ``part`` (a name as ``part_spans`` gives it)."""
-        if part.startswith(PARAMETER_PREFIX):
-            return self.parameter
-        if part.startswith(EXCEPTION_PREFIX):
-            return self.exception
-        return {SUMMARY: self.summary, DESCRIPTION: self.description, RESULT: self.result}[part]
+        return getattr(self, gate_name(part))
+
+
+def gate_name(part: str) -> str:
+    """The ``Thresholds`` field that gates ``part``: "summary", "description", "parameter", "result", "exception"."""
+    if part.startswith(PARAMETER_PREFIX):
+        return "parameter"
+    if part.startswith(EXCEPTION_PREFIX):
+        return "exception"
+    return {SUMMARY: "summary", DESCRIPTION: "description", RESULT: "result"}[part]
 
 
 class ThresholdsError(ValueError):
@@ -140,7 +146,7 @@ def part_spans(text: str, parameters: Sequence[str], exceptions: Sequence[str] =
     raises = re.search(r"^[ \t]*Raises[ \t]*:?[ \t]*$", text[head_end:], re.MULTILINE)
     raises_at = head_end + raises.start() if raises else head_end
     numpy_raises = bool(re.search(r"^[ \t]*Raises[ \t]*\n[ \t]*-{3,}", text, re.MULTILINE))
-    for name in dict.fromkeys(name.rsplit(".", 1)[-1] for name in exceptions):
+    for name in dict.fromkeys(short_name(name) for name in exceptions):
         span = _entry_span(text, lines, EXCEPTION_PREFIX, name, raises_at, numpy_raises)
         if span:
             spans.append(span)
@@ -283,15 +289,18 @@ def score_parts(
 
 @dataclass(frozen=True)
 class Decision:
-    below: frozenset[str]  # the parts under their gate: the description is dropped, the others replaced
-    reasons: tuple[str, ...]
+    # The parts under their gate (the description is dropped, the others replaced), each with
+    # why: "summary score 0.21 below 0.35".
+    reasons: dict[str, str]
 
 
 def decide(scores: dict[str, PartScore], thresholds: Thresholds) -> Decision:
     """Which parts fall below their gate (``Thresholds.gate``), and why."""
-    below = [part for part, score in sorted(scores.items()) if score.score < thresholds.gate(part)]
-    reasons = tuple(f"{part} score {scores[part].score:.2f} below {thresholds.gate(part):.2f}" for part in below)
-    return Decision(frozenset(below), reasons)
+    return Decision({
+        part: f"{part} score {score.score:.2f} below {thresholds.gate(part):.2f}"
+        for part, score in sorted(scores.items())
+        if score.score < thresholds.gate(part)
+    })
 
 
 __all__ = [
@@ -308,6 +317,7 @@ __all__ = [
     "ThresholdsError",
     "code_identifiers",
     "decide",
+    "gate_name",
     "lexical_support",
     "load_thresholds",
     "part_spans",

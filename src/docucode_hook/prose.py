@@ -69,7 +69,8 @@ def _gate_reason(decision: Decision | None, part: str) -> str | None:
     """Why the gate took ``part`` away ("summary score 0.21 below 0.35"), or None when it did not."""
     if decision is None:
         return None
-    return next((f"model unsure: {reason}" for reason in decision.reasons if reason.startswith(f"{part} score ")), None)
+    reason = decision.reasons.get(part)
+    return f"model unsure: {reason}" if reason else None
 
 
 @dataclass
