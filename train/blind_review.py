@@ -131,12 +131,13 @@ def entry_names(docstring: str) -> list[str]:
 def entry_part(name: str) -> str:
     """An entry's name on the sheets as the confidence gates name its part (``confidence.part_spans``)."""
     from docucode_hook.confidence import EXCEPTION_PREFIX, PARAMETER_PREFIX, RESULT
+    from docucode_hook.docstrings import short_name
 
     kind, _, rest = name.partition(" ")
     if kind == "param":
         return PARAMETER_PREFIX + rest.lstrip("*")
     if kind == "raises":
-        return EXCEPTION_PREFIX + rest.rsplit(".", 1)[-1]
+        return EXCEPTION_PREFIX + short_name(rest)
     return RESULT
 
 

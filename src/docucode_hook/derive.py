@@ -24,6 +24,7 @@ from docucode_hook.phrasing import (
 )
 from docucode_hook.config import PLACEHOLDERS
 from docucode_hook.context import FunctionContext, Parameter
+from docucode_hook.docstrings import short_name
 from docucode_hook.facts import ProseFacts
 from docucode_hook.truth import check_summary
 
@@ -157,8 +158,7 @@ def derived_raise(exception: str, facts: ProseFacts) -> str:
     The template's reasons ("If an argument has an invalid value.") are guesses a blind
     review found false where no ``if`` or message says more; an empty entry is not.
     """
-    short = exception.rsplit(".", 1)[-1]
-    guards = [guard for guard in facts.guards if guard.exception.rsplit(".", 1)[-1] == short]
+    guards = [guard for guard in facts.guards if short_name(guard.exception) == short_name(exception)]
     conditions = list(dict.fromkeys(guard.condition for guard in guards))
     if guards and None not in conditions and len(conditions) <= 2:
         return "If " + " or ".join(f"`{condition}`" for condition in conditions) + "."
