@@ -23,6 +23,7 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 class ModelLoadError(RuntimeError):
     """The model or adapter cannot be found or loaded; the pipeline falls back to the template."""
 
+
 def resolve_model(ref: str | None) -> tuple[str, bool]:
     """(path or hub id, is a local directory); a missing local directory is a ModelLoadError."""
     if ref is None:
@@ -146,6 +147,7 @@ def load_ct2_model(ref: str, compute_type: str, threads: tuple[int, int] | None 
             discard(directory)
             again = " (removed from the cache: the next run converts it again)"
         raise ModelLoadError(f"{directory}: cannot load CTranslate2 model{again}: {exc}".splitlines()[0]) from exc
+
 
 def ct2_unsuitable(model_ref: str, local: bool, adapter: Path | None, quantize_4bit: bool | None) -> str | None:
     """Why CTranslate2 cannot run this model (a short phrase), or None when it can."""
