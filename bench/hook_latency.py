@@ -91,8 +91,8 @@ import json, sys, time
 t0 = time.perf_counter()
 from docucode_hook.backends.model import ModelBackend
 from docucode_hook.config import Config
-from docucode_hook.context import Style
-from docucode_hook.contexts import iter_contexts
+from docucode_hook.code.records import Style
+from docucode_hook.code.contexts import iter_contexts
 t1 = time.perf_counter()
 contexts = [c for path in sys.argv[2:] for c in iter_contexts(open(path).read(), path)]
 backend = ModelBackend(Config(runtime=sys.argv[1], cache=False, batch_size=10), quantize_4bit=False)

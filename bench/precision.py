@@ -40,7 +40,7 @@ from docstring_parser import parse
 
 from docucode_hook.config import Config
 from docucode_hook.pipeline import fix_paths
-from docucode_hook.phrasing import tokens
+from docucode_hook.docstrings.phrasing import tokens
 
 _RETURN = re.compile(r"^Returns?\b", re.IGNORECASE)
 _YIELD = re.compile(r"^Yields?\b", re.IGNORECASE)

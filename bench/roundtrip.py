@@ -48,7 +48,7 @@ except ImportError:
 from docucode_hook.config import RUNTIMES, Config, load_mapping  # noqa: E402
 from docucode_hook.fileio import SourceError, SourceFile, read_source  # noqa: E402
 from docucode_hook.pipeline import fix_paths  # noqa: E402
-from docucode_hook.verify import UnsafeEdit, assert_only_docstrings_changed  # noqa: E402
+from docucode_hook.docstrings.verify import UnsafeEdit, assert_only_docstrings_changed  # noqa: E402
 
 # Refusals caused by the original file, not by our edit: these are skips, not failures.
 _ORIGINAL_FAULTS = (

@@ -60,8 +60,8 @@ def numpy_runtime_module() -> Any:
 
 def prompt_ids(engine: Any, count: int, max_new_tokens: int) -> list[list[int]]:
     """Token ids of the hook's prompts for ``count`` functions, fitted to the model as the backend does."""
-    from docucode_hook.context import Style
-    from docucode_hook.prompt import build_prompt, fit_prompt
+    from docucode_hook.code.records import Style
+    from docucode_hook.backends.prompt import build_prompt, fit_prompt
 
     limit = engine.max_positions - max_new_tokens
     prompts = [fit_prompt(build_prompt(ctx, Style.GOOGLE), lambda text: len(engine.encode([text])[0]), limit)
@@ -71,7 +71,7 @@ def prompt_ids(engine: Any, count: int, max_new_tokens: int) -> list[list[int]]:
 
 def numpy_generate(runtime: Any, max_new_tokens: int) -> Callable[[list[list[int]]], list[list[int]]]:
     from docucode_hook.backends.model import REPETITION_PENALTY
-    from docucode_hook.stopping import RowStopper
+    from docucode_hook.backends.stopping import RowStopper
 
     def generate(ids: list[list[int]]) -> list[list[int]]:
         stopper = RowStopper(runtime.tokenizer.decode, [False] * len(ids))
@@ -99,7 +99,7 @@ def time_rounds(engines: dict[str, Callable], ids: list[list[int]], repeat: int)
 def layouts(model_dir: Path, ids: list[list[int]], max_new_tokens: int) -> dict[str, Callable]:
     """CTranslate2 int8 with the rows laid out in different ways; each stops rows with the hook's stopper."""
     from docucode_hook.backends.ct2 import SIMILAR_LENGTH_TOKENS, length_groups, load_ct2
-    from docucode_hook.stopping import RowStopper
+    from docucode_hook.backends.stopping import RowStopper
 
     def run(threads: tuple[int, int], groups: Callable[[list[list[int]]], list[list[int]]], asynchronous: bool):
         model = load_ct2(model_dir, "int8", threads)

@@ -35,7 +35,7 @@ MODULES = ("json/encoder.py", "argparse.py", "textwrap.py", "shlex.py", "csv.py"
 
 
 def bench_contexts(count: int) -> list:
-    from docucode_hook.contexts import iter_contexts
+    from docucode_hook.code.contexts import iter_contexts
 
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     found: list = []
@@ -55,7 +55,7 @@ def measure(
     from docucode_hook.backends.ct2 import default_threads
     from docucode_hook.backends.model import ModelBackend
     from docucode_hook.config import Config
-    from docucode_hook.context import Style
+    from docucode_hook.code.records import Style
 
     config = Config(runtime=runtime, model=model, adapter=adapter, batch_size=batch_size,
                     max_new_tokens=max_new_tokens, cache=False)

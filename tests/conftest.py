@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from precommit_support import CHECKOUT, run
 
-from docucode_hook.context import FunctionContext
-from docucode_hook.contexts import iter_contexts
+from docucode_hook.code.records import FunctionContext
+from docucode_hook.code.contexts import iter_contexts
 from tinymodel import build_tiny_adapter, build_tiny_model
 
 SAMPLE_SOURCE = '''"""Small helpers for the backend tests."""

@@ -142,7 +142,7 @@ def test_statement_walk_finds_what_the_full_walk_finds(module_name: str) -> None
     import importlib
     import inspect
 
-    from docucode_hook.syntax import flow_facts, iter_definitions, may_yield, yield_lines
+    from docucode_hook.code.syntax import flow_facts, iter_definitions, may_yield, yield_lines
 
     source = inspect.getsource(importlib.import_module(module_name))
     functions = [s for s in iter_definitions(ast.parse(source)) if not isinstance(s.node, ast.ClassDef)]
@@ -163,7 +163,7 @@ def test_yield_lines_are_the_parser_s_lines(newline: str) -> None:
     """A generator is found wherever its yield is, whatever the file's line breaks."""
     import ast
 
-    from docucode_hook.syntax import may_yield, yield_lines
+    from docucode_hook.code.syntax import may_yield, yield_lines
 
     source = newline.join(["def f():", "    return 1", "", "def g():", '    """Doc."""', "    x = 1", "    yield x", ""])
     tree = ast.parse(source)

@@ -14,9 +14,9 @@ import pytest
 
 from docucode_hook.backends import Generation
 from docucode_hook.backends.model import ModelBackend
-from docucode_hook.cache import DocstringCache, default_cache_dir, generate_cached
+from docucode_hook.backends.cache import DocstringCache, default_cache_dir, generate_cached
 from docucode_hook.config import Config
-from docucode_hook.context import FunctionContext, Style
+from docucode_hook.code.records import FunctionContext, Style
 
 from conftest import SAMPLE_SOURCE
 
@@ -160,10 +160,10 @@ def test_cache_hit_in_a_fresh_process_never_imports_torch(counting, tiny_model_d
 import json, sys
 from docucode_hook.backends import Generation
 from docucode_hook.backends.model import ModelBackend
-from docucode_hook.cache import DocstringCache, generate_cached
+from docucode_hook.backends.cache import DocstringCache, generate_cached
 from docucode_hook.config import Config
-from docucode_hook.context import Style
-from docucode_hook.contexts import iter_contexts
+from docucode_hook.code.records import Style
+from docucode_hook.code.contexts import iter_contexts
 contexts = [c for c in iter_contexts(open({str(source)!r}).read(), "helpers.py") if c.qualname in {generated!r}]
 backend = ModelBackend(Config(model={str(tiny_model_dir)!r}, max_new_tokens=10, batch_size=4))
 generations = generate_cached(backend, contexts, Style.NUMPY, DocstringCache())

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from docucode_hook.confidence import load_thresholds
+from docucode_hook.precision.confidence import load_thresholds
 from train import calibrate
 from train.calibrate import Sample, choose_threshold, sweep
 

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from docucode_hook.cli import main
-from docucode_hook.verify import assert_only_docstrings_changed, docstring_values
+from docucode_hook.docstrings.verify import assert_only_docstrings_changed, docstring_values
 
 UNDOCUMENTED = '''\
 import os

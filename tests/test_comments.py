@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from docucode_hook.cli import main
 from docucode_hook.comments import apply_comments, find_comment_sites, sanitize_comment
 from docucode_hook.config import Config, ConfigError, load_mapping
-from docucode_hook.prompt import BLOCK_END, BLOCK_START, COMMENT_TASK
-from docucode_hook.verify import UnsafeEdit, assert_only_comment_lines_added
+from docucode_hook.backends.prompt import BLOCK_END, BLOCK_START, COMMENT_TASK
+from docucode_hook.docstrings.verify import UnsafeEdit, assert_only_comment_lines_added
 
 CONFIG = Config(comments=True, max_comments_per_function=9)
 

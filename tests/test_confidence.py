@@ -13,7 +13,7 @@ from docstring_parser.common import DocstringParam, DocstringRaises, DocstringRe
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from docucode_hook.confidence import (
+from docucode_hook.precision.confidence import (
     PartScore,
     Thresholds,
     ThresholdsError,
@@ -24,8 +24,8 @@ from docucode_hook.confidence import (
     score_parts,
     span_logprobs,
 )
-from docucode_hook.context import Style
-from docucode_hook.render import render_docstring
+from docucode_hook.code.records import Style
+from docucode_hook.docstrings.render import render_docstring
 
 
 def _doc(summary: str, long: str | None, params: list[tuple[str, str]], raises: str = "If it is empty.") -> Docstring:

@@ -17,9 +17,9 @@ from docucode_hook.backends.ct2 import CT2Engine, load_ct2
 from docucode_hook.backends.loading import ModelLoadError
 from docucode_hook.backends.model import ModelBackend, cut_completion
 from docucode_hook.config import Config, load_mapping
-from docucode_hook.context import Style
+from docucode_hook.code.records import Style
 from docucode_hook.pipeline import fix_paths
-from docucode_hook.verify import docstring_values
+from docucode_hook.docstrings.verify import docstring_values
 from tinymodel import build_tiny_gpt2
 
 from conftest import SAMPLE_SOURCE
@@ -214,8 +214,8 @@ def test_default_path_imports_neither_torch_nor_transformers(tiny_model_dir: Pat
         import sys
         from docucode_hook.backends.model import ModelBackend
         from docucode_hook.config import Config
-        from docucode_hook.context import Style
-        from docucode_hook.contexts import iter_contexts
+        from docucode_hook.code.records import Style
+        from docucode_hook.code.contexts import iter_contexts
         backend = ModelBackend(Config(model={str(tiny_model_dir)!r}, max_new_tokens=8))
         contexts = list(iter_contexts(open({str(tmp_path / "helpers.py")!r}).read(), "helpers.py"))
         assert any(backend.generate(contexts, Style.GOOGLE))

@@ -6,20 +6,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from docucode_hook.phrasing import describe_parameter
+from docucode_hook.docstrings.phrasing import describe_parameter
 from docucode_hook.config import ConfigError, load_mapping
-from docucode_hook.context import Parameter, ParamKind
-from docucode_hook.derive import (
+from docucode_hook.code.records import Parameter, ParamKind
+from docucode_hook.precision.derive import (
     derived_parameter,
     derived_raise,
     derived_return,
     derived_summary,
     placeholder_text,
 )
-from docucode_hook.facts import prose_facts
-from docucode_hook.contexts import iter_contexts
-from docucode_hook.phrasing import restates_name
-from docucode_hook.truth import check_summary
+from docucode_hook.code.facts import prose_facts
+from docucode_hook.code.contexts import iter_contexts
+from docucode_hook.docstrings.phrasing import restates_name
+from docucode_hook.precision.truth import check_summary
 
 SOURCE = '''
 from contextlib import contextmanager

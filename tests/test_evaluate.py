@@ -11,8 +11,8 @@ from pydoclint_venv import pydoclint_executable
 
 from docucode_hook.backends import get_backend
 from docucode_hook.config import Config
-from docucode_hook.context import Style
-from docucode_hook.prompt import build_prompt
+from docucode_hook.code.records import Style
+from docucode_hook.backends.prompt import build_prompt
 from train import evaluate, generate, metrics
 from train import mine as train_mine
 
@@ -183,7 +183,7 @@ def test_usage_errors(tmp_path: Path) -> None:
 def test_comment_task_reports_bleu_and_examples_and_ignores_docstring_records(
     tmp_path: Path, test_split: Path, tiny_model_dir: Path
 ) -> None:
-    from docucode_hook.prompt import build_comment_record
+    from docucode_hook.backends.prompt import build_comment_record
 
     code = "def total(rows):\n    out = 0\n    for row in rows:\n        if row and row.ok or row.forced:\n            out += row.n\n    return out\n"
     comments = [

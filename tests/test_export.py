@@ -9,8 +9,8 @@ import pytest
 from docucode_hook.backends.convert import is_ct2_model
 from docucode_hook.backends.model import ModelBackend
 from docucode_hook.config import Config
-from docucode_hook.context import Style
-from docucode_hook.prompt import build_prompt
+from docucode_hook.code.records import Style
+from docucode_hook.backends.prompt import build_prompt
 from train import export
 
 

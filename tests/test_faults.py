@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from docucode_hook.verify import assert_only_docstrings_changed
+from docucode_hook.docstrings.verify import assert_only_docstrings_changed
 
 CONFIG = '[tool.docucode]\nbackend = "template"\n'
 

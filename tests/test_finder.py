@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from docucode_hook.config import Config
-from docucode_hook.context import FunctionContext, Parameter, ParamKind, Style
-from docucode_hook.contexts import iter_contexts
+from docucode_hook.code.records import FunctionContext, Parameter, ParamKind, Style
+from docucode_hook.code.contexts import iter_contexts
 from docucode_hook.finder import Finding, scan_source
 
 P = ParamKind

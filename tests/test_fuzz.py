@@ -7,8 +7,8 @@ import ast
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from docucode_hook.insert import insert_docstrings, normalize_docstring
-from docucode_hook.verify import assert_only_docstrings_changed, definition_line_map, docstring_values
+from docucode_hook.docstrings.insert import insert_docstrings, normalize_docstring
+from docucode_hook.docstrings.verify import assert_only_docstrings_changed, definition_line_map, docstring_values
 
 # (template, line of the definition inside it); {I} is one level of the module's indentation.
 SHAPES = [

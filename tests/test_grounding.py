@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydoclint_venv import run_pydoclint
 
-from docucode_hook.context import FunctionContext, Style
-from docucode_hook.contexts import iter_contexts
-from docucode_hook.grounding import ground_docstring, grounded_text
-from docucode_hook.insert import insert_docstrings
-from docucode_hook.refresh import refresh_sections
+from docucode_hook.code.records import FunctionContext, Style
+from docucode_hook.code.contexts import iter_contexts
+from docucode_hook.precision.grounding import ground_docstring, grounded_text
+from docucode_hook.docstrings.insert import insert_docstrings
+from docucode_hook.precision.refresh import refresh_sections
 
 HEADER = "from typing import Iterator\n\n\n"
 

@@ -7,8 +7,8 @@ import codecs
 import pytest
 
 from docucode_hook.fileio import read_source, write_source
-from docucode_hook.insert import InsertError, docstring_literal, insert_docstrings, normalize_docstring
-from docucode_hook.verify import assert_only_docstrings_changed, definition_line_map, docstring_values
+from docucode_hook.docstrings.insert import InsertError, docstring_literal, insert_docstrings, normalize_docstring
+from docucode_hook.docstrings.verify import assert_only_docstrings_changed, definition_line_map, docstring_values
 
 LONG = "x" * 300
 

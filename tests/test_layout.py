@@ -1,4 +1,4 @@
-"""The shape of the code: small modules, no reach into another module's privates, no import circles."""
+"""The shape of the code: rooms by stage, small modules, no reach into another module's privates, no import circles."""
 
 from __future__ import annotations
 
@@ -12,6 +12,27 @@ PACKAGE = ROOT / "src" / "docucode_hook"
 TRAIN = ROOT / "train"
 MAX_LINES = 450
 CLI = "docucode_hook.cli"
+# The hook's rooms from the bottom up: a folder per stage, the entry points and the pipeline on
+# top. A module imports from its own room and the rooms below it, never above, at load time or
+# inside a function, so the tree reads top to bottom and no stage reaches back into a later one.
+ROOMS = (
+    "docucode_hook",  # the package itself: __version__
+    "docucode_hook.code",  # reading Python
+    "docucode_hook.config",
+    "docucode_hook.cpus",
+    "docucode_hook.fileio",
+    "docucode_hook.docstrings",  # docstrings as text
+    "docucode_hook.backends",  # context -> raw text
+    "docucode_hook.precision",  # raw text -> what may be said
+    "docucode_hook.paths",
+    "docucode_hook.precommit",
+    "docucode_hook.finder",
+    "docucode_hook.comments",
+    "docucode_hook.pipeline",
+    "docucode_hook.flake8_plugin",
+    "docucode_hook.cli",
+    "docucode_hook.__main__",
+)
 
 
 def _module_name(path: Path) -> str:
@@ -81,6 +102,41 @@ def _module_level_imports(name: str) -> set[str]:
 def test_no_hook_module_is_over_the_line_limit(name: str) -> None:
     lines = MODULES[name].read_text(encoding="utf-8").count("\n")
     assert lines <= MAX_LINES, f"{MODULES[name].relative_to(ROOT)}: {lines} lines (split it along its jobs)"
+
+
+def _room(module: str) -> int | None:
+    """The position in ``ROOMS`` of the room ``module`` sits in, or None outside them."""
+    for position, room in reversed(list(enumerate(ROOMS))):
+        if module == room or (room != ROOMS[0] and module.startswith(room + ".")):
+            return position
+    return None
+
+
+HOOK = sorted(name for name in MODULES if name.startswith("docucode_hook"))
+
+
+def test_every_hook_module_has_a_room() -> None:
+    assert [name for name in HOOK if _room(name) is None] == []
+
+
+def test_no_hook_module_imports_from_a_room_above_its_own() -> None:
+    upward = [f"{MODULES[name].relative_to(ROOT)}:{line}: {module} ({ROOMS[_room(module)]} is above {ROOMS[_room(name)]})"
+              for name in HOOK for line, module, _, _ in _imports(name)
+              if module in MODULES and _room(module) is not None and _room(module) > _room(name)]
+    assert upward == []
+
+
+def test_the_room_rule_catches_an_upward_import() -> None:
+    assert _room("docucode_hook.code.syntax") < _room("docucode_hook.precision.grounding") < _room(CLI)
+    assert _room("docucode_hook") == 0 and _room("docucode_hook.backends") == _room("docucode_hook.backends.ct2")
+    assert _room("train.mine") is None
+
+
+def test_one_name_per_idea() -> None:
+    """No two hook modules share a name, and none is another's plural (``context`` beside ``contexts``)."""
+    stems = [MODULES[name].stem for name in HOOK if MODULES[name].stem != "__init__"]
+    clashes = sorted({a for a in stems if stems.count(a) > 1 or a + "s" in stems})
+    assert clashes == []
 
 
 def _private(name: str) -> bool:

@@ -11,7 +11,7 @@ import pytest
 
 from docucode_hook.backends.convert import convert_to_ct2
 from docucode_hook.backends.ct2 import CT2Engine, load_ct2
-from docucode_hook.meanwhile import meanwhile, run_queued
+from docucode_hook.backends.meanwhile import meanwhile, run_queued
 
 from conftest import SAMPLE_SOURCE
 

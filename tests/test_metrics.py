@@ -8,10 +8,10 @@ import math
 import pytest
 from pydoclint_venv import pydoclint_executable
 
-from docucode_hook.context import Style
-from docucode_hook.contexts import iter_contexts
-from docucode_hook.docstrings import documented_params, read_sections
-from docucode_hook.phrasing import restates_name
+from docucode_hook.code.records import Style
+from docucode_hook.code.contexts import iter_contexts
+from docucode_hook.docstrings.sections import documented_params, read_sections
+from docucode_hook.docstrings.phrasing import restates_name
 from train.metrics import (
     StyleSubject,
     bleu_tokens,

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from docstring_parser import DocstringStyle, parse
 
-from docucode_hook.context import Style
-from docucode_hook.phrasing import restates_name
+from docucode_hook.code.records import Style
+from docucode_hook.docstrings.phrasing import restates_name
 from train.licences import licence_family, metadata_licence
 from train.mine import (
     CODE_COLUMNS,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from docucode_hook.context import Style
+from docucode_hook.code.records import Style
 from train import corpus, mine_corpus, pretrain, shards
 from train.mine import SPLITS
 from wheels import make_wheel

@@ -19,9 +19,9 @@ from docucode_hook.backends.model import (
     token_starts,
 )
 from docucode_hook.config import Config
-from docucode_hook.context import Style
-from docucode_hook.contexts import iter_contexts
-from docucode_hook.prompt import build_prompt
+from docucode_hook.code.records import Style
+from docucode_hook.code.contexts import iter_contexts
+from docucode_hook.backends.prompt import build_prompt
 from tinymodel import build_tiny_adapter
 
 FAST = {"max_new_tokens": 10, "batch_size": 2, "runtime": "transformers"}
@@ -54,7 +54,7 @@ def test_cut_completion_stops_at_the_end_of_the_docstring(raw: str, expected: st
 
 
 def test_token_offsets_follow_the_cut_text() -> None:
-    from docucode_hook.prompt import Prompt
+    from docucode_hook.backends.prompt import Prompt
 
     prompt = Prompt("", "def f(): pass")
     tokens = ["\n  ", "Sum", "\x17", " it", ".\r\n", "Mo", "re", '"""', "junk"]
@@ -68,7 +68,7 @@ def test_token_offsets_follow_the_cut_text() -> None:
 
 
 def test_a_character_split_across_tokens_gives_both_tokens_its_offset() -> None:
-    from docucode_hook.prompt import Prompt
+    from docucode_hook.backends.prompt import Prompt
 
     # What a byte-level tokenizer decodes for the prefixes of "Ok é": the first byte of "é" alone is U+FFFD.
     prefixes = ["", "Ok", "Ok ", "Ok \ufffd"]
@@ -204,7 +204,7 @@ def test_long_prompts_are_shortened_to_fit_the_model(tiny_model_dir, sample_cont
     import dataclasses
     import json
 
-    from docucode_hook.prompt import build_prompt
+    from docucode_hook.backends.prompt import build_prompt
 
     short = tmp_path / "short-positions"
     shutil.copytree(tiny_model_dir, short)

@@ -11,14 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from docucode_hook.backends import Generation
-from docucode_hook.context import Style
-from docucode_hook.contexts import iter_contexts
-from docucode_hook.facts import prose_facts
-from docucode_hook.grounding import ground, grounded_text
-from docucode_hook.prose import BACKEND, DERIVED, DROPPED, GroundingOptions
-from docucode_hook.insert import insert_docstrings
-from docucode_hook.phrasing import repeated_ngram, restates_name
-from docucode_hook.truth import check_summary, mentioned_names
+from docucode_hook.code.records import Style
+from docucode_hook.code.contexts import iter_contexts
+from docucode_hook.code.facts import prose_facts
+from docucode_hook.precision.grounding import ground, grounded_text
+from docucode_hook.precision.prose import BACKEND, DERIVED, DROPPED, GroundingOptions
+from docucode_hook.docstrings.insert import insert_docstrings
+from docucode_hook.docstrings.phrasing import repeated_ngram, restates_name
+from docucode_hook.precision.truth import check_summary, mentioned_names
 
 SOURCE = '''\
 import abc

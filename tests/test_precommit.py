@@ -6,7 +6,7 @@ from pathlib import Path
 
 from precommit_support import PRE_COMMIT, TEMPLATE_CONFIG, run as _run, user_repo
 
-from docucode_hook.verify import assert_only_docstrings_changed
+from docucode_hook.docstrings.verify import assert_only_docstrings_changed
 
 UNDOCUMENTED = "def area(width: float, height: float) -> float:\n    return width * height\n"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from precommit_support import PRE_COMMIT, run as _run, user_repo
 from test_precommit import UNDOCUMENTED
 
-from docucode_hook.verify import assert_only_docstrings_changed, docstring_values
+from docucode_hook.docstrings.verify import assert_only_docstrings_changed, docstring_values
 
 LATER = "\n\ndef later(x):\n    return x * 2\n"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from docucode_hook.context import FunctionContext, Style
-from docucode_hook.prompt import TRUNCATED, build_comment_record, build_record, model_input, record_input
+from docucode_hook.code.records import FunctionContext, Style
+from docucode_hook.backends.prompt import TRUNCATED, build_comment_record, build_record, model_input, record_input
 from train import pretrain
 from train.args import ArgsError
 from train.data import (

@@ -6,9 +6,9 @@ import ast
 
 import pytest
 
-from docucode_hook.context import Style
-from docucode_hook.contexts import iter_contexts
-from docucode_hook.prompt import ANSWER_HEADER, Prompt, build_prompt, build_record, fit_prompt
+from docucode_hook.code.records import Style
+from docucode_hook.code.contexts import iter_contexts
+from docucode_hook.backends.prompt import ANSWER_HEADER, Prompt, build_prompt, build_record, fit_prompt
 
 SOURCE = '''\
 import os
@@ -88,7 +88,7 @@ def test_training_record_is_the_seed_format(ctx):
 
 
 def test_comment_prompt_keeps_signature_and_marked_block_when_truncated() -> None:
-    from docucode_hook.prompt import BLOCK_END, BLOCK_START, TRUNCATED, build_comment_prompt, fit_prompt
+    from docucode_hook.backends.prompt import BLOCK_END, BLOCK_START, TRUNCATED, build_comment_prompt, fit_prompt
 
     body = "".join(f"    step_{i} = compute({i})\n" for i in range(60))
     code = f"def run(items):\n{body}    for item in items:\n        use(item)\n        keep(item)\n{body}    return items\n"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from docucode_hook.context import FunctionContext, Parameter, ParamKind, Style
-from docucode_hook.prompt import build_comment_record, build_record, model_input, record_input
+from docucode_hook.code.records import FunctionContext, Parameter, ParamKind, Style
+from docucode_hook.backends.prompt import build_comment_record, build_record, model_input, record_input
 from tinymodel import build_tiny_model
 from train import qlora
 

@@ -11,9 +11,9 @@ from docstring_parser.common import DocstringParam, DocstringRaises, DocstringRe
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from docucode_hook.context import Style
-from docucode_hook.insert import docstring_literal
-from docucode_hook.render import render_docstring
+from docucode_hook.code.records import Style
+from docucode_hook.docstrings.insert import docstring_literal
+from docucode_hook.docstrings.render import render_docstring
 
 
 def _doc(summary: str, long: str | None = None, meta: list | None = None) -> Docstring:

@@ -15,8 +15,8 @@ import pytest
 from docucode_hook.backends.model import STOP_STRINGS, cut_completion
 from docucode_hook.backends.server import ServerBackend
 from docucode_hook.config import Config
-from docucode_hook.context import Style
-from docucode_hook.prompt import build_prompt
+from docucode_hook.code.records import Style
+from docucode_hook.backends.prompt import build_prompt
 
 KEY_ENV = "DOCUCODE_TEST_SERVER_KEY"
 

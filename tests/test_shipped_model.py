@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from docucode_hook.backends.convert import unconvertible_reason
-from docucode_hook.confidence import Thresholds, load_thresholds
+from docucode_hook.precision.confidence import Thresholds, load_thresholds
 from docucode_hook.backends.loading import DEFAULT_MODEL_DIR
 from docucode_hook.backends.model import ModelBackend
 from docucode_hook.backends.template import TemplateBackend
 from docucode_hook.config import Config
-from docucode_hook.context import Style
-from docucode_hook.contexts import iter_contexts
-from docucode_hook.verify import assert_only_docstrings_changed, docstring_values
+from docucode_hook.code.records import Style
+from docucode_hook.code.contexts import iter_contexts
+from docucode_hook.docstrings.verify import assert_only_docstrings_changed, docstring_values
 
 SOURCE = '''\
 import json
@@ -103,7 +103,7 @@ INT8_AGREEMENT_FLOOR = 0.45
 
 @pytest.mark.slow  # minutes: 40 functions through float32 transformers on the CPU
 def test_converted_shipped_model_gives_transformers_tokens_at_float32_and_mostly_at_int8():
-    from docucode_hook.prompt import build_prompt, fit_prompt
+    from docucode_hook.backends.prompt import build_prompt, fit_prompt
 
     contexts = stdlib_functions(40)
     int8 = ModelBackend(Config()).engine()

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from docucode_hook.backends.model import cut_comment, cut_completion
-from docucode_hook.stopping import RowStopper, completion_done, loops
+from docucode_hook.backends.stopping import RowStopper, completion_done, loops
 
 # Pieces that build the texts a small model writes: section lines, repeats, quotes, headers.
 PIECES = st.sampled_from(

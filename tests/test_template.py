@@ -7,10 +7,10 @@ import pytest
 from docucode_hook.backends import Generation, get_backend
 from docucode_hook.backends.template import TemplateBackend
 from docucode_hook.config import Config
-from docucode_hook.context import Parameter, ParamKind, Style
-from docucode_hook.contexts import iter_contexts
-from docucode_hook.grounding import grounded_text
-from docucode_hook.phrasing import describe_parameter, summarise
+from docucode_hook.code.records import Parameter, ParamKind, Style
+from docucode_hook.code.contexts import iter_contexts
+from docucode_hook.precision.grounding import grounded_text
+from docucode_hook.docstrings.phrasing import describe_parameter, summarise
 
 SOURCE = '''from config import Config
 

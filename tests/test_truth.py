@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from docucode_hook.facts import prose_facts
-from docucode_hook.contexts import iter_contexts
-from docucode_hook.phrasing import repeated_ngram, restates_name
-from docucode_hook.truth import (
+from docucode_hook.code.facts import prose_facts
+from docucode_hook.code.contexts import iter_contexts
+from docucode_hook.docstrings.phrasing import repeated_ngram, restates_name
+from docucode_hook.precision.truth import (
     check_description,
     check_names,
     check_parameter,

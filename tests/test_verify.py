@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from docucode_hook.verify import UnsafeEdit, assert_only_docstrings_changed, definition_line_map, docstring_values
+from docucode_hook.docstrings.verify import UnsafeEdit, assert_only_docstrings_changed, definition_line_map, docstring_values
 
 SAFE = {
     "docstring added": ("def f():\n    return 1\n", 'def f():\n    """Doc."""\n    return 1\n'),

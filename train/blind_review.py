@@ -130,8 +130,8 @@ def entry_names(docstring: str) -> list[str]:
 
 def entry_part(name: str) -> str:
     """An entry's name on the sheets as the confidence gates name its part (``confidence.part_spans``)."""
-    from docucode_hook.confidence import EXCEPTION_PREFIX, PARAMETER_PREFIX, RESULT
-    from docucode_hook.docstrings import short_name
+    from docucode_hook.precision.confidence import EXCEPTION_PREFIX, PARAMETER_PREFIX, RESULT
+    from docucode_hook.docstrings.sections import short_name
 
     kind, _, rest = name.partition(" ")
     if kind == "param":

@@ -1,6 +1,6 @@
 """Calibrate the confidence gates on a validation sample and ship them in the model directory.
 
-The gates (``docucode_hook.confidence``) decide per part whether the model's text stays: a
+The gates (``docucode_hook.precision.confidence``) decide per part whether the model's text stays: a
 summary below its gate gives way to code-derived text, a description below its gate is
 dropped, and a parameter's, the result's or an exception's description below its gate gives
 way to derived text. Where to put each gate is read off two runs of ``train.evaluate`` over
@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-from docucode_hook.confidence import DESCRIPTION, SUMMARY, THRESHOLDS_FILE, Thresholds, gate_name, load_thresholds
+from docucode_hook.precision.confidence import DESCRIPTION, SUMMARY, THRESHOLDS_FILE, Thresholds, gate_name, load_thresholds
 from train.args import arg, parse_args
 from train.blind_review import SUMMARY_RATINGS, Rating, ReviewError, entry_part, outputs_rows, read_ratings
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from docucode_hook.prompt import COMMENT_TASK, DOCSTRING_TASK, TRUNCATED, model_input, record_input, shorten_snippet
+from docucode_hook.backends.prompt import COMMENT_TASK, DOCSTRING_TASK, TRUNCATED, model_input, record_input, shorten_snippet
 
 if TYPE_CHECKING:
     import numpy as np

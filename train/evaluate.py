@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from docucode_hook.backends import Generation as BackendGeneration
-from docucode_hook.confidence import Thresholds
+from docucode_hook.precision.confidence import Thresholds
 from docucode_hook.config import RUNTIMES, Config
-from docucode_hook.context import FunctionContext, Style
+from docucode_hook.code.records import FunctionContext, Style
 from train import metrics
 from train.args import arg
 from train.args import parse_args as parse_typed_args
@@ -81,7 +81,7 @@ class Example:
 
     @property
     def prompt(self) -> Any:
-        from docucode_hook.prompt import Prompt
+        from docucode_hook.backends.prompt import Prompt
 
         return Prompt(self.record["prompt"], self.record["code_snippet"])
 
@@ -114,7 +114,7 @@ class BackendRun:
 
 def context_for(record: dict[str, Any], where: str) -> FunctionContext:
     """Regenerate the hook's context from a record's code (a method is put back into its class)."""
-    from docucode_hook.contexts import iter_contexts
+    from docucode_hook.code.contexts import iter_contexts
 
     code, qualname = record["code_snippet"], record["qualname"]
     owner = qualname.split(".")[-2] if "." in qualname else ""
@@ -160,7 +160,7 @@ def read_examples(path: Path, limit: int | None = None, seed: int = 0, per_packa
     ``per_package`` first keeps a seeded sample of at most that many records of each package,
     so that a few large packages do not make up most of the sample.
     """
-    from docucode_hook.prompt import COMMENT_TASK
+    from docucode_hook.backends.prompt import COMMENT_TASK
 
     numbered = [(where, record) for where, record in read_records(path) if record.get("task") != COMMENT_TASK]
     if per_package is not None:
@@ -181,7 +181,7 @@ def read_examples(path: Path, limit: int | None = None, seed: int = 0, per_packa
 
 def probe_contexts() -> list[FunctionContext]:
     """The fixed probe functions (dunders left out, as the hook skips them by default)."""
-    from docucode_hook.contexts import iter_contexts
+    from docucode_hook.code.contexts import iter_contexts
 
     source = PROBES.read_text(encoding="utf-8")
     return [ctx for ctx in iter_contexts(source, f"train/probes/{PROBES.name}") if not ctx.name.startswith("__")]
@@ -193,7 +193,7 @@ def probe_contexts() -> list[FunctionContext]:
 def gate_thresholds(args: EvalArgs) -> Thresholds:
     """The confidence gates ``args.gates`` names (see the module's docstring)."""
     from docucode_hook.backends.loading import DEFAULT_MODEL_DIR
-    from docucode_hook.confidence import ThresholdsError, load_thresholds
+    from docucode_hook.precision.confidence import ThresholdsError, load_thresholds
 
     gates = [field.name for field in fields(Thresholds) if field.name != "weight"]
     if args.gates == "off":  # every score is at least 0: nothing falls below
@@ -213,8 +213,8 @@ def _grounded(
     thresholds: Thresholds | None = None,
 ) -> tuple[Generation, ...]:
     """What the hook would insert for each generation; with ``thresholds``, the model's gates apply."""
-    from docucode_hook.grounding import ground
-    from docucode_hook.prose import BACKEND, GroundingOptions
+    from docucode_hook.precision.grounding import ground
+    from docucode_hook.precision.prose import BACKEND, GroundingOptions
 
     options = GroundingOptions(thresholds=thresholds or Thresholds())
     written = []
@@ -257,7 +257,7 @@ def load_model_backend(args: EvalArgs) -> tuple[Any, float]:
 
 
 def run_model(args: EvalArgs, examples: Sequence[Example], probes: Sequence[FunctionContext]) -> BackendRun:
-    from docucode_hook.prompt import build_prompt
+    from docucode_hook.backends.prompt import build_prompt
 
     backend, load_seconds = load_model_backend(args)
     contexts = [example.ctx for example in examples]

@@ -33,7 +33,7 @@ class CommentResult:
     @property
     def block(self) -> str:
         """The marked block of the record's snippet, markers included."""
-        from docucode_hook.prompt import marked_span
+        from docucode_hook.backends.prompt import marked_span
 
         lines = self.record["code_snippet"].splitlines()
         start, end = marked_span(lines)
@@ -42,7 +42,7 @@ class CommentResult:
 
 def comment_records(records: Sequence[dict[str, Any]], limit: int | None, seed: int) -> list[dict[str, Any]]:
     """The comment-task records, a seeded sample of ``limit`` kept in file order."""
-    from docucode_hook.prompt import COMMENT_TASK
+    from docucode_hook.backends.prompt import COMMENT_TASK
 
     chosen = [record for record in records if record.get("task") == COMMENT_TASK]
     if limit is not None and limit < len(chosen):
@@ -54,7 +54,7 @@ def comment_records(records: Sequence[dict[str, Any]], limit: int | None, seed: 
 def generate_comments(backend: Any, records: Sequence[dict[str, Any]], batch_size: int) -> list[CommentResult]:
     """Each record's comment through the backend's own fitting, decoding and cutting."""
     from docucode_hook.comments import sanitize_comment
-    from docucode_hook.prompt import COMMENT_TASK, Prompt
+    from docucode_hook.backends.prompt import COMMENT_TASK, Prompt
 
     prompts = [Prompt(record["prompt"], record["code_snippet"], COMMENT_TASK) for record in records]
     generated = generate_from_prompts(backend, prompts, batch_size)

@@ -11,7 +11,7 @@ import time
 from typing import Any, Sequence
 
 from docucode_hook.backends import Generation
-from docucode_hook.context import FunctionContext, Style
+from docucode_hook.code.records import FunctionContext, Style
 
 
 def _batches(indices: Sequence[int], size: int) -> list[list[int]]:

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Sequence
 
 
-from docucode_hook.context import FunctionContext, Style
-from docucode_hook.docstrings import documented_params, read_sections
-from docucode_hook.insert import InsertError, insert_docstrings
-from docucode_hook.phrasing import repeated_ngram, restates_name
-from docucode_hook.prompt import TRUNCATED as TRUNCATED_LINE
-from docucode_hook.syntax import FUNCTIONS, GENERATOR_TYPES
+from docucode_hook.code.records import FunctionContext, Style
+from docucode_hook.docstrings.sections import documented_params, read_sections
+from docucode_hook.docstrings.insert import InsertError, insert_docstrings
+from docucode_hook.docstrings.phrasing import repeated_ngram, restates_name
+from docucode_hook.backends.prompt import TRUNCATED as TRUNCATED_LINE
+from docucode_hook.code.syntax import FUNCTIONS, GENERATOR_TYPES
 
 # Underscores count as punctuation: CodeXGLUE's normaliser splits them out after its
 # word/punctuation split, so `foo_bar` scores as three tokens there too.

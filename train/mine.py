@@ -51,13 +51,13 @@ from docstring_parser import Docstring, ParseError, parse
 
 from docucode_hook.comments import PRAGMA, block_score, function_blocks
 from docucode_hook.config import Config
-from docucode_hook.context import FunctionContext, Style
-from docucode_hook.contexts import iter_contexts
-from docucode_hook.phrasing import restates_name
-from docucode_hook.syntax import FUNCTIONS, body_statements, first_line, iter_definitions
-from docucode_hook.prompt import COMMENT_TASK, DOCSTRING_TASK, build_comment_record, build_record
-from docucode_hook.render import render_docstring
-from docucode_hook.verify import CommentLines, comment_lines
+from docucode_hook.code.records import FunctionContext, Style
+from docucode_hook.code.contexts import iter_contexts
+from docucode_hook.docstrings.phrasing import restates_name
+from docucode_hook.code.syntax import FUNCTIONS, body_statements, first_line, iter_definitions
+from docucode_hook.backends.prompt import COMMENT_TASK, DOCSTRING_TASK, build_comment_record, build_record
+from docucode_hook.docstrings.render import render_docstring
+from docucode_hook.docstrings.verify import CommentLines, comment_lines
 from train.args import arg
 from train.args import parse_args as parse_typed_args
 from train.licences import PERMISSIVE, UNKNOWN, directory_licence, metadata_licence, parse_licence_list

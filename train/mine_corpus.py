@@ -45,8 +45,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 import pandas as pd
 
-from docucode_hook.context import Style
-from docucode_hook.prompt import COMMENT_TASK, DOCSTRING_TASK
+from docucode_hook.code.records import Style
+from docucode_hook.backends.prompt import COMMENT_TASK, DOCSTRING_TASK
 from train.args import arg, parse_command
 from train.licences import PERMISSIVE
 from train.mine import (

@@ -42,7 +42,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from docucode_hook.prompt import DOCSTRING_TASK
+from docucode_hook.backends.prompt import DOCSTRING_TASK
 from train.args import ArgsError, arg, load_config
 from train.args import parse_args as parse_typed_args
 from train.data import (

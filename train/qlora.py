@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from docucode_hook.prompt import record_input
+from docucode_hook.backends.prompt import record_input
 from train.args import ArgsError
 from train.args import parse_args as parse_typed_args
 

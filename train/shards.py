@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from docucode_hook.prompt import record_input
+from docucode_hook.backends.prompt import record_input
 from train.args import arg, parse_command
 from train.data import DataError, SftExample, encode_documents, encode_sft_each, read_jsonl
 from train.mine import Limits

@@ -209,7 +209,7 @@ def _wrote(r: FileResult, explain: bool = False) -> list[str]:
 
 def _explained(d: WrittenDocstring) -> list[str]:
     """One line per part: ``summary: model``, ``param n: derived (restates the parameter's name)``."""
-    from docucode_hook.prose import BACKEND
+    from docucode_hook.precision.prose import BACKEND
 
     return [f"{part.part}: {d.by if part.origin == BACKEND else part.origin}" + (f" ({part.reason})" if part.reason else "")
             for part in d.parts]

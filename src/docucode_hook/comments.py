@@ -34,10 +34,10 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from docucode_hook.config import Config
 from docucode_hook.finder import marked_skip, skip_comment_lines
-from docucode_hook.insert import parse_exactly
-from docucode_hook.prompt import Prompt, build_comment_prompt
-from docucode_hook.syntax import DEFINITIONS, FUNCTIONS, first_line, iter_definitions
-from docucode_hook.verify import CommentLines, UnsafeEdit, assert_only_comment_lines_added, comment_lines
+from docucode_hook.docstrings.insert import parse_exactly
+from docucode_hook.backends.prompt import Prompt, build_comment_prompt
+from docucode_hook.code.syntax import DEFINITIONS, FUNCTIONS, first_line, iter_definitions
+from docucode_hook.docstrings.verify import CommentLines, UnsafeEdit, assert_only_comment_lines_added, comment_lines
 
 MAX_COMMENT_CHARS = 80
 _STATEMENT_LISTS = ("body", "orelse", "finalbody", "handlers", "cases")

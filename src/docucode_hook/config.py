@@ -14,7 +14,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-from docucode_hook.context import Style
+from docucode_hook.code.records import Style
 
 BACKENDS = ("template", "model", "server")
 RUNTIMES = ("auto", "ctranslate2", "transformers")

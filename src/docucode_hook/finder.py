@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from docucode_hook.config import Config
-from docucode_hook.context import FunctionContext, Style
-from docucode_hook.contexts import definition_context, module_facts, module_name, parameter_names
-from docucode_hook.docstrings import CODES, CodeFacts, may_have_sections, read_sections, stale_sections
-from docucode_hook.syntax import (
+from docucode_hook.code.records import FunctionContext, Style
+from docucode_hook.code.contexts import definition_context, module_facts, module_name, parameter_names
+from docucode_hook.docstrings.sections import CODES, DefinitionShape, may_have_sections, read_sections, stale_sections
+from docucode_hook.code.syntax import (
     FUNCTIONS,
     Scope,
     annotation_text,
@@ -137,9 +137,9 @@ def _stale_sections(scope: Scope, style: Style, may_yield: bool) -> dict[str, st
         return {}
     parameters = tuple(parameter_names(scope))
     if isinstance(node, ast.ClassDef):
-        return stale_sections(doc, CodeFacts("class", node.name, parameters))
+        return stale_sections(doc, DefinitionShape("class", node.name, parameters))
     flow = flow_facts(scope, may_yield)
-    code = CodeFacts(
+    code = DefinitionShape(
         kind="function",
         name=node.name,
         parameters=parameters,

@@ -9,7 +9,7 @@ from typing import Iterator
 
 from docucode_hook import __version__
 from docucode_hook.config import Config, ConfigError, find_project_root, load_config
-from docucode_hook.docstrings import CODES
+from docucode_hook.docstrings.sections import CODES
 from docucode_hook.finder import scan_source
 
 

@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from docucode_hook.backends import Backend, Generation, get_backend
 from docucode_hook.config import Config
-from docucode_hook.context import FunctionContext
+from docucode_hook.code.records import FunctionContext
 from docucode_hook.cpus import usable_cpus
 from docucode_hook.fileio import SourceError, SourceFile, read_source, write_source
 from docucode_hook.finder import FileScan, Finding, Target, scan_source
-from docucode_hook.meanwhile import meanwhile
+from docucode_hook.backends.meanwhile import meanwhile
 
 if TYPE_CHECKING:  # LibCST is for fix mode only; --check never imports it
     from docucode_hook.comments import CommentSite
-    from docucode_hook.confidence import Thresholds
-    from docucode_hook.prose import PartOrigin
+    from docucode_hook.precision.confidence import Thresholds
+    from docucode_hook.precision.prose import PartOrigin
 
 Progress = Callable[[int], None]
 # Who wrote a docstring's prose, and why the template did where another backend was configured.
@@ -154,7 +154,7 @@ def _load_backend(config: Config) -> Backend:
 
 def _thresholds(config: Config, backend: Backend | None) -> Thresholds:
     """The confidence gates shipped in the model's directory (``docucode.json``); defaults otherwise."""
-    from docucode_hook.confidence import Thresholds, ThresholdsError, load_thresholds
+    from docucode_hook.precision.confidence import Thresholds, ThresholdsError, load_thresholds
 
     if backend is None or backend.name != "model":
         return Thresholds()
@@ -176,10 +176,10 @@ def _texts_for(
     """Grounded docstring text for every target, its maker and its parts' origins: generate in
     batches, fall back per function."""
     from docucode_hook.backends.template import TemplateBackend
-    from docucode_hook.cache import DocstringCache, generate_cached
-    from docucode_hook.grounding import ground
-    from docucode_hook.prose import GroundingOptions
-    from docucode_hook.refresh import refresh_sections
+    from docucode_hook.backends.cache import DocstringCache, generate_cached
+    from docucode_hook.precision.grounding import ground
+    from docucode_hook.precision.prose import GroundingOptions
+    from docucode_hook.precision.refresh import refresh_sections
 
     options = GroundingOptions(config.max_line_length, config.placeholders, _thresholds(config, backend))
 
@@ -230,8 +230,8 @@ def _texts_for(
 
 def _rewrite(work: _Work, config: Config) -> str:
     """New source text, verified: parses, only docstrings changed, a second pass is a no-op."""
-    from docucode_hook.insert import insert_docstrings
-    from docucode_hook.verify import UnsafeEdit, assert_only_docstrings_changed
+    from docucode_hook.docstrings.insert import insert_docstrings
+    from docucode_hook.docstrings.verify import UnsafeEdit, assert_only_docstrings_changed
 
     old = work.source.text
     new = insert_docstrings(old, work.texts)
@@ -266,7 +266,7 @@ def _comment_texts(sites: Sequence[CommentSite], backend: Backend | None, config
 def _add_comments(pending: list[tuple[FileResult, str]], backend: Backend | None, config: Config) -> list[str]:
     """Each file's text with comments above its complex blocks, or as it was where that is unsafe."""
     from docucode_hook.comments import apply_comments, find_comment_sites
-    from docucode_hook.verify import UnsafeEdit
+    from docucode_hook.docstrings.verify import UnsafeEdit
 
     sites = [find_comment_sites(text, config) for _, text in pending]
     wanted = [site for per_file in sites for site in per_file]
@@ -291,7 +291,7 @@ def fix_paths(
     progress_factory: Callable[[int], Progress] | None = None,
 ) -> list[FileResult]:
     """Fix mode (``write=True``) or ``--diff`` (``write=False``)."""
-    from docucode_hook.verify import UnsafeEdit
+    from docucode_hook.docstrings.verify import UnsafeEdit
 
     results: list[FileResult] = []
     work: list[tuple[_Work, FileResult]] = []
@@ -308,7 +308,7 @@ def fix_paths(
     backend = _load_backend(config) if missing else None
     progress = progress_factory(missing) if progress_factory and missing else None
     # LibCST's import (0.14 s) happens while the model generates, if it does (see meanwhile.py).
-    with meanwhile(partial(importlib.import_module, "docucode_hook.insert")):
+    with meanwhile(partial(importlib.import_module, "docucode_hook.docstrings.insert")):
         texts = iter(_texts_for(targets, backend, config, progress) if targets else ())
     rewritten: list[tuple[_Work, FileResult, str]] = []
     for item, result in work:

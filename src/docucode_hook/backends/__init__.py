@@ -1,5 +1,10 @@
 """Backends turn a batch of function contexts into raw docstring text (grounded afterwards).
 
+This package holds everything between a context and raw text: the one prompt format
+(``prompt``, shared with ``train/``), the cache of generated text, the engines (``model`` with
+``ct2``, ``convert``, ``loading`` and ``stopping``; ``server``; ``template``) and the work the
+main thread does while they run (``meanwhile``).
+
 Every backend implements ``generate``: one ``Generation`` per context, in order, or ``None``
 where it could not produce one (the pipeline then falls back to the template for that function).
 A backend that runs a language model is also a ``PromptBackend``: it completes prompts the
@@ -13,8 +18,8 @@ from dataclasses import dataclass
 from typing import Protocol, Sequence, runtime_checkable
 
 from docucode_hook.config import Config
-from docucode_hook.context import FunctionContext, Style
-from docucode_hook.prompt import Prompt
+from docucode_hook.code.records import FunctionContext, Style
+from docucode_hook.backends.prompt import Prompt
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from typing import Any, Sequence
 
 from docucode_hook.backends.convert import SIDECAR, read_config, read_json
 from docucode_hook.cpus import usable_cpus
-from docucode_hook.meanwhile import run_queued
-from docucode_hook.stopping import RowStopper
+from docucode_hook.backends.meanwhile import run_queued
+from docucode_hook.backends.stopping import RowStopper
 
 # The process's Generators, released before the interpreter shuts down: a Generator with
 # inter_threads > 1 that has run a Python callback aborts the process ("terminate called

@@ -40,7 +40,7 @@ def _file_digest(path: Path, size: int) -> str:
 
 
 def _memo_path() -> Path:
-    from docucode_hook.cache import models_cache_dir
+    from docucode_hook.backends.cache import models_cache_dir
 
     return models_cache_dir().parent / MEMO_FILE  # beside the models and docstrings, in neither
 

@@ -128,7 +128,7 @@ def load_ct2_model(ref: str, compute_type: str, threads: tuple[int, int] | None 
     A converted copy that cannot be loaded is removed, so that the next run converts again.
     """
     from docucode_hook.backends.ct2 import load_ct2
-    from docucode_hook.cache import models_cache_dir
+    from docucode_hook.backends.cache import models_cache_dir
 
     directory = Path(ref)
     owned = not is_ct2_model(directory)

@@ -15,9 +15,9 @@ from docucode_hook.backends.convert import is_ct2_model
 from docucode_hook.backends.loading import LoadedModel, ModelLoadError, ct2_unsuitable, load_ct2_model, load_model, resolve_adapter, resolve_model
 from docucode_hook.backends.digest import directory_digest
 from docucode_hook.config import Config
-from docucode_hook.context import FunctionContext, Style
-from docucode_hook.prompt import COMMENT_TASK, PROMPT_VERSION, Prompt, build_prompt, fit_prompt
-from docucode_hook.stopping import UNPRINTABLE, RowStopper, loops
+from docucode_hook.code.records import FunctionContext, Style
+from docucode_hook.backends.prompt import COMMENT_TASK, PROMPT_VERSION, Prompt, build_prompt, fit_prompt
+from docucode_hook.backends.stopping import UNPRINTABLE, RowStopper, loops
 
 # The completion ends where a docstring closes or the next prompt section would start.
 STOP_STRINGS = ('"""', "\n### ")

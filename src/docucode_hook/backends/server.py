@@ -12,8 +12,8 @@ from typing import Any, Sequence
 from docucode_hook.backends import Generation
 from docucode_hook.backends.model import STOP_STRINGS, to_generation
 from docucode_hook.config import Config
-from docucode_hook.context import FunctionContext, Style
-from docucode_hook.prompt import PROMPT_VERSION, Prompt, build_prompt
+from docucode_hook.code.records import FunctionContext, Style
+from docucode_hook.backends.prompt import PROMPT_VERSION, Prompt, build_prompt
 
 
 class ServerError(Exception):

@@ -8,9 +8,9 @@ from docstring_parser import Docstring
 from docstring_parser.common import DocstringParam
 
 from docucode_hook.backends import Generation
-from docucode_hook.context import FunctionContext, Style
-from docucode_hook.phrasing import describe_parameter, documented_name, summarise
-from docucode_hook.render import render_docstring
+from docucode_hook.code.records import FunctionContext, Style
+from docucode_hook.docstrings.phrasing import describe_parameter, documented_name, summarise
+from docucode_hook.docstrings.render import render_docstring
 
 
 class TemplateBackend:

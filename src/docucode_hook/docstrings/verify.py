@@ -7,7 +7,7 @@ import io
 import tokenize
 from dataclasses import dataclass
 
-from docucode_hook.syntax import docstring_node, iter_definitions
+from docucode_hook.code.syntax import docstring_node, iter_definitions
 
 
 class UnsafeEdit(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from docucode_hook.context import FunctionContext, Parameter, ParamKind
+from docucode_hook.code.records import FunctionContext, Parameter, ParamKind
 
 # Leading words read as an imperative verb; anything else is taken as a noun phrase.
 VERBS = frozenset(

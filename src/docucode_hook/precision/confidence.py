@@ -31,8 +31,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from docucode_hook.docstrings import short_name
-from docucode_hook.phrasing import FILLER, words
+from docucode_hook.docstrings.sections import short_name
+from docucode_hook.docstrings.phrasing import FILLER, words
 
 THRESHOLDS_FILE = "docucode.json"
 SUMMARY, DESCRIPTION = "summary", "description"

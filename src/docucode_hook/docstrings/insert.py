@@ -24,7 +24,7 @@ from typing import Mapping, TypeVar
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from docucode_hook.verify import UnsafeEdit
+from docucode_hook.docstrings.verify import UnsafeEdit
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _Definition = TypeVar("_Definition", cst.FunctionDef, cst.ClassDef)

@@ -16,7 +16,7 @@ import ast
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from docucode_hook.context import FunctionContext, Style
+from docucode_hook.code.records import FunctionContext, Style
 
 PROMPT_VERSION = "2"  # 2: truncation keeps whole statements
 # Characters, not tokens: the builder must run without a tokenizer (template backend,

@@ -10,7 +10,7 @@ import textwrap
 from docstring_parser import Docstring, DocstringStyle, compose
 from docstring_parser.common import DocstringParam, DocstringRaises, DocstringReturns
 
-from docucode_hook.context import Style
+from docucode_hook.code.records import Style
 
 INDENT = "    "
 _COMPOSED = {Style.GOOGLE: DocstringStyle.GOOGLE, Style.NUMPY: DocstringStyle.NUMPYDOC}

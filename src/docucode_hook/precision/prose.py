@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from docstring_parser import Docstring
 from docstring_parser.common import DocstringParam, DocstringReturns
 
-from docucode_hook.confidence import (
+from docucode_hook.precision.confidence import (
     DESCRIPTION,
     EXCEPTION_PREFIX,
     PARAMETER_PREFIX,
@@ -23,13 +23,13 @@ from docucode_hook.confidence import (
     Decision,
     Thresholds,
 )
-from docucode_hook.context import FunctionContext, Parameter
-from docucode_hook.derive import derived_parameter, derived_raise, derived_return, derived_summary, placeholder_text
-from docucode_hook.docstrings import short_name
-from docucode_hook.facts import ProseFacts
-from docucode_hook.phrasing import documented_name, restates_name
-from docucode_hook.render import INDENT
-from docucode_hook.truth import check_description, check_names, check_parameter, check_repeats, check_summary
+from docucode_hook.code.records import FunctionContext, Parameter
+from docucode_hook.precision.derive import derived_parameter, derived_raise, derived_return, derived_summary, placeholder_text
+from docucode_hook.docstrings.sections import short_name
+from docucode_hook.code.facts import ProseFacts
+from docucode_hook.docstrings.phrasing import documented_name, restates_name
+from docucode_hook.docstrings.render import INDENT
+from docucode_hook.precision.truth import check_description, check_names, check_parameter, check_repeats, check_summary
 
 
 # Section headers or fields left in the prose mean the parse misread the text; drop that prose.

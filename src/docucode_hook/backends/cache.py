@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Sequence
 
 from docucode_hook.backends import Backend, Generation
-from docucode_hook.context import FunctionContext, Style
-from docucode_hook.prompt import PROMPT_VERSION, build_prompt
+from docucode_hook.code.records import FunctionContext, Style
+from docucode_hook.backends.prompt import PROMPT_VERSION, build_prompt
 
 CACHE_ENV = "DOCUCODE_CACHE_DIR"
 # 2: entries hold the tokens' log-probabilities, which entries of format 1 lack.

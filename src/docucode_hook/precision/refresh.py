@@ -9,12 +9,12 @@ from docstring_parser.common import DocstringMeta, DocstringParam, DocstringRetu
 from docstring_parser.google import GoogleParser
 from docstring_parser.numpydoc import NumpydocParser
 
-from docucode_hook.context import FunctionContext, Style
-from docucode_hook.docstrings import CodeFacts, documented_raises, read_sections, stale_sections
-from docucode_hook.grounding import grounded_params, grounded_raises, return_description
-from docucode_hook.phrasing import describe_return, one_line, summarise
-from docucode_hook.render import render_docstring, render_epydoc_fields
-from docucode_hook.syntax import yield_type
+from docucode_hook.code.records import FunctionContext, Style
+from docucode_hook.docstrings.sections import DefinitionShape, documented_raises, read_sections, stale_sections
+from docucode_hook.precision.grounding import grounded_params, grounded_raises, return_description
+from docucode_hook.docstrings.phrasing import describe_return, one_line, summarise
+from docucode_hook.docstrings.render import render_docstring, render_epydoc_fields
+from docucode_hook.code.syntax import yield_type
 
 _DETECTED = {DocstringStyle.GOOGLE: Style.GOOGLE, DocstringStyle.NUMPYDOC: Style.NUMPY, DocstringStyle.REST: Style.SPHINX}
 
@@ -70,7 +70,7 @@ def _new_sections(parsed: Docstring, ctx: FunctionContext) -> dict[str, list[Doc
     """The new entries of each section ``stale_sections`` names (an empty list removes the section)."""
     new: dict[str, list[DocstringMeta]] = {}
     has_returns = any(not meta.is_generator for meta in parsed.many_returns)
-    for kind in stale_sections(parsed, CodeFacts.of(ctx)):
+    for kind in stale_sections(parsed, DefinitionShape.of(ctx)):
         if kind == "params":
             new["params"] = list(grounded_params(_with_other_params(parsed), ctx, keep=True))
         elif kind == "returns":

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from docstring_parser import Docstring, DocstringStyle, parse
 from docstring_parser.common import DocstringRaises
 
-from docucode_hook.context import FunctionContext, Style
-from docucode_hook.phrasing import one_line
-from docucode_hook.syntax import promises_value
+from docucode_hook.code.records import FunctionContext, Style
+from docucode_hook.docstrings.phrasing import one_line
+from docucode_hook.code.syntax import promises_value
 
 PARSER_STYLES = {
     Style.GOOGLE: DocstringStyle.GOOGLE,
@@ -97,7 +97,7 @@ def short_name(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class CodeFacts:
+class DefinitionShape:
     """What the stale rule reads about a definition: the finder builds it from the AST, refresh from a context."""
 
     kind: str  # "function" | "class" | "module"
@@ -111,7 +111,7 @@ class CodeFacts:
     promises_value: bool = False  # a return annotation other than None
 
     @classmethod
-    def of(cls, ctx: FunctionContext) -> CodeFacts:
+    def of(cls, ctx: FunctionContext) -> DefinitionShape:
         """The facts a context already holds."""
         return cls(
             kind=ctx.kind,
@@ -126,7 +126,7 @@ class CodeFacts:
         )
 
 
-def stale_sections(doc: Docstring, code: CodeFacts) -> dict[str, str]:
+def stale_sections(doc: Docstring, code: DefinitionShape) -> dict[str, str]:
     """The sections of ``doc`` that disagree with the code, each with what is wrong, in section order.
 
     Keys are "params", "returns", "yields", "raises" (see ``CODES``). A section the author
@@ -146,7 +146,7 @@ def stale_sections(doc: Docstring, code: CodeFacts) -> dict[str, str]:
     return stale
 
 
-def _parameter_problem(doc: Docstring, code: CodeFacts) -> str | None:
+def _parameter_problem(doc: Docstring, code: DefinitionShape) -> str | None:
     documented = documented_params(doc)
     expected = code.parameters
     missing = [name for name in expected if name not in documented]
@@ -158,7 +158,7 @@ def _parameter_problem(doc: Docstring, code: CodeFacts) -> str | None:
     return f"docstring parameters do not match signature ({'; '.join(parts)})" if parts else None
 
 
-def _return_problem(doc: Docstring, code: CodeFacts) -> str | None:
+def _return_problem(doc: Docstring, code: DefinitionShape) -> str | None:
     documented = any(not meta.is_generator for meta in doc.many_returns)
     if documented and not code.returns_value and not code.is_generator and not (code.is_stub or code.promises_value):
         return "docstring documents a return value but the function returns nothing"
@@ -168,7 +168,7 @@ def _return_problem(doc: Docstring, code: CodeFacts) -> str | None:
     return None
 
 
-def _yield_problem(doc: Docstring, code: CodeFacts) -> str | None:
+def _yield_problem(doc: Docstring, code: DefinitionShape) -> str | None:
     documented = any(meta.is_generator for meta in doc.many_returns)
     if documented and not code.is_generator and not code.is_stub:
         return "docstring documents yielded values but the function does not yield"
@@ -191,7 +191,7 @@ def _raise_problem(doc: Docstring, raised: tuple[str, ...]) -> str | None:
 __all__ = [
     "CODES",
     "PARSER_STYLES",
-    "CodeFacts",
+    "DefinitionShape",
     "documented_params",
     "documented_raises",
     "may_have_sections",

@@ -22,21 +22,21 @@ from docstring_parser import Docstring, DocstringStyle, ParseError, parse
 from docstring_parser.common import DocstringParam, DocstringRaises, DocstringReturns
 
 from docucode_hook.backends import Generation
-from docucode_hook.confidence import PartScore, Thresholds, decide, score_parts
-from docucode_hook.context import FunctionContext, Style
-from docucode_hook.docstrings import documented_raises, short_name
-from docucode_hook.facts import prose_facts
-from docucode_hook.phrasing import (
+from docucode_hook.precision.confidence import PartScore, Thresholds, decide, score_parts
+from docucode_hook.code.records import FunctionContext, Style
+from docucode_hook.docstrings.sections import documented_raises, short_name
+from docucode_hook.code.facts import prose_facts
+from docucode_hook.docstrings.phrasing import (
     describe_exception,
     describe_parameter,
     describe_return,
     documented_name,
     one_line,
 )
-from docucode_hook.prose import DROPPED, SECTION_LEFTOVER, GroundingOptions, PartOrigin, Prose, clean_sentence
-from docucode_hook.render import render_docstring
-from docucode_hook.syntax import promises_value, yield_type
-from docucode_hook.truth import strip_examples
+from docucode_hook.precision.prose import DROPPED, SECTION_LEFTOVER, GroundingOptions, PartOrigin, Prose, clean_sentence
+from docucode_hook.docstrings.render import render_docstring
+from docucode_hook.code.syntax import promises_value, yield_type
+from docucode_hook.precision.truth import strip_examples
 
 _FENCE = re.compile(r"^\s*```[\w-]*\s*$", re.MULTILINE)
 _WRAPPING_QUOTES = re.compile(r'^[rRuUbB]?("""|\'\'\')(.*?)(?:\1)?$', re.DOTALL)

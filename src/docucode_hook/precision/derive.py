@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 
-from docucode_hook.phrasing import (
+from docucode_hook.docstrings.phrasing import (
     QUESTIONS,
     VERBS,
     default_sentence,
@@ -23,10 +23,10 @@ from docucode_hook.phrasing import (
     words,
 )
 from docucode_hook.config import PLACEHOLDERS
-from docucode_hook.context import FunctionContext, Parameter
-from docucode_hook.docstrings import short_name
-from docucode_hook.facts import ProseFacts
-from docucode_hook.truth import check_summary
+from docucode_hook.code.records import FunctionContext, Parameter
+from docucode_hook.docstrings.sections import short_name
+from docucode_hook.code.facts import ProseFacts
+from docucode_hook.precision.truth import check_summary
 
 _MAX_MESSAGE = 60
 

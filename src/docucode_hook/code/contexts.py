@@ -9,9 +9,9 @@ from functools import cached_property
 from pathlib import PurePath
 from typing import Iterator
 
-from docucode_hook.code_facts import code_facts
-from docucode_hook.context import FunctionContext, Parameter, ParamKind
-from docucode_hook.syntax import (
+from docucode_hook.code.facts import code_facts
+from docucode_hook.code.records import FunctionContext, Parameter, ParamKind
+from docucode_hook.code.syntax import (
     DEFINITIONS,
     FUNCTIONS,
     Scope,

@@ -28,8 +28,8 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from docucode_hook.phrasing import repeated_ngram, restates_name
-from docucode_hook.facts import ProseFacts
+from docucode_hook.docstrings.phrasing import repeated_ngram, restates_name
+from docucode_hook.code.facts import ProseFacts
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Docstrings as text: reading their sections, phrasing from names, rendering each style, inserting and verifying."""
