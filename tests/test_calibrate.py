@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from docucode_hook.precision.confidence import load_thresholds
+from docucode_hook.precision.confidence import configured_thresholds, load_thresholds
 from train import calibrate
 from train.calibrate import Sample, choose_threshold, sweep
 
@@ -129,3 +129,32 @@ def test_missing_ratings_exit_2_with_one_line(tmp_path: Path, capsys: pytest.Cap
     assert calibrate.main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("train.calibrate: ") and "key.csv" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_served_models_gates_go_to_a_file_of_their_own(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The same sample as above, written by a served model: the gates go to --out, for the hook's
+    # thresholds option, and a gate no part was rated for lets every score pass.
+    runs = tmp_path / "runs"
+    off, floor = [], []
+    for index, summary_score in enumerate([0.9, 0.6, 0.2]):
+        function = {"backend": "server", "path": "m.py", "qualname": f"f{index}"}
+        off.append({**function, "scores": {"summary": summary_score, "param:x": summary_score}, "grounded": "M."})
+        floor.append({**function, "scores": {"summary": summary_score}, "grounded": "D."})
+    _jsonl(runs / "off" / "outputs.jsonl", off)
+    _jsonl(runs / "all" / "outputs.jsonl", floor)
+    (runs / "blind").mkdir()
+    (runs / "blind" / "key.csv").write_text("id,system,path,qualname\n" + "".join(
+        f"{2 * i + 1},model,m.py,f{i}\n{2 * i + 2},derived,m.py,f{i}\n" for i in range(3)))
+    (runs / "blind" / "ratings-1.csv").write_text(
+        "id,summary,description,entries,accepted,note\n"
+        "1,correct,none,param x=correct,light,\n2,vague,none,param x=vague,light,\n"
+        "3,wrong,none,param x=wrong,no,\n4,vague,none,param x=vague,light,\n"
+        "5,correct,none,param x=wrong,light,\n6,vague,none,param x=vague,light,\n")
+    out = tmp_path / "gates" / "docucode.json"
+    assert calibrate.main(["--runs", str(runs), "--out", str(out)]) == 0
+    gates = configured_thresholds(out)
+    assert gates.summary == pytest.approx(0.9, abs=1e-3) and gates.parameter == pytest.approx(0.9, abs=1e-3)
+    assert (gates.description, gates.result, gates.exception) == (0.0, 0.0, 0.0)
+    assert f"Written to `{out}`" in capsys.readouterr().out
+    assert calibrate.main(["--runs", str(runs), "--out", str(out), "--model-dir", str(tmp_path)]) == 2
+    assert "give one of --model-dir" in capsys.readouterr().err

@@ -244,3 +244,26 @@ def test_gates_off_keep_what_the_model_wrote_and_all_give_every_scored_part_away
             assert "model unsure" in row["origins"]["summary"], row
     gated = json.loads((tmp_path / "all" / "metrics.json").read_text(encoding="utf-8"))["backends"]["model"]
     assert gated["gate_summary"] == pytest.approx(100 * len(scored) / len(rows["all"]))
+
+
+def test_a_served_model_is_evaluated_through_the_server_backend(tmp_path: Path, test_split: Path) -> None:
+    # A served instruction-tuned model, played by a local server: its outputs carry the scores
+    # train.calibrate sweeps, so a team can calibrate gates for it (train.calibrate --out).
+    from fake_engines import Request, chat_answer, chat_logprobs, error, model_list, serving
+
+    tokens = ["Here", " is", " the", " docstring", ":\n\n", "Compute", " the", " result", "."]
+
+    def instruct_model(request: Request):
+        if request.method == "GET":
+            return model_list("qwen2.5-coder:7b") if request.path == "/v1/models" else error(404)
+        return chat_answer("".join(tokens), chat_logprobs(tokens, logprob=-0.5))
+
+    out = tmp_path / "served"
+    with serving(instruct_model) as engine:
+        argv = ["--server-url", engine.root, "--data", str(test_split), "--out", str(out), "--baseline", "none",
+                "--gates", "off", "--pydoclint", str(pydoclint_executable())]
+        assert evaluate.main(argv) == 0
+    rows = [row for row in _records(out / "outputs.jsonl") if row["backend"] == "server"]
+    assert rows and all(row["raw"] == "Compute the result." for row in rows)
+    assert all(row["scores"]["summary"] > 0 for row in rows)
+    assert {r.body["model"] for r in engine.posts("/v1/chat/completions")} == {"qwen2.5-coder:7b"}

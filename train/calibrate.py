@@ -20,6 +20,11 @@ the same seeded validation sample:
         --review docs/eval/calibration-v3/blind --review docs/eval/calibration-v3/blind-second-pass \\
         --model-dir src/docucode_hook/models/docucode-small
 
+A served model (``train.evaluate --server-url ...``) is calibrated the same way into a file of
+its own, which the hook reads through ``thresholds = "gates/docucode.json"``::
+
+    python -m train.calibrate --runs docs/eval/calibration-qwen --out gates/docucode.json
+
 Every gate is set by the blind review. Each point of a sweep says, over all the rated parts of
 its kind, which share is correct, vague and wrong when each part scoring below the gate takes
 the rating of what stands in for it (the derived text; for a description, none). The gate is
@@ -28,7 +33,9 @@ loosest such point on ties. Summaries and descriptions count once per function a
 (``--review`` pools earlier reviews of the same sample); parameter, result and exception
 descriptions once per entry the reviewers rated in both systems.
 
-Writes ``curve.md`` beside the runs and the gates into ``MODEL_DIR/docucode.json``.
+Writes ``curve.md`` beside the runs and the gates into ``MODEL_DIR/docucode.json`` (or ``--out``).
+A gate with no rated parts keeps its value in that file; in a new ``--out`` file it lets every
+score pass, as the hook does for a gate nobody calibrated.
 """
 
 from __future__ import annotations
@@ -41,7 +48,16 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-from docucode_hook.precision.confidence import DESCRIPTION, SUMMARY, THRESHOLDS_FILE, Thresholds, gate_name, load_thresholds
+from docucode_hook.precision.confidence import (
+    DESCRIPTION,
+    NO_GATES,
+    SUMMARY,
+    THRESHOLDS_FILE,
+    Thresholds,
+    configured_thresholds,
+    gate_name,
+    load_thresholds,
+)
 from train.args import arg, parse_args
 from train.blind_review import SUMMARY_RATINGS, Rating, ReviewError, entry_part, outputs_rows, read_ratings
 
@@ -156,12 +172,24 @@ class CalibrateArgs:
     runs: Path = arg(help="the folder with off/ and all/ (train.evaluate outputs) and blind/ (sheets, key, ratings)")
     review: tuple[Path, ...] = arg((), append=True, help="another review of the same functions (key.csv and "
                                    "ratings-*.csv), pooled with blind/: each rating is one more sample")
-    model_dir: Path = arg(help="where docucode.json is written")
+    model_dir: Path | None = arg(None, help="the model directory whose docucode.json is written")
+    out: Path | None = arg(None, help="the docucode.json to write instead (a served model's gates, for the "
+                           "hook's thresholds option)")
     max_wrong: float = arg(0.10, help="the most wrong parts of each kind the chosen gate may leave")
+
+
+def _target(args: CalibrateArgs) -> tuple[Path, Thresholds]:
+    """The file the gates go to, and the gates it holds now (what an unrated kind keeps)."""
+    if (args.model_dir is None) == (args.out is None):
+        raise ValueError("give one of --model-dir (a model directory) and --out (a docucode.json file)")
+    if args.model_dir is not None:
+        return args.model_dir / THRESHOLDS_FILE, load_thresholds(args.model_dir)
+    return args.out, configured_thresholds(args.out) if args.out.is_file() else NO_GATES
 
 
 def calibrate(args: CalibrateArgs, say: Callable[[str], None] = print) -> Thresholds:
     """Sweep every gate, write ``curve.md`` into ``args.runs`` and the gates into ``docucode.json``."""
+    _target(args)  # a wrong pair of flags fails before any reading
     samples: dict[str, list[Sample]] = {}
     for blind in (args.runs / "blind", *args.review):
         for name, kind_samples in reviewed_samples(blind, args.runs / "off" / "outputs.jsonl").items():
@@ -182,10 +210,11 @@ def calibrate(args: CalibrateArgs, say: Callable[[str], None] = print) -> Thresh
         gates[name] = gate_value(chosen.threshold)
         unit = "functions" if name in (SUMMARY, DESCRIPTION) else "entries"
         report.append(curve_markdown(name, curve, chosen, len(kind_samples), unit))
-    thresholds = replace(load_thresholds(args.model_dir), **gates)
-    (args.model_dir / THRESHOLDS_FILE).write_text(json.dumps({"thresholds": asdict(thresholds)}, indent=2) + "\n",
-                                                  encoding="utf-8")
-    report.append(f"Written to `{THRESHOLDS_FILE}`: {json.dumps(asdict(thresholds))}")
+    target, before = _target(args)
+    thresholds = replace(before, **gates)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps({"thresholds": asdict(thresholds)}, indent=2) + "\n", encoding="utf-8")
+    report.append(f"Written to `{THRESHOLDS_FILE if args.out is None else target}`: {json.dumps(asdict(thresholds))}")
     (args.runs / "curve.md").write_text("\n".join(report) + "\n", encoding="utf-8")
     say("\n".join(report))
     return thresholds
