@@ -48,9 +48,10 @@ class Config:
     server_model: str | None = None  # None: the one model the server lists at /v1/models
     server_api_key_env: str | None = None  # name of the env var holding the key
     server_timeout: float = 60.0  # seconds per request
-    # Requests in flight, one function each. An engine that runs one at a time queues the rest,
-    # and a queued request spends its timeout waiting: raise it to the engine's parallel slots.
-    server_concurrency: int = 2
+    # Requests in flight, one function each. Ollama, LM Studio and llama-cpp-python run one at a
+    # time by default, and a queued request spends its timeout waiting: raise it to the engine's
+    # parallel slots (llama-server --parallel, OLLAMA_NUM_PARALLEL, vLLM, a hosted API).
+    server_concurrency: int = 1
     # A chat answer holds whole sections (and a reasoning model's thinking): more than max-new-tokens.
     server_max_tokens: int = 400
     server_context: int = 0  # the served context in tokens; 0: ask the engine (else prompts are not fitted)
