@@ -7,7 +7,6 @@ import sys
 import warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, Mapping
 
 if sys.version_info >= (3, 11):
@@ -59,7 +58,7 @@ class Config:
     server_retry_budget: float = 20.0  # seconds a run may wait on 429/503 answers, all requests together
     server_max_failures: int = 3  # failures in a row after which a run stops asking the server
     # Engine-specific fields merged into every request body (e.g. {top_k = 1}).
-    server_options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    server_options: Mapping[str, Any] = field(default_factory=dict)
     # The confidence gates of the model in use: a docucode.json path or an inline table; None:
     # the model's own (the shipped model's, or a model directory's docucode.json), else no gate.
     thresholds: str | Mapping[str, Any] | None = None
@@ -105,11 +104,11 @@ def _coerce(name: str, value: Any) -> Any:
     if name == "server_options":
         if not isinstance(value, Mapping):
             raise ConfigError(f"server_options must be a table of request fields (got {value!r})")
-        return MappingProxyType(dict(value))
+        return dict(value)  # a copy: plain, so a Config pickles to --check's worker processes
     if name == "thresholds":
         if value is not None and not isinstance(value, (str, Mapping)):
             raise ConfigError(f"thresholds must be a docucode.json path or a table (got {value!r})")
-        return MappingProxyType(dict(value)) if isinstance(value, Mapping) else value
+        return dict(value) if isinstance(value, Mapping) else value
     if name == "server_api":
         if value not in SERVER_APIS:
             raise ConfigError(f"server_api must be one of {', '.join(SERVER_APIS)} (got {value!r})")

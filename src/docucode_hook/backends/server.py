@@ -218,8 +218,9 @@ class ServerBackend:
         return generation, None
 
     def _request(self, prompt: Prompt, style: Style | None) -> Generation | None:
-        """Send one prompt, resending once without a field the server refused by name."""
-        for _ in range(len(ENGINE_FIELDS) + 6):
+        """Send one prompt, resending without each optional field the server refuses by name (each
+        refusal leaves one field fewer to send, so this ends)."""
+        while True:
             body = {"model": self.model_id(), **self.settings()}
             if self.api == CHAT:
                 body["messages"] = chat_messages(prompt, self._style(prompt, style))
@@ -235,7 +236,6 @@ class ServerBackend:
                     self._refused[refused] = str(exc)
                 continue
             return self._generation(prompt, answer)
-        raise ServerError("the server refused every optional request field")
 
     def _refused_field(self, exc: ServerError, body: Mapping[str, Any]) -> str | None:
         """The optional field a 400/422 answer names as unknown or unsupported, if any."""
