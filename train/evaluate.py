@@ -27,7 +27,7 @@ import sys
 import textwrap
 import time
 from collections import Counter
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -193,13 +193,12 @@ def probe_contexts() -> list[FunctionContext]:
 def gate_thresholds(args: EvalArgs) -> Thresholds:
     """The confidence gates ``args.gates`` names (see the module's docstring)."""
     from docucode_hook.backends.loading import DEFAULT_MODEL_DIR
-    from docucode_hook.precision.confidence import ThresholdsError, load_thresholds
+    from docucode_hook.precision.confidence import GATE_FIELDS, ThresholdsError, load_thresholds
 
-    gates = [field.name for field in fields(Thresholds) if field.name != "weight"]
     if args.gates == "off":  # every score is at least 0: nothing falls below
-        return Thresholds(**dict.fromkeys(gates, 0.0))
-    if args.gates == "all":  # no score reaches infinity: every scored part falls below
-        return Thresholds(**dict.fromkeys(gates, math.inf))
+        return Thresholds(**dict.fromkeys(GATE_FIELDS, 0.0))
+    if args.gates == "all":  # every gate "never": every scored part falls below
+        return Thresholds(**dict.fromkeys(GATE_FIELDS, math.inf))
     try:
         return load_thresholds(Path(args.model) if args.model else DEFAULT_MODEL_DIR)
     except ThresholdsError as exc:
@@ -330,8 +329,10 @@ def _code_only_scores(examples: Sequence[Example], codes: list[list[str]] | None
 def _gate_scores(generations: Sequence[Generation]) -> dict[str, float]:
     """The share of functions where a confidence gate replaced the summary, dropped the
     description, or replaced a parameter's description."""
+    from docucode_hook.precision.confidence import is_gate_reason
+
     def gated(gen: Generation, part: str) -> bool:
-        return any(name.startswith(part) and "model unsure" in why for name, why in gen.origins.items())
+        return any(name.startswith(part) and is_gate_reason(why) for name, why in gen.origins.items())
 
     return {f"gate_{part.strip()}": _percent([gated(gen, part) for gen in generations])
             for part in ("summary", "description", "param ")}

@@ -19,6 +19,13 @@ The thresholds ship in the model directory, in ``docucode.json`` beside ``config
     {"thresholds": {"summary": 0.35, "description": 0.5, "parameter": 0.3, "result": 0.3,
                     "exception": 0.3, "weight": 0.5}}
 
+A gate is a number from 0 to 1, or ``"never"``: the model does not write that part at all
+(``train.calibrate`` sets it where no score of the model's part was rated above the derived
+text). ``"calibration"`` beside ``"thresholds"`` names the review that chose the gates, and
+``--explain`` quotes it where a gate is never::
+
+    {"thresholds": {"summary": "never", ...}, "calibration": "far-set review, docs/eval/far-v1"}
+
 Missing keys, or a missing file, take the defaults of ``Thresholds``.
 """
 
@@ -28,13 +35,14 @@ import json
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 from docucode_hook.docstrings.sections import short_name
 from docucode_hook.docstrings.phrasing import FILLER, words
 
 THRESHOLDS_FILE = "docucode.json"
+NEVER = "never"  # a gate in docucode.json that no score passes; math.inf in Thresholds
 SUMMARY, DESCRIPTION = "summary", "description"
 PARAMETER_PREFIX = "param:"
 RESULT = "result"  # the Returns or Yields description
@@ -47,9 +55,19 @@ _STOPWORDS = FILLER | frozenset(
 )
 
 
+GATE_FIELDS = ("summary", "description", "parameter", "result", "exception")  # the fields of Thresholds that gate
+# What each gate's parts are called where a gate of "never" explains itself.
+_GATED_PARTS = {"summary": "summaries", "description": "descriptions", "parameter": "parameter descriptions",
+                "result": "Returns or Yields descriptions", "exception": "Raises descriptions"}
+UNSURE, NOT_WRITTEN = "model unsure", "the model does not write"  # how a gate's reasons begin
+
+
 @dataclass(frozen=True)
 class Thresholds:
-    """Minimum scores to keep each kind of part; uncalibrated defaults until a model ships its own."""
+    """Minimum scores to keep each kind of part; uncalibrated defaults until a model ships its own.
+
+    A gate of ``math.inf`` ("never" in ``docucode.json``) takes every part of its kind.
+    """
 
     summary: float = 0.35
     description: float = 0.5  # filler or false in most second paragraphs: the strictest gate
@@ -57,10 +75,18 @@ class Thresholds:
     result: float = 0.3
     exception: float = 0.3
     weight: float = 0.5  # share of the model's confidence in the score; the rest is lexical support
+    calibration: str = ""  # the review that chose the gates ("far-set review, docs/eval/far-v1")
 
     def gate(self, part: str) -> float:
         """The minimum score for ``part`` (a name as ``part_spans`` gives it)."""
         return getattr(self, gate_name(part))
+
+    def why_gated(self, part: str, score: float) -> str:
+        """Why ``part``, with ``score`` below its gate, is not the model's: unsure, or a gate of never."""
+        gate = self.gate(part)
+        if gate == math.inf:
+            return f"{NOT_WRITTEN} {_GATED_PARTS[gate_name(part)]}" + (f": {self.calibration}" if self.calibration else "")
+        return f"{UNSURE}: {part} score {score:.2f} below {gate:.2f}"
 
 
 def gate_name(part: str) -> str:
@@ -84,16 +110,44 @@ def load_thresholds(model_dir: str | Path | None) -> Thresholds:
     if not path.is_file():
         return Thresholds()
     try:
-        raw = json.loads(path.read_text(encoding="utf-8")).get("thresholds", {})
+        document = json.loads(path.read_text(encoding="utf-8"))
+        raw, calibration = document.get("thresholds", {}), document.get("calibration", "")
     except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as exc:
         raise ThresholdsError(f"{path}: not a JSON object with a 'thresholds' object ({exc})") from None
-    known = {field.name for field in fields(Thresholds)}
+    known = {*GATE_FIELDS, "weight"}
     if not isinstance(raw, dict) or set(raw) - known:
         raise ThresholdsError(f"{path}: 'thresholds' keys must be among {', '.join(sorted(known))}")
+    if not isinstance(calibration, str):
+        raise ThresholdsError(f"{path}: 'calibration' must be a string (got {calibration!r})")
+    values = {}
     for key, value in raw.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise ThresholdsError(f"{path}: thresholds.{key} must be a number from 0 to 1 (got {value!r})")
-    return Thresholds(**{key: float(value) for key, value in raw.items()})
+        if value == NEVER and key in GATE_FIELDS:
+            values[key] = math.inf
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            never = f' or "{NEVER}"' if key in GATE_FIELDS else ""
+            raise ThresholdsError(f"{path}: thresholds.{key} must be a number from 0 to 1{never} (got {value!r})")
+        else:
+            values[key] = float(value)
+    return Thresholds(**values, calibration=calibration)
+
+
+def save_thresholds(model_dir: str | Path, thresholds: Thresholds) -> Path:
+    """Write ``thresholds`` into ``model_dir/docucode.json`` as ``load_thresholds`` reads them back."""
+    gates: dict[str, object] = {}
+    for name in (*GATE_FIELDS, "weight"):
+        value = getattr(thresholds, name)
+        if value == math.inf and name != "weight":
+            gates[name] = NEVER
+        elif 0 <= value <= 1:
+            gates[name] = value
+        else:
+            raise ThresholdsError(f"thresholds.{name} = {value!r} cannot be written: gates are 0 to 1 or never")
+    document: dict[str, object] = {"thresholds": gates}
+    if thresholds.calibration:
+        document["calibration"] = thresholds.calibration
+    path = Path(model_dir) / THRESHOLDS_FILE
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 @dataclass(frozen=True)
@@ -290,23 +344,31 @@ def score_parts(
 @dataclass(frozen=True)
 class Decision:
     # The parts under their gate (the description is dropped, the others replaced), each with
-    # why: "summary score 0.21 below 0.35".
+    # why: "model unsure: summary score 0.21 below 0.35", or "the model does not write summaries".
     reasons: dict[str, str]
 
 
 def decide(scores: dict[str, PartScore], thresholds: Thresholds) -> Decision:
-    """Which parts fall below their gate (``Thresholds.gate``), and why."""
+    """Which parts fall below their gate (``Thresholds.gate``), and why (``Thresholds.why_gated``)."""
     return Decision({
-        part: f"{part} score {score.score:.2f} below {thresholds.gate(part):.2f}"
+        part: thresholds.why_gated(part, score.score)
         for part, score in sorted(scores.items())
         if score.score < thresholds.gate(part)
     })
+
+
+def is_gate_reason(reason: str) -> bool:
+    """Whether a part's reason (as ``--explain`` shows it) says a gate took the model's text."""
+    return UNSURE in reason or NOT_WRITTEN in reason
 
 
 __all__ = [
     "DESCRIPTION",
     "Decision",
     "EXCEPTION_PREFIX",
+    "GATE_FIELDS",
+    "NEVER",
+    "NOT_WRITTEN",
     "PARAMETER_PREFIX",
     "RESULT",
     "PartScore",
@@ -315,12 +377,15 @@ __all__ = [
     "THRESHOLDS_FILE",
     "Thresholds",
     "ThresholdsError",
+    "UNSURE",
     "code_identifiers",
     "decide",
     "gate_name",
+    "is_gate_reason",
     "lexical_support",
     "load_thresholds",
     "part_spans",
+    "save_thresholds",
     "score_parts",
     "span_logprobs",
 ]
