@@ -19,14 +19,27 @@ the same seeded validation sample:
     python -m train.calibrate --runs docs/eval/calibration-v4 --max-wrong 0.10 \\
         --review docs/eval/calibration-v3/blind --review docs/eval/calibration-v3/blind-second-pass \\
         --model-dir src/docucode_hook/models/docucode-small
+    # the far set (issue 22): off/, all/ and blind/ as train.far_set review writes them
+    python -m train.calibrate --runs docs/eval/far-v1 --cap-wrong-at-derived \\
+        --calibration "far-set review, docs/eval/far-v1" --model-dir src/docucode_hook/models/docucode-small
 
 Every gate is set by the blind review. Each point of a sweep says, over all the rated parts of
 its kind, which share is correct, vague and wrong when each part scoring below the gate takes
-the rating of what stands in for it (the derived text; for a description, none). The gate is
-the point with the most correct parts among those with at most ``--max-wrong`` wrong; the
-loosest such point on ties. Summaries and descriptions count once per function and review
-(``--review`` pools earlier reviews of the same sample); parameter, result and exception
-descriptions once per entry the reviewers rated in both systems.
+the rating of what stands in for it (the derived text; for a description, none). Summaries and
+descriptions count once per function and review (``--review`` pools more reviews of the same
+sample); parameter, result and exception descriptions once per entry the reviewers rated in
+both systems.
+
+A gate keeps the model's part only where, at its score, the reviewers rate it above the
+derived text (issue 22). Each function's part is compared with the derived part of the same
+function: the model's is above (+1), alike (0) or below (-1); a vague description is no better
+than none. The preference is fitted as a non-decreasing function of the score (isotonic: the
+pool-adjacent-violators fit, the parts of one score pooled), so that it can be read at any
+score, and a gate may stand only where the fitted preference of every part it keeps is above
+0. Among those points the gate is the one with the most correct parts among those with at most
+``--max-wrong`` wrong (``--cap-wrong-at-derived``: and no more wrong than derived text alone);
+the loosest on ties. Where no score of the model's part is rated above derived text, only
+"keep none" qualifies: the gate is ``never``, and the model does not write that part.
 
 Writes ``curve.md`` beside the runs and the gates into ``MODEL_DIR/docucode.json``.
 """
@@ -37,11 +50,20 @@ import csv
 import json
 import math
 import sys
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-from docucode_hook.precision.confidence import DESCRIPTION, SUMMARY, THRESHOLDS_FILE, Thresholds, gate_name, load_thresholds
+from docucode_hook.precision.confidence import (
+    DESCRIPTION,
+    NEVER,
+    SUMMARY,
+    THRESHOLDS_FILE,
+    Thresholds,
+    gate_name,
+    load_thresholds,
+    save_thresholds,
+)
 from train.args import arg, parse_args
 from train.blind_review import SUMMARY_RATINGS, Rating, ReviewError, entry_part, outputs_rows, read_ratings
 
@@ -57,6 +79,34 @@ class Sample:
     replaced: str  # "none" where the part is dropped rather than replaced
 
 
+# How a rating ranks when the model's part is compared with what stands in for it: a vague
+# description says nothing, so it is no better than none.
+_RANK = {"wrong": 0, "vague": 1, "none": 1, "correct": 2}
+
+
+def preference(sample: Sample) -> int:
+    """+1 where the reviewers rated the model's part above what stands in for it, -1 below, 0 alike."""
+    kept, replaced = _RANK[sample.kept], _RANK[sample.replaced]
+    return (kept > replaced) - (kept < replaced)
+
+
+def fitted_preference(samples: Sequence[Sample]) -> dict[float, float]:
+    """Per score, the mean preference for the model's part, fitted as a non-decreasing function
+    of the score: the pool-adjacent-violators fit, with the samples of one score pooled first."""
+    by_score: dict[float, list[int]] = {}
+    for sample in samples:
+        if sample.score is not None:
+            by_score.setdefault(sample.score, []).append(preference(sample))
+    blocks: list[tuple[int, int, list[float]]] = []  # (sum, count, scores), adjacent blocks pooled while means fall
+    for score in sorted(by_score):
+        block = (sum(by_score[score]), len(by_score[score]), [score])
+        while blocks and blocks[-1][0] * block[1] > block[0] * blocks[-1][1]:
+            total, count, scores = blocks.pop()
+            block = (total + block[0], count + block[1], scores + block[2])
+        blocks.append(block)
+    return {score: total / count for total, count, scores in blocks for score in scores}
+
+
 @dataclass(frozen=True)
 class CurvePoint:
     threshold: float  # keep the model's part when its score >= threshold
@@ -64,6 +114,14 @@ class CurvePoint:
     correct: float  # shares of all the sample's functions
     vague: float
     wrong: float
+    above: int = 0  # kept parts the reviewers rated above what stands in for them
+    below: int = 0  # and below it
+    fit: float | None = None  # the fitted preference at the lowest score kept; None when none is kept
+
+    @property
+    def beats_derived(self) -> bool:
+        """The issue's rule: every part this gate keeps lies where the model is rated above derived text."""
+        return self.kept == 0 or (self.fit is not None and self.fit > 0)
 
 
 def sweep(samples: Sequence[Sample]) -> list[CurvePoint]:
@@ -73,25 +131,36 @@ def sweep(samples: Sequence[Sample]) -> list[CurvePoint]:
         for rating in (sample.kept, sample.replaced):
             if rating not in (*SUMMARY_RATINGS, "none"):
                 raise ValueError(f"rating must be one of {', '.join(SUMMARY_RATINGS)} or none (got {rating!r})")
-    scores = sorted({sample.score for sample in samples if sample.score is not None})
+    fitted = fitted_preference(samples)
+    total = len(samples) or 1
     curve = []
-    for threshold in (-math.inf, *scores, math.inf):
+    for threshold in (-math.inf, *sorted(fitted), math.inf):
+        kept = [sample for sample in samples if sample.score is not None and sample.score >= threshold]
         written = [
             sample.kept if sample.score is None or sample.score >= threshold else sample.replaced for sample in samples
         ]
-        total = len(samples) or 1
-        kept = sum(sample.score is not None and sample.score >= threshold for sample in samples)
-        curve.append(CurvePoint(threshold, kept, *(written.count(rating) / total for rating in SUMMARY_RATINGS)))
+        lowest = min((sample.score for sample in kept if sample.score is not None), default=None)
+        curve.append(CurvePoint(
+            threshold, len(kept), *(written.count(rating) / total for rating in SUMMARY_RATINGS),
+            above=sum(preference(sample) > 0 for sample in kept), below=sum(preference(sample) < 0 for sample in kept),
+            fit=None if lowest is None else fitted[lowest],
+        ))
     return curve
 
 
-def choose_threshold(curve: Sequence[CurvePoint], max_wrong: float = 0.10) -> CurvePoint:
-    """The point with the most correct parts among those with at most ``max_wrong`` wrong; on
-    ties the fewest wrong, then the fewest vague (a description that says nothing is better
-    dropped), then the loosest gate. The least wrong point when none qualifies."""
-    allowed = [point for point in curve if point.wrong <= max_wrong + 1e-12]
+def choose_threshold(
+    curve: Sequence[CurvePoint], max_wrong: float = 0.10, cap_wrong_at_derived: bool = False
+) -> CurvePoint:
+    """Among the points that keep the model's parts only where it is rated above derived text
+    (``CurvePoint.beats_derived``), the one with the most correct parts among those with at
+    most ``max_wrong`` wrong (and, ``cap_wrong_at_derived``, no more wrong than keeping none);
+    on ties the fewest wrong, then the fewest vague (a description that says nothing is better
+    dropped), then the loosest gate. The least wrong of them when none is wrong little enough."""
+    ruled = [point for point in curve if point.beats_derived]  # keeping none always is
+    cap = min(max_wrong, curve[-1].wrong) if cap_wrong_at_derived else max_wrong
+    allowed = [point for point in ruled if point.wrong <= cap + 1e-12]
     if not allowed:
-        return min(curve, key=lambda point: (point.wrong, -point.correct, point.threshold))
+        return min(ruled, key=lambda point: (point.wrong, -point.correct, point.threshold))
     return max(allowed, key=lambda point: (point.correct, -point.wrong, -point.vague, -point.threshold))
 
 
@@ -134,20 +203,38 @@ def _entry_pairs(kept: Rating, replaced: Rating) -> dict[str, tuple[str, str]]:
 
 
 def gate_value(threshold: float) -> float:
-    """A sweep threshold as a gate in [0, 1]: just under a sample's rounded score, so that sample
-    stays kept; keeping every part is 0 and keeping none is 1 (only a perfect score passes)."""
+    """A sweep threshold as a gate: just under a sample's rounded score, so that sample stays
+    kept; keeping every part is 0 and keeping none is ``math.inf`` ("never": not even a perfect
+    score passes)."""
     if math.isinf(threshold):
-        return 0.0 if threshold < 0 else 1.0
+        return 0.0 if threshold < 0 else math.inf
     return min(max(math.floor((threshold - 5e-5) * 1e4) / 1e4, 0.0), 1.0)
+
+
+def _share(point: CurvePoint) -> str:
+    return f"{100 * point.correct:.0f}% | {100 * point.vague:.0f}% | {100 * point.wrong:.0f}%"
+
+
+def why_chosen(curve: Sequence[CurvePoint], chosen: CurvePoint) -> str:
+    """One line on why the gate stands where it does, for the table at the top of ``curve.md``."""
+    ruled = [point for point in curve if point.beats_derived and point.kept]
+    if chosen.kept:
+        return f"keeps {chosen.kept}: rated above derived text from its score up"
+    if not ruled:
+        return "never: no score where the model's part is rated above derived text"
+    return (f"never: rated above derived text from {min(point.threshold for point in ruled):.4f} up, but every such "
+            "gate leaves more wrong parts than allowed")
 
 
 def curve_markdown(title: str, curve: Sequence[CurvePoint], chosen: CurvePoint, total: int, unit: str) -> str:
     lines = [f"### {title} ({total} {unit})", "",
-             "| gate (keep score >=) | model parts kept | correct | vague | wrong |", "|---:|---:|---:|---:|---:|"]
+             "| gate (keep score >=) | model parts kept | kept above / below derived | fitted preference at the gate "
+             "| beats derived | correct | vague | wrong |", "|---:|---:|---:|---:|:---:|---:|---:|---:|"]
     for point in curve:
         mark = " **(chosen)**" if point == chosen else ""
-        lines.append(f"| {point.threshold:.4f}{mark} | {point.kept} | {100 * point.correct:.0f}% | "
-                     f"{100 * point.vague:.0f}% | {100 * point.wrong:.0f}% |")
+        fit = "" if point.fit is None else f"{point.fit:+.2f}"
+        lines.append(f"| {point.threshold:.4f}{mark} | {point.kept} | {point.above} / {point.below} | {fit} | "
+                     f"{'yes' if point.beats_derived else 'no'} | {_share(point)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -158,6 +245,10 @@ class CalibrateArgs:
                                    "ratings-*.csv), pooled with blind/: each rating is one more sample")
     model_dir: Path = arg(help="where docucode.json is written")
     max_wrong: float = arg(0.10, help="the most wrong parts of each kind the chosen gate may leave")
+    cap_wrong_at_derived: bool = arg(False, help="and no more wrong parts than derived text alone leaves "
+                                      "(issue 22's target on the far set)")
+    calibration: str | None = arg(None, help="the review's name in docucode.json, which --explain quotes where "
+                                  "a gate is never (default: 'blind review, RUNS')")
 
 
 def calibrate(args: CalibrateArgs, say: Callable[[str], None] = print) -> Thresholds:
@@ -171,21 +262,33 @@ def calibrate(args: CalibrateArgs, say: Callable[[str], None] = print) -> Thresh
     unrated = [name for name in ENTRY_GATES if not samples[name]]
     if len(unrated) == len(ENTRY_GATES):
         raise ReviewError(f"{args.runs / 'blind'}: no entry rated for both systems (sheets without an entries column?)")
-    report = ["# Confidence gates: the trade-off curves", ""]
-    gates = {}
+    calibration = args.calibration or f"blind review, {args.runs.as_posix()}"
+    cap = f"at most {100 * args.max_wrong:.0f}% wrong" + (" and no more wrong than derived text alone"
+                                                          if args.cap_wrong_at_derived else "")
+    summary = ["| gate | chosen | correct | vague | wrong | derived alone: correct | vague | wrong | why |",
+               "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    curves, gates = [], {}
     for name, kind_samples in samples.items():
         if not kind_samples:  # no such entry in the sample: the gate stays where it was
-            report += [f"### {name} (no rated parts: the gate is left as it was)", ""]
+            curves += [f"### {name} (no rated parts: the gate is left as it was)", ""]
+            summary.append(f"| {name} | (as it was) | | | | | | | no rated parts |")
             continue
         curve = sweep(kind_samples)
-        chosen = choose_threshold(curve, args.max_wrong)
+        chosen = choose_threshold(curve, args.max_wrong, args.cap_wrong_at_derived)
         gates[name] = gate_value(chosen.threshold)
         unit = "functions" if name in (SUMMARY, DESCRIPTION) else "entries"
-        report.append(curve_markdown(name, curve, chosen, len(kind_samples), unit))
-    thresholds = replace(load_thresholds(args.model_dir), **gates)
-    (args.model_dir / THRESHOLDS_FILE).write_text(json.dumps({"thresholds": asdict(thresholds)}, indent=2) + "\n",
-                                                  encoding="utf-8")
-    report.append(f"Written to `{THRESHOLDS_FILE}`: {json.dumps(asdict(thresholds))}")
+        shown = NEVER if math.isinf(gates[name]) else f"{gates[name]:.4f}"
+        summary.append(f"| {name} | {shown} | {_share(chosen)} | {_share(curve[-1])} | {why_chosen(curve, chosen)} |")
+        curves.append(curve_markdown(name, curve, chosen, len(kind_samples), unit))
+    thresholds = replace(load_thresholds(args.model_dir), **gates, calibration=calibration)
+    path = save_thresholds(args.model_dir, thresholds)
+    report = ["# Confidence gates: the trade-off curves", "",
+              f"Chosen on: {calibration}. A gate keeps the model's part only where the reviewers rate it above the "
+              "derived text at its score (the fitted preference of every part kept is above 0: 'beats derived'), "
+              f"and then at the point with the most correct parts with {cap}. Shares are of all the rated parts "
+              "of each kind, a part below the gate counted with the rating of the derived text that stands in "
+              "for it (for a description: none).", "", *summary, "", *curves,
+              f"Written to `{THRESHOLDS_FILE}`: {json.dumps(json.loads(path.read_text(encoding='utf-8')))}"]
     (args.runs / "curve.md").write_text("\n".join(report) + "\n", encoding="utf-8")
     say("\n".join(report))
     return thresholds

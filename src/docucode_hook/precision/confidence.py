@@ -85,7 +85,8 @@ class Thresholds:
         """Why ``part``, with ``score`` below its gate, is not the model's: unsure, or a gate of never."""
         gate = self.gate(part)
         if gate == math.inf:
-            return f"{NOT_WRITTEN} {_GATED_PARTS[gate_name(part)]}" + (f": {self.calibration}" if self.calibration else "")
+            why = f"{NOT_WRITTEN} {_GATED_PARTS[gate_name(part)]}"
+            return f"{why}: {self.calibration}" if self.calibration else why
         return f"{UNSURE}: {part} score {score:.2f} below {gate:.2f}"
 
 
