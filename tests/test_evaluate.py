@@ -243,5 +243,9 @@ def test_gates_off_keep_what_the_model_wrote_and_all_give_every_scored_part_away
     for row in rows["all"]:  # every gate "never"
         if "summary" in row["scores"]:
             assert "the model does not write summaries" in row["origins"]["summary"], row
-    gated = json.loads((tmp_path / "all" / "metrics.json").read_text(encoding="utf-8"))["backends"]["model"]
+    metrics_all = json.loads((tmp_path / "all" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics_all["gates"] == {"setting": "all", **dict.fromkeys(("summary", "description", "parameter", "result",
+                                                                       "exception"), "never")}
+    assert "confidence gates: all (summary never, description never," in (tmp_path / "all" / "report.md").read_text()
+    gated = metrics_all["backends"]["model"]
     assert gated["gate_summary"] == pytest.approx(100 * len(scored) / len(rows["all"]))

@@ -205,6 +205,14 @@ def gate_thresholds(args: EvalArgs) -> Thresholds:
         raise EvalError(str(exc)) from None
 
 
+def gate_values(args: EvalArgs) -> dict[str, float | str]:
+    """The gates ``args.gates`` names, as ``docucode.json`` writes them ("never" for a gate no score passes)."""
+    from docucode_hook.precision.confidence import GATE_FIELDS, NEVER
+
+    thresholds = gate_thresholds(args)
+    return {name: NEVER if getattr(thresholds, name) == math.inf else getattr(thresholds, name) for name in GATE_FIELDS}
+
+
 def _grounded(
     generated: list[tuple[BackendGeneration | None, float]],
     contexts: Sequence[FunctionContext],
@@ -472,7 +480,8 @@ def report_markdown(
         f"# Evaluation: {args.model or 'shipped default model'}" + (f" + {args.adapter}" if args.adapter else ""),
         "",
         f"Data: `{args.data}`, {len(examples)} functions from {len(packages)} packages; style {args.style.value}; "
-        f"batch {args.batch_size}, max {args.max_new_tokens} new tokens; confidence gates: {args.gates}.",
+        f"batch {args.batch_size}, max {args.max_new_tokens} new tokens; confidence gates: {args.gates} "
+        f"({', '.join(f'{name} {value}' for name, value in gate_values(args).items())}).",
         "",
         "Command: `python -m train.evaluate " + " ".join(_command_line(args)) + "`",
         "",
@@ -591,6 +600,7 @@ def write_outputs(
         "model": args.model,
         "adapter": args.adapter,
         "style": args.style.value,
+        "gates": {"setting": args.gates, **gate_values(args)},
         "functions": len(examples),
         "backends": {run.name: {**run.scores, "load_seconds": run.load_seconds} for run in runs},
         "probes": [
