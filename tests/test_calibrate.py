@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from docucode_hook.precision.confidence import load_thresholds
+from docucode_hook.backends.loading import DEFAULT_MODEL_DIR
+from docucode_hook.precision.confidence import Thresholds, load_thresholds, save_thresholds
 from train import calibrate
-from train.calibrate import Sample, choose_threshold, fitted_preference, sweep
+from train.calibrate import Sample, choose_threshold, docstring_shares, fitted_preference, sweep
 
 # Six summaries the model wrote, by score; below the gate each gives way to a derived one.
 SAMPLES = [
@@ -156,6 +157,12 @@ def test_calibrate_writes_every_gate_and_the_curves(tmp_path: Path, capsys: pyte
     assert "### summary (3 functions)" in curves and "### parameter (3 entries)" in curves and "**(chosen)**" in curves
     assert "### exception (no rated parts" in curves
     assert "| description | never |" in curves and "never: no score where the model's part is rated above" in curves
+    # Whole docstrings as each set of gates would have written them, part by part: f1's wrong
+    # summary and parameter passed the default gates; the chosen ones keep only what beat derived text.
+    assert "| model, ungated | 67% | 0% | 33% | 67% |" in curves
+    assert "| the gates before (`docucode.json` as it was) | 33% | 33% | 33% | 33% |" in curves
+    assert "| **the gates chosen** | 33% | 67% | 0% | 0% |" in curves
+    assert "| derived text alone | 0% | 100% | 0% | 0% |" in curves
     assert "Written to `docucode.json`" in capsys.readouterr().out
     # A second review of the same functions pools with the first: twice the samples, the same shares.
     shutil.copytree(blind, tmp_path / "again")
@@ -207,3 +214,39 @@ def test_a_side_by_side_review_with_more_systems_and_shared_items_is_read(tmp_pa
     samples = calibrate.reviewed_samples(blind, tmp_path / "off.jsonl")
     assert samples["summary"] == [Sample(0.9, "correct", "vague"), Sample(0.4, "vague", "vague")]
     assert samples["parameter"] == [Sample(0.9, "wrong", "vague"), Sample(0.4, "vague", "vague")]
+
+
+# The far set's committed review (docs/eval/far-v1): the model's ungated outputs and six reviewers' ratings.
+FAR = Path(__file__).resolve().parent.parent / "docs" / "eval" / "far-v1"
+# The gates that wrote docs/eval/far-v1/default/ (docucode.json before the far-set calibration).
+GATES_BEFORE_FAR = Thresholds(summary=0.6755, description=0.795, parameter=0.6238, result=0.8075, exception=1.0)
+
+
+def test_part_ratings_composed_by_the_gates_reproduce_the_reviewed_default() -> None:
+    # The default was rated as whole docstrings of its own; composing the model's and the derived
+    # text's part ratings by the same gates gives the same shares, so the estimate can be trusted
+    # for gates no reviewer has seen yet.
+    functions = calibrate.rated_functions(FAR / "blind", FAR / "off" / "outputs.jsonl")
+    assert len(functions) == 100
+    tally = json.loads((FAR / "blind" / "tally.json").read_text(encoding="utf-8"))
+    for system, gates in (("default", GATES_BEFORE_FAR), ("model", Thresholds(0, 0, 0, 0, 0)),
+                          ("derived", Thresholds(*[math.inf] * 5))):
+        shares = docstring_shares(functions, gates)
+        assert [100 * shares.correct, 100 * shares.vague, 100 * shares.wrong, 100 * shares.wrong_entry] == pytest.approx(
+            [tally[system][column] for column in ("correct", "vague", "wrong", "docstrings with a wrong entry")]), system
+
+
+def test_the_shipped_gates_are_the_far_set_calibration(tmp_path: Path) -> None:
+    runs, model_dir = tmp_path / "far-v1", tmp_path / "model"
+    (runs / "off").mkdir(parents=True)
+    model_dir.mkdir()
+    shutil.copy(FAR / "off" / "outputs.jsonl", runs / "off")
+    shutil.copytree(FAR / "blind", runs / "blind", ignore=shutil.ignore_patterns("sheet-*", "tally.*"))
+    save_thresholds(model_dir, GATES_BEFORE_FAR)  # the file as calibrate found it
+    shipped = load_thresholds(DEFAULT_MODEL_DIR)
+    argv = ["--runs", str(runs), "--model-dir", str(model_dir), "--cap-wrong-at-derived", "--calibration", shipped.calibration]
+    assert calibrate.main(argv) == 0
+    assert load_thresholds(model_dir) == shipped
+    # The model's descriptions and Raises text are rated above derived text at no score: it writes neither.
+    assert shipped.description == shipped.exception == math.inf
+    assert (runs / "curve.md").read_text(encoding="utf-8") == (FAR / "curve.md").read_text(encoding="utf-8")
