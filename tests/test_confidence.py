@@ -179,6 +179,9 @@ def test_a_gate_of_never_takes_every_part_of_its_kind_and_says_why(tmp_path: Pat
     assert not decide(perfect, Thresholds(summary=1.0, exception=1.0)).reasons
     # Without a calibration note the reason stands alone.
     assert decide(perfect, Thresholds(summary=math.inf)).reasons["summary"] == "the model does not write summaries"
+    # A score just under its gate says so in as many digits as it takes.
+    close = {"result": PartScore("result", "x", -0.1, -0.1, 0.9, 0.8815)}
+    assert decide(close, Thresholds(result=0.8821)).reasons["result"] == "model unsure: result score 0.8815 below 0.8821"
     # "never" is for gates only; the weight is a share.
     (tmp_path / "docucode.json").write_text(json.dumps({"thresholds": {"weight": "never"}}))
     with pytest.raises(ThresholdsError, match=r"thresholds.weight must be a number from 0 to 1 \(got 'never'\)"):

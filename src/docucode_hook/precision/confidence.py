@@ -87,7 +87,8 @@ class Thresholds:
         if gate == math.inf:
             why = f"{NOT_WRITTEN} {_GATED_PARTS[gate_name(part)]}"
             return f"{why}: {self.calibration}" if self.calibration else why
-        return f"{UNSURE}: {part} score {score:.2f} below {gate:.2f}"
+        digits = 2 if f"{score:.2f}" != f"{gate:.2f}" else 4  # never "0.88 below 0.88"
+        return f"{UNSURE}: {part} score {score:.{digits}f} below {gate:.{digits}f}"
 
 
 def gate_name(part: str) -> str:
