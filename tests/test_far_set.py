@@ -201,3 +201,8 @@ def test_review_writes_every_system_and_side_by_side_sheets(tmp_path: Path, tiny
     assert {line.split(",")[1] for line in key} == {"default", "derived", "own"}
     assert (out / "blind" / "key.csv").read_text(encoding="utf-8").count("\n") == 9
     assert far_set.main([*argv, "--systems", "default", "ungated"]) == 2
+    # Once reviewers rated the sheets, no rerun writes over them or the outputs they rated.
+    (after_blind / "ratings-1.csv").write_text("id,summary,description,entries,accepted,note\n")
+    stamp = (after / "default" / "outputs.jsonl").stat().st_mtime_ns
+    assert far_set.main([*argv, "--systems", "default", "derived"]) == 2
+    assert (after / "default" / "outputs.jsonl").stat().st_mtime_ns == stamp

@@ -272,6 +272,9 @@ def review(sample: Path, out: Path, sheets: int, seed: int = 0, pydoclint: Path 
         functions = sum(1 for line in sample.read_text(encoding="utf-8").splitlines() if line.strip())
     except OSError as error:
         raise FarSetError(f"{sample}: {error.strerror or error}") from None
+    blind = blind or out / "blind"
+    if any(blind.glob("ratings-*.csv")):  # the ratings belong to those sheets and to the outputs beside them
+        raise FarSetError(f"{blind} holds ratings of its sheets: write a new review elsewhere (--out, --blind)")
     chosen = [system for system in SYSTEMS if system[0] in systems]
     options = (["--pydoclint", str(pydoclint)] if pydoclint else []) + (["--model", model] if model else [])
     for _, gates, folder in chosen:
@@ -282,7 +285,7 @@ def review(sample: Path, out: Path, sheets: int, seed: int = 0, pydoclint: Path 
     runs = [("--run", f"{name}={out / folder / 'outputs.jsonl'}") for name, _, folder in chosen]
     blind_review.main(["sheets", "--data", str(sample), *(part for run in runs for part in run),
                        "--reference", OWN, "--side-by-side", "--sample", str(functions), "--seed", str(seed),
-                       "--sheets", str(sheets), "--out", str(blind or out / "blind")])
+                       "--sheets", str(sheets), "--out", str(blind)])
 
 
 # --------------------------------------------------------------------------- CLI
