@@ -13,6 +13,7 @@ from docucode_hook.backends import get_backend
 from docucode_hook.config import Config
 from docucode_hook.code.records import Style
 from docucode_hook.backends.prompt import build_prompt
+from docucode_hook.precision.confidence import is_gate_reason
 from train import evaluate, generate, metrics
 from train import mine as train_mine
 
@@ -238,11 +239,15 @@ def test_gates_off_keep_what_the_model_wrote_and_all_give_every_scored_part_away
     assert scored, "the tiny model should write a summary somewhere"
     # The same generations (greedy) and so the same scores; only the gates differ.
     assert [row["scores"] for row in rows["off"]] == [row["scores"] for row in rows["all"]]
-    assert not any("model unsure" in why for row in rows["off"] for why in row["origins"].values())
-    for row in rows["all"]:
+    assert not any(is_gate_reason(why) for row in rows["off"] for why in row["origins"].values())
+    for row in rows["all"]:  # every gate "never"
         if "summary" in row["scores"]:
-            assert "model unsure" in row["origins"]["summary"], row
-    gated = json.loads((tmp_path / "all" / "metrics.json").read_text(encoding="utf-8"))["backends"]["model"]
+            assert "the model does not write summaries" in row["origins"]["summary"], row
+    metrics_all = json.loads((tmp_path / "all" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics_all["gates"] == {"setting": "all", **dict.fromkeys(("summary", "description", "parameter", "result",
+                                                                       "exception"), "never")}
+    assert "confidence gates: all (summary never, description never," in (tmp_path / "all" / "report.md").read_text()
+    gated = metrics_all["backends"]["model"]
     assert gated["gate_summary"] == pytest.approx(100 * len(scored) / len(rows["all"]))
 
 

@@ -190,3 +190,19 @@ def test_review_writes_every_system_and_side_by_side_sheets(tmp_path: Path, tiny
     key = (out / "blind" / "key.csv").read_text(encoding="utf-8").splitlines()[1:]
     assert {line.split(",")[1] for line in key} == {"default", "model", "derived", "own"}
     assert len(key) == 8  # four systems for each of the two functions
+    # The before/after review: the default (with whatever gates the model now ships) and derived
+    # text only, in a folder of their own, the sheets beside it; the first review stays as it was.
+    after, after_blind = tmp_path / "after", tmp_path / "after-blind"
+    argv = ["review", "--sample", str(sample), "--out", str(after), "--sheets", "1", "--model", str(tiny_model_dir),
+            "--blind", str(after_blind), "--seed", "1"]
+    assert far_set.main([*argv, "--systems", "default", "derived"]) == 0
+    assert sorted(path.name for path in after.iterdir()) == ["all", "default"]
+    key = (after_blind / "key.csv").read_text(encoding="utf-8").splitlines()[1:]
+    assert {line.split(",")[1] for line in key} == {"default", "derived", "own"}
+    assert (out / "blind" / "key.csv").read_text(encoding="utf-8").count("\n") == 9
+    assert far_set.main([*argv, "--systems", "default", "ungated"]) == 2
+    # Once reviewers rated the sheets, no rerun writes over them or the outputs they rated.
+    (after_blind / "ratings-1.csv").write_text("id,summary,description,entries,accepted,note\n")
+    stamp = (after / "default" / "outputs.jsonl").stat().st_mtime_ns
+    assert far_set.main([*argv, "--systems", "default", "derived"]) == 2
+    assert (after / "default" / "outputs.jsonl").stat().st_mtime_ns == stamp

@@ -29,7 +29,7 @@ import sys
 import textwrap
 import time
 from collections import Counter
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -116,6 +116,7 @@ class BackendRun:
     probes: tuple[Generation, ...]
     load_seconds: float = 0.0
     scores: dict[str, Any] = field(default_factory=dict)
+    thresholds: Thresholds | None = None  # the model run's confidence gates
 
 
 # --------------------------------------------------------------------------- reading the data
@@ -202,19 +203,25 @@ def probe_contexts() -> list[FunctionContext]:
 def gate_thresholds(args: EvalArgs, backend: Any) -> Thresholds:
     """The confidence gates ``args.gates`` names (see the module's docstring)."""
     from docucode_hook.pipeline import confidence_gates
-    from docucode_hook.precision.confidence import ThresholdsError, configured_thresholds
+    from docucode_hook.precision.confidence import GATE_FIELDS, ThresholdsError, configured_thresholds
 
-    gates = [field.name for field in fields(Thresholds) if field.name != "weight"]
     if args.gates == "off":  # every score is at least 0: nothing falls below
-        return Thresholds(**dict.fromkeys(gates, 0.0))
-    if args.gates == "all":  # no score reaches infinity: every scored part falls below
-        return Thresholds(**dict.fromkeys(gates, math.inf))
+        return Thresholds(**dict.fromkeys(GATE_FIELDS, 0.0))
+    if args.gates == "all":  # every gate "never": every scored part falls below
+        return Thresholds(**dict.fromkeys(GATE_FIELDS, math.inf))
     if args.thresholds:
         try:
             return configured_thresholds(args.thresholds)
         except ThresholdsError as exc:
             raise EvalError(str(exc)) from None
     return confidence_gates(backend.config, backend)
+
+
+def gate_values(thresholds: Thresholds) -> dict[str, float | str]:
+    """The gates a run wrote with, as ``docucode.json`` writes them ("never" for a gate no score passes)."""
+    from docucode_hook.precision.confidence import GATE_FIELDS, NEVER
+
+    return {name: NEVER if getattr(thresholds, name) == math.inf else getattr(thresholds, name) for name in GATE_FIELDS}
 
 
 def _grounded(
@@ -295,6 +302,7 @@ def run_model(args: EvalArgs, examples: Sequence[Example], probes: Sequence[Func
         _grounded(texts, contexts, args.style, thresholds),
         _grounded(probe_texts, probes, args.style, thresholds),
         load_seconds,
+        thresholds=thresholds,
     )
 
 
@@ -353,8 +361,10 @@ def _code_only_scores(examples: Sequence[Example], codes: list[list[str]] | None
 def _gate_scores(generations: Sequence[Generation]) -> dict[str, float]:
     """The share of functions where a confidence gate replaced the summary, dropped the
     description, or replaced a parameter's description."""
+    from docucode_hook.precision.confidence import is_gate_reason
+
     def gated(gen: Generation, part: str) -> bool:
-        return any(name.startswith(part) and "model unsure" in why for name, why in gen.origins.items())
+        return any(name.startswith(part) and is_gate_reason(why) for name, why in gen.origins.items())
 
     return {f"gate_{part.strip()}": _percent([gated(gen, part) for gen in generations])
             for part in ("summary", "description", "param ")}
@@ -494,7 +504,8 @@ def report_markdown(
         f"# Evaluation: {args.model or 'shipped default model'}" + (f" + {args.adapter}" if args.adapter else ""),
         "",
         f"Data: `{args.data}`, {len(examples)} functions from {len(packages)} packages; style {args.style.value}; "
-        f"batch {args.batch_size}, max {args.max_new_tokens} new tokens; confidence gates: {args.gates}.",
+        f"batch {args.batch_size}, max {args.max_new_tokens} new tokens; confidence gates: {args.gates} "
+        f"({', '.join(f'{name} {value}' for name, value in gate_values(runs[0].thresholds).items())}).",
         "",
         "Command: `python -m train.evaluate " + " ".join(_command_line(args)) + "`",
         "",
@@ -613,6 +624,7 @@ def write_outputs(
         "model": args.model,
         "adapter": args.adapter,
         "style": args.style.value,
+        "gates": {"setting": args.gates, **gate_values(runs[0].thresholds)},
         "functions": len(examples),
         "backends": {run.name: {**run.scores, "load_seconds": run.load_seconds} for run in runs},
         "probes": [
@@ -653,16 +665,8 @@ def evaluate(args: EvalArgs) -> list[BackendRun]:
     runs = [run_model(args, examples, probes)]
     if args.baseline == "template":
         runs.append(run_template(args, examples, probes))
-    runs = [
-        BackendRun(
-            run.name,
-            run.generations,
-            run.probes,
-            run.load_seconds,
-            score(examples, run.generations, args.style, args.pydoclint, args.codebleu),
-        )
-        for run in runs
-    ]
+    runs = [replace(run, scores=score(examples, run.generations, args.style, args.pydoclint, args.codebleu))
+            for run in runs]
     sample = sorted(random.Random(args.seed).sample(range(len(examples)), min(args.sample, len(examples))))
     write_outputs(args.out, args, examples, runs, probes, sample)
     return runs

@@ -17,7 +17,12 @@ Commands::
 
 Step 3 writes ``default/`` (the gates as shipped), ``all/`` (derived text for every part),
 ``off/`` (every part the model wrote, with its scores, for calibration) and ``blind/`` (the
-sheets, with the package's own docstring as a fourth system, and ``key.csv``).
+sheets, with the package's own docstring as a fourth system, and ``key.csv``). After the gates
+are calibrated on that review (``train.calibrate``), the before/after review writes the new
+default and derived text into a folder of its own, and their sheets beside it::
+
+    python -m train.far_set review --sample docs/eval/far-v1/sample.jsonl --out docs/eval/far-v1/after \\
+        --systems default derived --blind docs/eval/far-v1/after-blind --sheets 6 --seed 1
 
 Ranks 5,001-8,000 are kept for measuring the project: no range that touches them is read.
 """
@@ -254,24 +259,33 @@ OWN = "own"  # the package's own docstring: the ceiling
 
 
 def review(sample: Path, out: Path, sheets: int, seed: int = 0, pydoclint: Path | None = None,
-           model: str | None = None) -> None:
-    """train.evaluate once per gate setting on the sample, then the side-by-side blind sheets."""
+           model: str | None = None, systems: Sequence[str] = tuple(name for name, _, _ in SYSTEMS),
+           blind: Path | None = None) -> None:
+    """train.evaluate once per gate setting on the sample, then the side-by-side blind sheets
+    (into ``blind``, by default ``out/blind``) of ``systems`` and the own docstring."""
     from train import blind_review, evaluate
 
+    unknown = sorted(set(systems) - {name for name, _, _ in SYSTEMS})
+    if unknown:
+        raise FarSetError(f"unknown system {unknown[0]!r}: the systems are {', '.join(name for name, _, _ in SYSTEMS)}")
     try:
         functions = sum(1 for line in sample.read_text(encoding="utf-8").splitlines() if line.strip())
     except OSError as error:
         raise FarSetError(f"{sample}: {error.strerror or error}") from None
+    blind = blind or out / "blind"
+    if any(blind.glob("ratings-*.csv")):  # the ratings belong to those sheets and to the outputs beside them
+        raise FarSetError(f"{blind} holds ratings of its sheets: write a new review elsewhere (--out, --blind)")
+    chosen = [system for system in SYSTEMS if system[0] in systems]
     options = (["--pydoclint", str(pydoclint)] if pydoclint else []) + (["--model", model] if model else [])
-    for _, gates, folder in SYSTEMS:
+    for _, gates, folder in chosen:
         argv = ["--data", str(sample), "--baseline", "none", "--gates", gates, "--seed", str(seed),
                 "--no-codebleu", "--out", str(out / folder), *options]
         if evaluate.main(argv) != 0:
             raise FarSetError(f"train.evaluate --gates {gates} failed")
-    runs = [("--run", f"{name}={out / folder / 'outputs.jsonl'}") for name, _, folder in SYSTEMS]
+    runs = [("--run", f"{name}={out / folder / 'outputs.jsonl'}") for name, _, folder in chosen]
     blind_review.main(["sheets", "--data", str(sample), *(part for run in runs for part in run),
                        "--reference", OWN, "--side-by-side", "--sample", str(functions), "--seed", str(seed),
-                       "--sheets", str(sheets), "--out", str(out / "blind")])
+                       "--sheets", str(sheets), "--out", str(blind)])
 
 
 # --------------------------------------------------------------------------- CLI
@@ -313,6 +327,9 @@ class ReviewCommand:
     seed: int = arg(0)
     pydoclint: Path | None = arg(None, help="pydoclint from its own venv (default: train.evaluate's)")
     model: str | None = arg(None, help="model directory (default: the model shipped in the package)")
+    systems: tuple[str, ...] = arg(tuple(name for name, _, _ in SYSTEMS), help="the systems to write and put on "
+                                   "the sheets beside the own docstring (default, model, derived)")
+    blind: Path | None = arg(None, help="where the sheets and key.csv go (default: OUT/blind)")
 
 
 def _draw_header(args: DrawCommand, listed: int, candidates: int) -> list[str]:
@@ -352,7 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{args.out}: {len(chosen)} functions of {packages} packages; of {sum(funnel.values())} mined: "
                   + ", ".join(f"{reason} {n}" for reason, n in funnel.most_common()), file=sys.stderr)
         else:
-            review(args.sample, args.out, args.sheets, args.seed, args.pydoclint, args.model)
+            review(args.sample, args.out, args.sheets, args.seed, args.pydoclint, args.model, args.systems, args.blind)
     except FarSetError as error:
         print(f"train.far_set: {error}", file=sys.stderr)
         return 2
