@@ -58,8 +58,10 @@ SPHINX_FIELDS = {
 _WORD = re.compile(r"\w+")
 _UNDERLINE = re.compile(r"[-=]{3,}[ \t]*")
 _GOOGLE_TITLE = re.compile(r"([A-Za-z][A-Za-z ]*?):[ \t]*")
-# A parameter or attribute name: ``x``, ``*args``, ``obj.attr``, ``a, b``; a method with its arguments.
-_NAME = re.compile(r"\*{0,2}[A-Za-z_][\w.]*(?:\(.*\))?(?:[ \t]*,[ \t]*\*{0,2}[A-Za-z_][\w.]*)*")
+# A parameter or attribute name: ``x``, ``*args``, ``obj.attr``, ``a, b``.
+_NAME = re.compile(r"\*{0,2}[A-Za-z_][\w.]*(?:[ \t]*,[ \t]*\*{0,2}[A-Za-z_][\w.]*)*")
+# A method as a Methods section names it: ``fit(X, y)``.
+_METHOD = re.compile(r"[A-Za-z_]\w*\(.*\)")
 _PROSE_WORDS = frozenset("a an the if is are when to for that which with this it be will".split())
 _TYPE_LINKS = frozenset({"of", "or", "and", "optional", "|", "default"})
 
@@ -145,9 +147,10 @@ def split_on_colon(line: str) -> tuple[str, str] | None:
     return None
 
 
-def named_head(text: str) -> tuple[str, str | None] | None:
-    """``name`` or ``name (type)`` -> (name, type); None when ``text`` is neither."""
-    if _NAME.fullmatch(text):
+def named_head(text: str, kind: str = "params") -> tuple[str, str | None] | None:
+    """``name`` or ``name (type)`` -> (name, type); None when ``text`` is neither (a Methods
+    entry's name carries its arguments: ``fit(X, y)``)."""
+    if _NAME.fullmatch(text) or (kind == "methods" and _METHOD.fullmatch(text)):
         return text, None
     if text.endswith(")"):
         depth = 0
@@ -155,16 +158,18 @@ def named_head(text: str) -> tuple[str, str | None] | None:
             depth += {")": 1, "(": -1}.get(text[index], 0)
             if depth == 0:
                 name, type_name = text[:index].rstrip(), text[index + 1 : -1].strip()
-                if name != text[:index] and _NAME.fullmatch(name) and type_name:
-                    return name, type_name
-                return None
+                return (name, type_name) if _NAME.fullmatch(name) and type_name else None
     return None
 
 
 def hanging(first: str, rest: list[str]) -> tuple[str, ...]:
-    """A description written after its head (``x: first`` then indented lines): one block."""
-    block = dedent(rest)
-    return tuple([first, *block] if first else block)
+    """A description written after its head (``x: first`` then indented lines): one block, a
+    blank line after the first kept (it parts two paragraphs)."""
+    if not first:
+        return tuple(dedent(rest))
+    lines = trimmed(["x", *rest])[1:]  # trailing blank lines only
+    margin = min((indent_of(line) for line in lines if line), default=0)
+    return (first, *(line[margin:] for line in lines))
 
 
 def _title(line: str) -> str | None:
@@ -221,7 +226,7 @@ def _google_section(kind: str, title: str, body: list[str]) -> Section:
         parts = split_on_colon(head)
         before, first = parts if parts else (head, "")
         if kind in NAMED_KINDS or kind in ("returns", "yields"):
-            named = named_head(before) if parts else None
+            named = named_head(before, kind) if parts else None
             if named is None or (kind in ("returns", "yields") and named[1] is None):
                 raise Unreadable(f"{title} has a line that is not an entry: {head.strip()!r}")
             entries.append(Entry(named[0], named[1], hanging(first, rest)))
@@ -278,13 +283,10 @@ def read_numpy(text: str) -> Layout:
         end = starts[index + 1] if index + 1 < len(starts) else len(lines)
         title = lines[start].strip()
         kind = TITLES.get(title.lower(), FREE)
-        body = [line.rstrip() for line in lines[start + 2 : end]]
-        while body and not body[-1]:
-            body.pop()
-        while body and not body[0]:
-            body.pop(0)
+        body = trimmed(lines[start + 2 : end])
         if kind == FREE:
-            blocks.append(Section(kind, title, body=tuple(body)))
+            # napoleon dedents a section's body: "Notes" over an indented paragraph is that paragraph.
+            blocks.append(Section(kind, title, body=tuple(dedent(body))))
             continue
         syntax += words(title)
         # A directive at the margin (".. versionadded::") ends the entries: numpydoc has no
@@ -306,7 +308,7 @@ def _numpy_entry(kind: str, title: str, head: str, rest: list[str]) -> Entry:
         name, type_name = head, ""
     name, type_name = name.strip(), type_name.strip() or None
     if kind in NAMED_KINDS:
-        if not _NAME.fullmatch(name):
+        if not (_NAME.fullmatch(name) or (kind == "methods" and _METHOD.fullmatch(name))):
             raise Unreadable(f"{title} has a line that is not an entry: {head.strip()!r}")
         return Entry(name, type_name, description)
     if colon or type_name:

@@ -110,7 +110,7 @@ def render_layout(layout: Layout, style: Style) -> str:
         if out and not together:
             out.append("")  # fields of one Sphinx field list stay together
         if isinstance(block, Prose):
-            _check_prose_place(previous, style)
+            _check_prose_place(previous, block, style)
             out += block.lines
         elif style is Style.GOOGLE:
             out += _google_section(block)
@@ -126,29 +126,31 @@ def _is_entries(block: Section | Prose | None) -> bool:
     return isinstance(block, Section) and block.kind != FREE
 
 
-def _check_prose_place(previous: Section | Prose | None, style: Style) -> None:
-    """Text after a section has a place of its own only where the section ends before it."""
+def _check_prose_place(previous: Section | Prose | None, prose: Prose, style: Style) -> None:
+    """Text after a section has a place of its own only where the style ends the section before it."""
     if not isinstance(previous, Section) or style is Style.GOOGLE:
-        return
+        return  # Google: a section ends at the first line back at the margin
     if previous.kind == FREE:
         raise Unconvertible(f"the text after {previous.title} would join that section in {style.value} style")
-    if style is Style.NUMPY:
-        # numpydoc reads every line of a section up to the next title; a directive is the one
-        # line this module's NumPy reader ends the entries at.
-        return
-    # Sphinx: a field list ends at the first unindented line that is not a field.
+    if style is Style.NUMPY and not prose.lines[0].startswith(".. "):
+        # numpydoc reads every line up to the next title as the section's; a directive is the one
+        # line the NumPy reader ends the entries at.
+        raise Unconvertible(f"the text after {NUMPY_TITLES[previous.kind]} would be read as its entries "
+                            f"in {style.value} style")
+    # Sphinx: a field list ends at the first line at the margin that is not a field.
 
 
 def _indented(lines: tuple[str, ...] | list[str], depth: int = 1) -> list[str]:
     return [INDENT * depth + line if line else "" for line in lines]
 
 
-def _hanging(entry: Entry, label: str, style: Style) -> list[str]:
-    """``head: first line`` with the rest indented under it, as Google entries and Sphinx fields are written."""
+def _hanging(entry: Entry) -> list[str]:
+    """``head: first line`` and the rest indented under it, as Google entries and Sphinx fields are
+    written; a description whose later lines stand deeper than its first starts on the next line
+    instead (napoleon and docutils dedent the lines under a head together, the first one included)."""
     first, *rest = entry.description or ("",)
-    if rest and min(indent_of(line) for line in rest if line) > 0:
-        raise Unconvertible(f"the description of {label} is indented under its first line, which "
-                            f"{style.value} style cannot keep")
+    if min((indent_of(line) for line in rest if line), default=0) > 0:
+        return ["", *_indented(entry.description)]
     return [first, *_indented(rest)]
 
 
@@ -171,7 +173,7 @@ def _google_section(section: Section) -> list[str]:
             raise Unconvertible(f"a {GOOGLE_TITLES[section.kind]} entry names no exception")
         else:
             head = entry.type
-        first, *rest = _hanging(entry, head, Style.GOOGLE)
+        first, *rest = _hanging(entry)
         lines += _indented([f"{head}: {first}".rstrip(), *rest])
     return lines
 
@@ -217,7 +219,7 @@ def _sphinx_section(section: Section) -> list[str]:
         for entry in section.entries:
             if not entry.type:
                 raise Unconvertible("a Raises entry names no exception")
-            first, *rest = _hanging(entry, entry.type, Style.SPHINX)
+            first, *rest = _hanging(entry)
             lines += [f":raises {entry.type}: {first}".rstrip(), *rest]
         return lines
     if section.kind not in SPHINX_KEYS:
@@ -228,14 +230,14 @@ def _sphinx_section(section: Section) -> list[str]:
             what = "several entries" if len(section.entries) > 1 else f"the name {section.entries[0].name}"
             raise Unconvertible(f"{NUMPY_TITLES[section.kind]} has {what}: Sphinx's :{key}: field has none")
         entry = section.entries[0]
-        first, *rest = _hanging(entry, NUMPY_TITLES[section.kind], Style.SPHINX)
+        first, *rest = _hanging(entry)
         lines = [f":{key}: {first}".rstrip(), *rest] if entry.description else []
         return lines + ([f":{type_key}: {entry.type}"] if entry.type else [])
     lines = []
     for entry in section.entries:
         if "," in (entry.name or ""):
             raise Unconvertible(f"the entry {entry.name} names several parameters: a Sphinx field names one")
-        first, *rest = _hanging(entry, entry.name or "", Style.SPHINX)
+        first, *rest = _hanging(entry)
         lines += [f":{key} {entry.name}: {first}".rstrip(), *rest]
         lines += [f":{type_key} {entry.name}: {entry.type}"] if entry.type else []
     return lines
