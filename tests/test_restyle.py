@@ -34,7 +34,7 @@ SYNTAX = {word for title in TITLES for word in re.findall(r"\w+", title)} | {
 
 def _content_words(text: str) -> Counter:
     # Sphinx names a typed parameter twice (":param x:", ":type x:"); the other styles once.
-    named = set(re.findall(r"^:(?:param|keyword|ivar)(?: \S+)* (\S+):", text, re.M))
+    named = set(re.findall(r"^:(?:param|keyword|ivar)(?: [^:\s]+)* ([^:\s]+):", text, re.M))
     text = re.sub(r"^:(?:type|kwtype|vartype) (\S+):", lambda m: ":" if m.group(1) in named else m.group(0), text,
                   flags=re.M)
     return Counter(word for word in re.findall(r"\w+", text) if word not in SYNTAX and word.lower() not in SYNTAX)

@@ -101,12 +101,11 @@ def _coverage(documented: int, total: int) -> float:
 def _summary_rows(results: Sequence[FileResult], args: argparse.Namespace) -> list[tuple[str, ...]]:
     """The header and one row per file: path, documented, total, findings (or written), status."""
     written, changed = ("would write", "would change") if args.diff else ("written", "changed")
-    rows = [("file", "documented", "total", "findings" if args.check else written, "status", "style")]
+    rows = [("file", "documented", "total", "findings" if args.check else written, "status")]
     for r in results:
         status = "error" if r.error else (changed if r.changed else "ok")
         count = len(r.findings) if args.check else r.written
-        style = f"{r.style.style.value}: {r.style.reason}" if r.style else ""
-        rows.append((r.path, str(r.documented), str(r.total), str(count), status, style))
+        rows.append((r.path, str(r.documented), str(r.total), str(count), status))
     return rows
 
 
@@ -163,7 +162,7 @@ def _styles_line(results: Sequence[FileResult]) -> str | None:
         (style, reason), n = next(iter(chosen.items()))
         return f"docucode: style {style} ({reason}), {_plural(n, 'file')}"
     per_style = Counter(r.style.style.value for r in results if r.style is not None)
-    return "docucode: style per file (see the table): " + _tally(per_style)
+    return f"docucode: style per file: {_tally(per_style)} (each file's reason: --explain, --format json)"
 
 
 def _summary(results: Sequence[FileResult], args: argparse.Namespace, failed: bool) -> list[str]:

@@ -114,6 +114,7 @@ def dedent(lines: list[str]) -> list[str]:
 
 
 def indent_of(line: str) -> int:
+    """Columns of leading whitespace."""
     return len(line) - len(line.lstrip())
 
 
@@ -182,6 +183,7 @@ def _title(line: str) -> str | None:
 
 
 def read_google(text: str) -> Layout:
+    """A Google docstring's blocks: sections open at a known title over an indented block."""
     lines = text.split("\n")
     starts = [i for i, line in enumerate(lines) if _title(line) and _opens_block(lines, i)]
     syntax: Counter = Counter()
@@ -269,6 +271,7 @@ def _heads(body: list[str], title: str) -> list[tuple[str, list[str]]]:
 
 
 def read_numpy(text: str) -> Layout:
+    """A NumPy docstring's blocks: sections open at a title over its underline and run to the next."""
     lines = text.split("\n")
     # A title numpydoc does not know must follow a blank line: under a doctest, "name" over
     # "----" is the table it prints, not a section.

@@ -33,6 +33,7 @@ _RUBRIC = re.compile(r"\.\. rubric::[ \t]+(?P<title>\S.*?)[ \t]*")
 
 
 def read_sphinx(text: str) -> Layout:
+    """A Sphinx docstring's blocks: its head, fields grouped into sections, rubrics, text between."""
     lines = text.split("\n")
 
     def opens(line: str) -> bool:
