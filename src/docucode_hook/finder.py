@@ -134,12 +134,17 @@ class _Rules:
         return None
 
 
-def _stale_sections(scope: Scope, style: Style, may_yield: bool) -> dict[str, str]:
-    """``stale_sections`` for a walked definition, from facts read off the AST (no context is built)."""
+def _stale_sections(scope: Scope, style: Style, may_yield: bool, cleaned: dict[int, str]) -> dict[str, str]:
+    """``stale_sections`` for a walked definition, from facts read off the AST (no context is built).
+
+    ``cleaned`` holds the docstrings the style pass has already cleaned, by ``id`` of their node.
+    """
     node = scope.node
-    if not may_have_sections(docstring_node(node).value.value):
+    raw = docstring_node(node).value.value
+    if not may_have_sections(raw):
         return {}  # before inspect.cleandoc, which costs more than this test
-    doc = read_sections(ast.get_docstring(node) or "", style)
+    text = cleaned[id(node)] if id(node) in cleaned else inspect.cleandoc(raw)
+    doc = read_sections(text, style)
     if doc is None:
         return {}
     parameters = tuple(parameter_names(scope))
@@ -173,18 +178,19 @@ class _Sectioned:
     styles: frozenset[Style]
 
 
-def _sectioned_docstrings(root: Scope, skip_lines: frozenset[int]) -> list[_Sectioned]:
+def _sectioned_docstrings(root: Scope, skip_lines: frozenset[int], cleaned: dict[int, str]) -> list[_Sectioned]:
     """Every docstring of the file that has sections: the module's, each class's and function's,
     whatever the skip rules (a style applies to every docstring, as ruff's D4xx rules do),
-    apart from definitions marked ``# docucode: skip``."""
+    apart from definitions marked ``# docucode: skip``. Each one cleaned goes into ``cleaned``
+    (by ``id`` of its node), for the stale check to read rather than clean again."""
     found = []
     for scope in [root, *iter_definitions(root)]:
         node = docstring_node(scope.node)
         if node is None or not may_have_sections(node.value.value):
             continue
+        text = cleaned[id(scope.node)] = inspect.cleandoc(node.value.value)  # as ast.get_docstring gives it
         if scope is not root and marked_skip(scope.node, skip_lines):
             continue
-        text = inspect.cleandoc(node.value.value)  # the value ast.get_docstring gives
         if styles := section_styles(text):
             found.append(_Sectioned(scope, text, styles))
     return found
@@ -235,7 +241,8 @@ def scan_source(
     rules = _Rules(config, _overload_names(root.imports), skip_comment_lines(source))
     styles = styles or style_rule(config, None)
     wanted = styles.fixed is None or config.check_style or config.convert
-    sectioned = _sectioned_docstrings(root, rules.skip_lines) if wanted else []
+    cleaned: dict[int, str] = {}
+    sectioned = _sectioned_docstrings(root, rules.skip_lines, cleaned) if wanted else []
     counts = Counter(next(iter(found.styles)) for found in sectioned if len(found.styles) == 1)
     choice = styles.for_file(counts, mixed=sum(len(found.styles) > 1 for found in sectioned))
     off_style = [found for found in sectioned if found.styles != {choice.style}]
@@ -264,7 +271,7 @@ def scan_source(
         documented += 1
         if scope is root or not (config.check_stale or config.refresh_stale):
             continue
-        stale = _stale_sections(scope, choice.style, may_yield(lines_with_yield, scope.node))
+        stale = _stale_sections(scope, choice.style, may_yield(lines_with_yield, scope.node), cleaned)
         if stale and config.check_stale:
             findings += [Finding(path, line, col, CODES[kind], message) for kind, message in stale.items()]
         if stale and config.refresh_stale and targets:

@@ -75,9 +75,12 @@ def restyle(text: str, source: Style, target: Style) -> Restyled:
     try:
         layout = read_layout(text, source)
         new = render_layout(layout, target)
-        back = read_layout(new, target)
     except (Unreadable, Unconvertible) as exc:
         return Restyled(None, str(exc))
+    try:
+        back = read_layout(new, target)
+    except Unreadable as exc:  # text of the original that the target style reads as its own syntax
+        return Restyled(None, f"in {target.value} style {exc}")
     if (difference := _first_difference(_comparable(layout, target), _comparable(back, target))) is not None:
         return Restyled(None, f"{difference} would read back differently in {target.value} style")
     before, after = words(text) - layout.syntax, words(new) - back.syntax
