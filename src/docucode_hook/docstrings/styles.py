@@ -14,6 +14,7 @@ import ast
 import configparser
 import re
 import sys
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,9 +46,10 @@ _SOURCE_MARKERS = {
     Style.NUMPY: re.compile(rf"^([ \t]*)(?:{_TITLE})[ \t]*\n\1[-=]{{3,}}[ \t]*$", re.I | re.M),
     Style.SPHINX: re.compile(rf"^[ \t]*:(?:{_FIELD})(?:[ \t][^:\n]*)?:(?:[ \t]|$)", re.M),
 }
-# The repository sample reads tracked files until it has seen this many sections or this many
-# bytes: enough to tell a style, and a bounded cost for a hook that runs on every commit.
-SAMPLE_SECTIONS = 60
+_TRIPLE_QUOTED = re.compile(r"(\"\"\"|''')(.*?)\1", re.S)
+# The repository sample reads tracked files until this many files with sections have voted, or
+# this many bytes: enough to tell a style, and a bounded cost for a hook that runs on every commit.
+SAMPLE_FILES = 40
 SAMPLE_BYTES = 4_000_000
 SPHINX_CONF = ("docs/conf.py", "doc/conf.py", "docs/source/conf.py", "doc/source/conf.py", "conf.py")
 _CONVENTIONS = {"google": Style.GOOGLE, "numpy": Style.NUMPY, "sphinx": Style.SPHINX}
@@ -114,28 +116,32 @@ def _tally(counts: Counter) -> str:
 
 
 def repository_style(root: Path) -> StyleChoice | None:
-    """The style most sections in the repository's tracked Python files use; None when none has any.
+    """The style most of the repository's tracked Python files with sections use; None when none has any.
 
-    Reads files in git's order until ``SAMPLE_SECTIONS`` sections or ``SAMPLE_BYTES`` bytes.
+    Each file votes for the style most of its sections use. Files are read until
+    ``SAMPLE_FILES`` have voted or ``SAMPLE_BYTES`` bytes were read, in an order fixed by a
+    checksum of their paths: a sample spread over the whole tree, not its first folder, and
+    the same on every run.
     """
-    counts: Counter = Counter()
+    votes: Counter = Counter()
     read = 0
-    for path in git_files(root) or ():
-        if path.suffix != ".py":
-            continue
+    tracked = [path for path in git_files(root) or () if path.suffix == ".py"]
+    for path in sorted(tracked, key=lambda path: zlib.crc32(path.as_posix().encode("utf-8", "surrogateescape"))):
         try:
             text = path.read_bytes().decode("utf-8", errors="replace")
         except OSError:
             continue
         read += len(text)
-        for style, marker in _SOURCE_MARKERS.items():
-            counts[style] += sum(1 for _ in marker.finditer(text))
-        if sum(counts.values()) >= SAMPLE_SECTIONS or read >= SAMPLE_BYTES:
+        # Only triple-quoted strings hold docstrings with sections: the markers run over those alone.
+        strings = "\n".join(match.group(2) for match in _TRIPLE_QUOTED.finditer(text))
+        counts = Counter({style: sum(1 for _ in marker.finditer(strings)) for style, marker in _SOURCE_MARKERS.items()})
+        if +counts:
+            votes[_leader(counts)] += 1
+        if sum(votes.values()) >= SAMPLE_FILES or read >= SAMPLE_BYTES:
             break
-    counts = +counts
-    if not counts:
+    if not votes:
         return None
-    return StyleChoice(_leader(counts), f"most of the repository's docstring sections ({_tally(counts)})")
+    return StyleChoice(_leader(votes), f"most of the repository's files with docstring sections ({_tally(votes)})")
 
 
 # --------------------------------------------------------------------------- declared styles
@@ -249,7 +255,7 @@ def _sphinx_settings(path: Path, name: str) -> StyleChoice | None:
 
 __all__ = [
     "SAMPLE_BYTES",
-    "SAMPLE_SECTIONS",
+    "SAMPLE_FILES",
     "StyleChoice",
     "StyleRule",
     "declared_style",
