@@ -114,11 +114,12 @@ def _module(*docstrings: str) -> str:
 
 
 def test_a_consistent_file_keeps_its_style_else_the_repository_decides(tmp_path: Path) -> None:
-    repo = _git_repo(tmp_path / "repo", {"a.py": _module(NUMPY, NUMPY), "b.py": _module(NUMPY, GOOGLE), "c.py": ""})
+    repo = _git_repo(tmp_path / "repo", {"a.py": _module(NUMPY, NUMPY), "b.py": _module(NUMPY, NUMPY, GOOGLE),
+                                         "c.py": _module(NUMPY), "d.py": _module(GOOGLE), "e.py": ""})
     rule = style_rule(Config(), repo)
     assert rule.for_file(Counter({Style.GOOGLE: 2})) == StyleChoice(Style.GOOGLE, "the file's docstrings (2 google)")
     mixed = rule.for_file(Counter({Style.GOOGLE: 1, Style.NUMPY: 1}))
-    assert mixed == StyleChoice(Style.NUMPY, "most of the repository's files with docstring sections (numpy 1, google 1)")
+    assert mixed == StyleChoice(Style.NUMPY, "most of the repository's files with docstring sections (numpy 3, google 1)")
     assert rule.for_file(Counter()) == mixed  # a file with no sections: the repository's style
     # A docstring mixing two styles makes its file inconsistent.
     assert rule.for_file(Counter({Style.GOOGLE: 1}), mixed=1).style is Style.NUMPY
