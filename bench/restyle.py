@@ -219,8 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write every measurement here")
     args = parser.parse_args(argv)
     # The linters run in each copy's directory: make their paths absolute first.
-    args.ruff, args.pydoclint = (shutil.which(tool) or str(Path(tool).absolute()) if tool else None
-                                 for tool in (args.ruff, args.pydoclint))
+    args.ruff, args.pydoclint = (str(Path(tool).absolute()) if Path(tool).exists() else shutil.which(tool)
+                                 if tool else None for tool in (args.ruff, args.pydoclint))
     reports = []
     with tempfile.TemporaryDirectory() as tmp:
         for index, spec in enumerate(args.packages):
