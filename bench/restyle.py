@@ -43,17 +43,14 @@ except ImportError:
 from docucode_hook.code.records import Style  # noqa: E402
 from docucode_hook.code.syntax import iter_definitions, walk_module  # noqa: E402
 from docucode_hook.config import Config  # noqa: E402
-from docucode_hook.docstrings.blocks import TITLES  # noqa: E402
+from docucode_hook.docstrings.blocks import SPHINX_FIELDS, TITLES  # noqa: E402
 from docucode_hook.docstrings.styles import section_styles  # noqa: E402
 from docucode_hook.docstrings.verify import assert_only_docstrings_changed  # noqa: E402
 from docucode_hook.pipeline import fix_paths  # noqa: E402
 
 CONVENTIONS = {Style.GOOGLE: "google", Style.NUMPY: "numpy", Style.SPHINX: "pep257"}
 # Words each style spells its own way; the rest must survive a conversion unchanged.
-SYNTAX = {word.lower() for title in TITLES for word in re.findall(r"\w+", title)} | {
-    "param", "parameter", "type", "returns", "rtype", "yields", "ytype", "raises", "keyword", "kwtype", "ivar",
-    "vartype", "rubric",
-}
+SYNTAX = {word.lower() for title in TITLES for word in re.findall(r"\w+", title)} | set(SPHINX_FIELDS) | {"rubric"}
 
 
 def content_words(text: str) -> Counter:
@@ -208,6 +205,10 @@ def measure(name: str, tree: Path, target: Style, tools: argparse.Namespace, wor
         report[f"{tool}_after"] = sum(new.values())
         report[f"{tool}_after_by_code"] = dict(Counter(key[2] for key in new.elements()).most_common())
         report[f"{tool}_before_by_code"] = dict(Counter(key[2] for key in old.elements()).most_common())
+        per_old = Counter({key[:2]: 0 for key in names}) + Counter(key[:2] for key in old.elements())
+        per_new = Counter(key[:2] for key in new.elements())
+        report[f"{tool}_definitions_worse"] = sum(per_new[key] > per_old[key] for key in names)
+        report[f"{tool}_definitions_better"] = sum(per_new[key] < per_old[key] for key in names)
     return report
 
 

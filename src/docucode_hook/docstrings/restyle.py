@@ -165,9 +165,13 @@ def _google_section(section: Section) -> list[str]:
         return [f"{section.title}:", *_indented(section.body)]
     entries = section.entries
     lines = [f"{GOOGLE_TITLES[section.kind]}:"]
-    if section.kind in ("returns", "yields") and not all(e.name and e.type for e in entries):
+    if section.kind in ("returns", "yields"):
         if len(entries) > 1:
             raise Unconvertible(f"{len(entries)} {GOOGLE_TITLES[section.kind]} entries: google style has one")
+        if entries[0].name:
+            # napoleon and pydoclint would read "out (ndarray)" as the type.
+            raise Unconvertible(f"{GOOGLE_TITLES[section.kind]} has the name {entries[0].name}: "
+                                "a google result has none")
         return lines + _indented(_google_result(entries[0]))
     for entry in entries:
         if section.kind in NAMED_KINDS or entry.name:
