@@ -147,7 +147,8 @@ def reason_kind(reason: str) -> str:
     reason = re.sub(r"the name \S+:", "a name:", reason)
     reason = re.sub(r"the entry .+ names several", "an entry names several", reason)
     reason = re.sub(r"after [A-Z][\w ]*? would", "after a section would", reason)
-    reason = re.sub(r"^(?:the )?[A-Z][\w ]* (section|has a line)", r"a \1", reason)
+    reason = re.sub(r"^the [A-Z][\w ]* section", "a section", reason)
+    reason = re.sub(r"^[A-Z][\w ]* has a line", "a section has a line", reason)
     return re.sub(r"^\d+ ", "N ", reason)
 
 
