@@ -22,8 +22,6 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from docucode_hook.code.records import Style
-
 # Sections whose body is a list of entries. Named entries start with a name; the others with a type.
 NAMED_KINDS = ("params", "other_params", "kwargs", "attributes", "methods", "receives")
 TYPED_KINDS = ("returns", "yields", "raises", "warns")
