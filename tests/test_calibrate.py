@@ -129,3 +129,24 @@ def test_missing_ratings_exit_2_with_one_line(tmp_path: Path, capsys: pytest.Cap
     assert calibrate.main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("train.calibrate: ") and "key.csv" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_side_by_side_review_with_more_systems_and_shared_items_is_read(tmp_path: Path) -> None:
+    # The far set's review: four systems; where two wrote the same text they share one item.
+    off = [{"backend": "model", "path": "m.py", "qualname": f"f{i}", "grounded": "T.",
+            "scores": {"summary": score, "param:x": score}} for i, score in enumerate((0.9, 0.4))]
+    _jsonl(tmp_path / "off.jsonl", off)
+    blind = tmp_path / "blind"
+    blind.mkdir()
+    # f0: the default kept the model's text (item 1), the derived text is item 2, the own docstring 3.
+    # f1: the model, the default and the derived text came out alike (item 4).
+    (blind / "key.csv").write_text(
+        "id,system,path,qualname\n1,model,m.py,f0\n1,default,m.py,f0\n2,derived,m.py,f0\n3,own,m.py,f0\n"
+        "4,derived,m.py,f1\n4,model,m.py,f1\n4,default,m.py,f1\n5,own,m.py,f1\n")
+    (blind / "ratings-1.csv").write_text(
+        "id,summary,description,entries,accepted,note\n1,correct,none,param x=wrong,no,\n"
+        "2,vague,none,param x=vague,light,\n3,correct,none,param x=correct,as-is,\n"
+        "4,vague,none,param x=vague,light,\n5,correct,none,,as-is,\n")
+    samples = calibrate.reviewed_samples(blind, tmp_path / "off.jsonl")
+    assert samples["summary"] == [Sample(0.9, "correct", "vague"), Sample(0.4, "vague", "vague")]
+    assert samples["parameter"] == [Sample(0.9, "wrong", "vague"), Sample(0.4, "vague", "vague")]
