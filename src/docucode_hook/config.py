@@ -17,6 +17,9 @@ else:  # pragma: no cover - exercised on 3.10 only
 from docucode_hook.code.records import Style
 
 BACKENDS = ("template", "model", "server")
+# The style each file's docstrings get: found per file (docstrings/styles.py), unless one is named.
+AUTO = "auto"
+STYLES = (AUTO, *(style.value for style in Style))
 RUNTIMES = ("auto", "ctranslate2", "transformers")
 # Old runtime names that still work, each with one warning: "numpy" ran the shipped model
 # before CTranslate2 replaced the NumPy runtime.
@@ -34,7 +37,7 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Config:
-    style: Style = Style.GOOGLE
+    style: Style | None = None  # None: "auto", each file's style found by docstrings/styles.py
     backend: str = "model"
     model: str | None = None  # None: the model shipped inside the package
     adapter: str | None = None
@@ -80,6 +83,8 @@ class Config:
     include_modules: bool = False
     refresh_stale: bool = False  # fix mode rewrites sections that disagree with the signature
     check_stale: bool = True  # --check reports DCU101.. for stale docstrings
+    convert: bool = False  # fix mode rewrites docstrings in another style into the file's (losslessly)
+    check_style: bool = True  # --check reports DCU105 for docstrings in another style
     fail_under: float = 0.0  # minimum docstring coverage (percent) for --check
     max_line_length: int = 88
     placeholders: str = "derived"  # derived | todo (see PLACEHOLDERS)
@@ -114,12 +119,14 @@ def _coerce(name: str, value: Any) -> Any:
             raise ConfigError(f"server_api must be one of {', '.join(SERVER_APIS)} (got {value!r})")
         return value
     if name == "style":
-        if isinstance(value, Style):  # Config.replace passes the enum; str() of it is "Style.GOOGLE"
+        if value is None or isinstance(value, Style):  # Config.replace passes the enum or None (auto)
             return value
+        if str(value).lower() == AUTO:
+            return None
         try:
             return Style(str(value).lower())
         except ValueError:
-            raise ConfigError(f"style must be one of google, numpy, sphinx (got {value!r})") from None
+            raise ConfigError(f"style must be one of auto, google, numpy, sphinx (got {value!r})") from None
     if name == "runtime":
         if value in RUNTIME_ALIASES:
             warnings.warn(f"runtime {value!r} is now called {RUNTIME_ALIASES[value]!r}", stacklevel=2)
@@ -223,11 +230,13 @@ def load_config(config_file: Path | None, root: Path, overrides: Mapping[str, An
 
 
 __all__ = [
+    "AUTO",
     "BACKENDS",
     "PLACEHOLDERS",
     "RUNTIMES",
     "RUNTIME_ALIASES",
     "SERVER_APIS",
+    "STYLES",
     "Config",
     "ConfigError",
     "find_project_root",

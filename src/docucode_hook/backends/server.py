@@ -203,7 +203,7 @@ class ServerBackend:
         if style is not None:
             return style
         match = _STYLE_IN_PROMPT.search(prompt.prompt)
-        return Style(match.group(1).lower()) if match else self.config.style
+        return Style(match.group(1).lower()) if match else self.config.style or Style.GOOGLE  # auto: no file to ask
 
     def _ask(self, prompt: Prompt | None, style: Style | None, strict: bool) -> tuple[Generation | None, Any]:
         """The generation for one fitted prompt, and the failure (a ServerError, "stopped", "too long") if none."""
