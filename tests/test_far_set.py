@@ -148,6 +148,15 @@ def test_the_sample_spreads_over_packages_first() -> None:
     assert len(sample_functions(records, count=100, per_package=1, seed=5)[0]) == 3
 
 
+def test_a_held_out_sample_takes_no_function_of_the_first() -> None:
+    records = [_record(f"f{i}", TWO_LINES, package=package) for package in ("a", "b") for i in range(3)]
+    first, _ = sample_functions(records, count=2, per_package=1, seed=0)
+    second, funnel = sample_functions(records, count=4, per_package=2, seed=0,
+                                      exclude=frozenset(map(far_set.function_key, first)))
+    assert len(second) == 4 and not {far_set.function_key(r) for r in first} & {far_set.function_key(r) for r in second}
+    assert funnel == {"eligible": 4, "in an excluded sample": 2}
+
+
 def test_sample_mines_the_listed_packages_and_writes_the_records(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     source = (b'def scale(values, factor):\n    """Multiply every value by the given factor."""\n'

@@ -209,18 +209,26 @@ def why_left_out(record: dict) -> str | None:
     return None
 
 
-def sample_functions(records: Sequence[dict], count: int, per_package: int, seed: int) -> tuple[list[dict], Counter[str]]:
+def function_key(record: dict) -> tuple[str, str, str]:
+    """What names one function across samples: its package, file and qualified name."""
+    return record["package"], record["path"], record["qualname"]
+
+
+def sample_functions(records: Sequence[dict], count: int, per_package: int, seed: int,
+                     exclude: frozenset[tuple[str, str, str]] = frozenset()) -> tuple[list[dict], Counter[str]]:
     """A seeded sample of at most ``per_package`` functions a package, ``count`` in all, and why the others were left out.
 
     One function of every package first (packages in a seeded order), then a second of each,
-    so the sample spreads over as many packages as it can.
+    so the sample spreads over as many packages as it can. Functions in ``exclude`` (another
+    sample's ``function_key``s) are left out, so a second sample holds only functions the
+    first did not: gates chosen on one are tested on the other.
     """
     funnel: Counter[str] = Counter()
     by_package: dict[str, list[dict]] = {}
     for record in records:
         if record.get("task", "docstring") != "docstring":
             continue
-        reason = why_left_out(record)
+        reason = "in an excluded sample" if function_key(record) in exclude else why_left_out(record)
         funnel[reason or "eligible"] += 1
         if reason is None:
             by_package.setdefault(record["package"], []).append(record)
@@ -314,6 +322,8 @@ class SampleCommand:
     count: int = arg(100)
     per_package: int = arg(2)
     seed: int = arg(0)
+    exclude: tuple[Path, ...] = arg((), append=True, help="a sample whose functions this one leaves out "
+                                    "(a held-out sample: other functions of the same packages)")
     out: Path = arg(Path("docs/eval/far-v1/sample.jsonl"))
 
 
@@ -362,7 +372,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif command == "sample":
             mined = mine_far(read_far_list(args.list), args.cache, args.mined, args.workers)
             records = [json.loads(line) for line in mined.read_text(encoding="utf-8").splitlines() if line.strip()]
-            chosen, funnel = sample_functions(records, args.count, args.per_package, args.seed)
+            excluded = frozenset(function_key(json.loads(line)) for path in args.exclude
+                                 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+            chosen, funnel = sample_functions(records, args.count, args.per_package, args.seed, excluded)
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in chosen), encoding="utf-8")
             packages = len({r["package"] for r in chosen})
