@@ -34,6 +34,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Iterator
 
 try:
     import docucode_hook  # noqa: F401
@@ -75,15 +76,19 @@ def fetch(spec: str, into: Path) -> Path:
     return next((into / "src").iterdir())
 
 
+def parsed_files(root: Path) -> Iterator[tuple[str, ast.Module]]:
+    """(path under ``root``, AST) of every ``.py`` file that parses, in path order."""
+    for path in sorted(root.rglob("*.py")):
+        try:
+            yield path.relative_to(root).as_posix(), ast.parse(path.read_bytes())
+        except (SyntaxError, ValueError):
+            continue
+
+
 def docstrings(root: Path) -> dict[tuple[str, str], str]:
     """(file, qualname) -> cleaned docstring, for the module and every definition."""
     found = {}
-    for path in sorted(root.rglob("*.py")):
-        try:
-            tree = ast.parse(path.read_bytes())
-        except (SyntaxError, ValueError):
-            continue
-        rel = path.relative_to(root).as_posix()
+    for rel, tree in parsed_files(root):
         scope = walk_module(tree)
         for node, name in [(tree, "<module>"), *((s.node, s.qualname) for s in iter_definitions(scope))]:
             text = ast.get_docstring(node)
@@ -94,15 +99,8 @@ def docstrings(root: Path) -> dict[tuple[str, str], str]:
 
 def spans(root: Path) -> dict[str, list[tuple[int, int, str]]]:
     """Per file, (first line, last line, qualname) of each definition, to place a linter's line."""
-    out = {}
-    for path in sorted(root.rglob("*.py")):
-        try:
-            tree = ast.parse(path.read_bytes())
-        except (SyntaxError, ValueError):
-            continue
-        out[path.relative_to(root).as_posix()] = [(s.node.lineno, s.node.end_lineno, s.qualname)
-                                                  for s in iter_definitions(walk_module(tree))]
-    return out
+    return {rel: [(s.node.lineno, s.node.end_lineno, s.qualname) for s in iter_definitions(walk_module(tree))]
+            for rel, tree in parsed_files(root)}
 
 
 def owner(where: list[tuple[int, int, str]], line: int) -> str:

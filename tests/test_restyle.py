@@ -7,9 +7,8 @@ be converted is refused with its reason and never rewritten.
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import re
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -17,23 +16,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from docucode_hook.code.records import Style
-from docucode_hook.docstrings.blocks import FREE, SPHINX_FIELDS, TITLES, Entry, Layout, Prose, Section
+from docucode_hook.docstrings.blocks import FREE, Entry, Layout, Prose, Section
 from docucode_hook.docstrings.restyle import read_layout, render_layout, restyle
 from docucode_hook.docstrings.styles import section_styles
 
+# The word count the bench reports words lost with: independent of the check restyle makes with
+# its own readers (it drops section titles and field keywords on both sides and counts the rest).
+_BENCH = importlib.util.spec_from_file_location("bench_restyle", Path(__file__).parents[1] / "bench" / "restyle.py")
+bench_restyle = importlib.util.module_from_spec(_BENCH)
+_BENCH.loader.exec_module(bench_restyle)
+_content_words = bench_restyle.content_words
+
 SAMPLES = json.loads((Path(__file__).parent / "samples" / "docstrings" / "real.json").read_text(encoding="utf-8"))
 PAIRS = [(sample, target) for sample in SAMPLES for target in Style if target.value != sample["style"]]
-# The words each style spells its own way (section titles, field keywords). The check here is
-# independent of the one restyle makes with its readers: it drops these words on both sides.
-SYNTAX = {word.lower() for title in TITLES for word in re.findall(r"\w+", title)} | set(SPHINX_FIELDS) | {"rubric"}
-
-
-def _content_words(text: str) -> Counter:
-    # Sphinx names a typed parameter twice (":param x:", ":type x:"); the other styles once.
-    named = set(re.findall(r"^:(?:param|keyword|ivar)(?: [^:\s]+)* ([^:\s]+):", text, re.M))
-    text = re.sub(r"^:(?:type|kwtype|vartype) (\S+):", lambda m: ":" if m.group(1) in named else m.group(0), text,
-                  flags=re.M)
-    return Counter(word for word in re.findall(r"\w+", text) if word.lower() not in SYNTAX)
 
 
 def _sample_id(pair: tuple[dict, Style]) -> str:
