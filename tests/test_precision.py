@@ -186,7 +186,7 @@ def test_examples_and_swallowed_entries_are_reported() -> None:
     grounded = ground(raw, CONTEXTS["convert"], Style.GOOGLE)
     assert ">>>" not in grounded.text
     params = {p.arg_name: p.description for p in grounded.doc.params}
-    assert params == {"amount": "The sum to convert.", "rate": ""}
+    assert params == {"amount": "The sum to convert.", "rate": "Used in `amount * rate`."}
     origins = {(p.part, p.origin) for p in grounded.parts}
     assert {("examples", DROPPED), ("param amount", BACKEND), ("param rate", DERIVED), ("summary", BACKEND)} <= origins
     assert "ValueError" in grounded.text and "`amount < 0`" in grounded.text  # derived from the guard

@@ -99,6 +99,50 @@ def _stored(own: list[ast.AST], parameters: set[str]) -> list[tuple[str, str]]:
     return list(found.items())
 
 
+_MAX_USE = 40  # longer expressions read more easily in the code than in a parameter's entry
+
+
+def _uses(node: ast.AST, own: list[ast.AST], parameters: set[str]) -> list[tuple[str, str, str]]:
+    """(parameter, how, detail): the least a parameter's entry can truly say when no call takes it
+    and nothing stores it: returned as is, iterated over, the attributes read from it, the first
+    short expression that reads it, or that nothing reads it at all (closures included)."""
+    loads: dict[str, list[ast.Name]] = {}
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name) and sub.id in parameters:
+            loads.setdefault(sub.id, []).append(sub)
+    # ``locals()`` or ``vars()`` read every parameter without naming it.
+    reads_all = any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("locals", "vars")
+                    for n in ast.walk(node))
+    parents = {id(child): parent for parent in own for child in ast.iter_child_nodes(parent)}
+    found: dict[str, tuple[str, str]] = {}
+    for name in sorted(parameters):
+        names = [n for n in own if isinstance(n, ast.Name) and n.id == name]
+        if not loads.get(name):
+            if not reads_all:
+                found[name] = ("unused", "")
+            continue
+        attributes = list(dict.fromkeys(
+            parents[id(n)].attr for n in names
+            if isinstance(parents.get(id(n)), ast.Attribute) and isinstance(n.ctx, ast.Load)))
+        for n in names:
+            parent = parents.get(id(n))
+            if isinstance(parent, ast.Return):
+                found[name] = ("returned", "")
+            elif isinstance(parent, (ast.For, ast.AsyncFor, ast.comprehension)) and parent.iter is n:
+                found[name] = ("iterated", "")
+            else:
+                continue
+            break
+        else:
+            if attributes:
+                found[name] = ("attributes", ", ".join(attributes[:3]))
+            elif names and (parent := parents.get(id(names[0]))) is not None and isinstance(parent, ast.expr):
+                source = ast.unparse(parent)
+                if len(source) <= _MAX_USE and "\n" not in source:
+                    found[name] = ("used in", source)
+    return [(name, how, detail) for name, (how, detail) in found.items()]
+
+
 def used_names(node: ast.AST) -> frozenset[str]:
     """Every name, attribute, argument and definition name in ``node``'s code."""
     names: set[str] = set()
@@ -127,6 +171,7 @@ def code_facts(node: ast.AST, parameters: set[str]) -> CodeFacts:
         forwarded=tuple(_forwarded(own, parameters)),
         stored=tuple(_stored(own, parameters)),
         used_names=used_names(node),
+        uses=tuple(_uses(node, own, parameters)),
     )
 
 
@@ -145,6 +190,7 @@ class ProseFacts:
     guards: tuple[Guard, ...] = ()
     forwarded: tuple[tuple[str, str], ...] = ()  # (parameter, callee) where a call takes the parameter as is
     stored: tuple[tuple[str, str], ...] = ()  # (parameter, "self.attr") where it is assigned as is
+    uses: tuple[tuple[str, str, str], ...] = ()  # CodeFacts.uses
     known_names: frozenset[str] = frozenset()
 
 
@@ -164,6 +210,7 @@ def prose_facts(ctx: FunctionContext) -> ProseFacts:
         guards=code.guards,
         forwarded=code.forwarded,
         stored=code.stored,
+        uses=code.uses,
         known_names=_known_names(ctx),
     )
 

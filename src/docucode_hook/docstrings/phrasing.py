@@ -139,23 +139,23 @@ def documented_name(param: Parameter) -> str:
 
 
 def describe_parameter(param: Parameter) -> str:
-    """An honest description from the name: "n_items" -> "The number of items."."""
+    """An honest description from the name: "n_items" -> "The number of items.".
+
+    The default is not part of it: the renderer words it as the style's guide does (``shown_default``).
+    """
     if param.kind is ParamKind.VAR_POSITIONAL and param.name == "args":
-        text = "Additional positional arguments."
-    elif param.kind is ParamKind.VAR_KEYWORD and param.name == "kwargs":
-        text = "Additional keyword arguments."
-    elif param.annotation == "bool" or param.default in ("True", "False"):
+        return "Additional positional arguments."
+    if param.kind is ParamKind.VAR_KEYWORD and param.name == "kwargs":
+        return "Additional keyword arguments."
+    if param.annotation == "bool" or param.default in ("True", "False"):
         parts = words(param.name) or [param.name]
-        text = f"Whether to {_phrase(parts)}." if parts[0] in VERBS else f"Whether {_phrase(parts)} is enabled."
-    else:
-        text = f"The {_phrase(words(param.name)) or param.name}."
-    default = default_sentence(param)
-    return f"{text} {default}" if default else text
+        return f"Whether to {_phrase(parts)}." if parts[0] in VERBS else f"Whether {_phrase(parts)} is enabled."
+    return f"The {_phrase(words(param.name)) or param.name}."
 
 
-def default_sentence(param: Parameter) -> str:
-    """"Defaults to X." for a short default; empty without one, or when the signature reads better."""
-    return f"Defaults to {param.default}." if param.default is not None and len(param.default) <= _MAX_DEFAULT else ""
+def shown_default(param: Parameter) -> str | None:
+    """The default a docstring states: a short one; None without one, or when the signature reads better."""
+    return param.default if param.default is not None and len(param.default) <= _MAX_DEFAULT else None
 
 
 def describe_return(ctx: FunctionContext) -> str:
@@ -217,13 +217,13 @@ __all__ = [
     "QUESTIONS",
     "VERBS",
     "describe_exception",
-    "default_sentence",
     "describe_parameter",
     "describe_return",
     "documented_name",
     "one_line",
     "repeated_ngram",
     "restates_name",
+    "shown_default",
     "summarise",
     "tokens",
     "words",

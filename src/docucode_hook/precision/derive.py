@@ -14,11 +14,11 @@ import ast
 from docucode_hook.docstrings.phrasing import (
     QUESTIONS,
     VERBS,
-    default_sentence,
     describe_parameter,
     describe_return,
     one_line,
     restates_name,
+    shown_default,
     summarise,
     words,
 )
@@ -61,25 +61,49 @@ def derived_summary(ctx: FunctionContext, facts: ProseFacts) -> str:
 
 
 def derived_parameter(param: Parameter, facts: ProseFacts) -> str:
-    """What the code shows about ``param``; empty when it shows nothing the name does not say.
+    """What the code shows about ``param``, the least that is true; empty only where the entry
+    will state the parameter's default (``shown_default``) and the code shows nothing more.
 
     Order: the template's phrasing where it says more than the name (``*args``, flags,
     "The number of items."), else where the value goes (stored on ``self``, passed to a
-    call); then its default.
+    call), else what the body does with it (returned, iterated, its attributes, the first
+    expression that reads it, or nothing), else its annotation. An empty description made
+    ruff's D417 report the entry (google convention), so one is never written.
     """
-    bare = Parameter(param.name, param.kind, param.annotation, None)
-    said = describe_parameter(bare)
-    pieces = [] if restates_name(said, param.name) else [said]
-    if not pieces:
-        stored = dict(facts.stored).get(param.name)
-        callee = dict(facts.forwarded).get(param.name)
-        if stored:
-            pieces.append(f"Stored as `{stored}`.")
-        elif callee:
-            pieces.append(f"Passed to `{callee}`.")
-    # *args and **kwargs have no default: the sentence is empty for them.
-    pieces.append(default_sentence(param))
-    return " ".join(piece for piece in pieces if piece)
+    said = describe_parameter(param)
+    if not restates_name(said, param.name):
+        return said
+    stored = dict(facts.stored).get(param.name)
+    callee = dict(facts.forwarded).get(param.name)
+    if stored:
+        return f"Stored as `{stored}`."
+    if callee:
+        return f"Passed to `{callee}`."
+    use = _use_sentence(param, facts)
+    if use:
+        return use
+    if shown_default(param) is not None:
+        return ""
+    annotation = one_line(param.annotation)
+    return f"Of type `{annotation}`." if annotation else ""
+
+
+def _use_sentence(param: Parameter, facts: ProseFacts) -> str:
+    how, detail = next(((how, detail) for name, how, detail in facts.uses if name == param.name), ("", ""))
+    if how == "unused":
+        # A stub's parameters are its contract: that this body ignores them says little.
+        return "" if facts.is_stub else "Unused."
+    if how == "returned":
+        return "Returned unchanged."
+    if how == "iterated":
+        return "Iterated over."
+    if how == "attributes":
+        names = [f"`{name}`" for name in detail.split(", ")]
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return f"Its {listed} {'is' if len(names) == 1 else 'are'} used."
+    if how == "used in":
+        return f"Used in `{detail}`."
+    return ""
 
 
 # The verbs of a name that say what comes back: "get_user" hands back the user, "to_dict" a

@@ -32,6 +32,7 @@ from docucode_hook.docstrings.phrasing import (
     describe_return,
     documented_name,
     one_line,
+    shown_default,
 )
 from docucode_hook.precision.prose import DROPPED, SECTION_LEFTOVER, GroundingOptions, PartOrigin, Prose, clean_sentence
 from docucode_hook.docstrings.render import render_docstring
@@ -192,7 +193,10 @@ def grounded_params(
         # A type the author wrote is kept where the code has none; a model's guess is not.
         type_name = one_line(param.annotation) or (found.type_name if keep and found else None)
         name = documented_name(param)
-        params.append(DocstringParam(["param", name], description, name, type_name, None, None))
+        # New text states the default as the style's guide words it (render); an author's stays as written.
+        default = None if keep and found else shown_default(param)
+        optional = True if param.default is not None and not (keep and found) else None
+        params.append(DocstringParam(["param", name], description, name, type_name, optional, default))
     return params
 
 

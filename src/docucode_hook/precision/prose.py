@@ -27,7 +27,7 @@ from docucode_hook.code.records import FunctionContext, Parameter
 from docucode_hook.precision.derive import derived_parameter, derived_raise, derived_return, derived_summary, placeholder_text
 from docucode_hook.docstrings.sections import short_name
 from docucode_hook.code.facts import ProseFacts
-from docucode_hook.docstrings.phrasing import documented_name, restates_name
+from docucode_hook.docstrings.phrasing import documented_name, restates_name, shown_default
 from docucode_hook.docstrings.render import INDENT
 from docucode_hook.precision.truth import check_description, check_names, check_parameter, check_repeats, check_summary
 
@@ -172,6 +172,9 @@ class Prose:
                     return cleaned
         derived = derived_parameter(param, self.facts)
         self.note(part, DERIVED, reason)
+        if not derived and shown_default(param) is None:
+            # Nothing true to say and no default to state: a marker, never an empty entry.
+            return placeholder_text("", f"`{param.name}`", "todo")
         return self._placeholder(derived, f"`{param.name}`")
 
     def result(self, written: str | None, kind: str) -> str:
@@ -206,7 +209,8 @@ class Prose:
         for meta in doc.meta:
             if isinstance(meta, (DocstringParam, DocstringReturns)) and meta.type_name:
                 name = meta.arg_name if isinstance(meta, DocstringParam) else ""
-                head = len(INDENT) + len(name or "") + len(meta.type_name) + len(" ():  ")
+                optional = len(", optional") if getattr(meta, "is_optional", False) else 0
+                head = len(INDENT) + len(name or "") + len(meta.type_name) + optional + len(" ():  ")
                 if self.ctx.body_indent + head > self.options.width:
                     self.note(f"type of {name or 'the result'}", DROPPED, "the entry's head would pass max-line-length; the type is in the signature")
                     meta.type_name = None

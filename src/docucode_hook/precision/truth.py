@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from docucode_hook.docstrings.phrasing import repeated_ngram, restates_name
 from docucode_hook.code.facts import ProseFacts
+from docucode_hook.docstrings.render import without_default_sentence
 
 
 @dataclass(frozen=True)
@@ -220,9 +221,6 @@ def _noun_phrase(rest: str) -> str | None:
     return phrase[0].upper() + phrase[1:]
 
 
-_DEFAULT_SENTENCE = re.compile(r"\s*\(?Defaults? (?:to|is) [^\n]*$", re.IGNORECASE)
-
-
 def check_parameter(name: str, description: str, parameters: Sequence[str]) -> Verdict:
     """Cut a description where it swallows another parameter's entry; replace one that restates the name."""
     text = description.strip()
@@ -232,7 +230,7 @@ def check_parameter(name: str, description: str, parameters: Sequence[str]) -> V
         text, reason = text[:cut].rstrip(" \t\n,;:"), "swallowed the next parameter's entry"
     # "The catalog. Defaults to None." says no more than the name: the default is the
     # signature's, and the derived text states it again.
-    said = _DEFAULT_SENTENCE.sub("", text).strip()
+    said = without_default_sentence(text)
     if not said or restates_name(said, name):
         return Verdict("replace", reason or "restates the parameter's name")
     if reason:
