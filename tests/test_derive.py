@@ -112,7 +112,7 @@ SUMMARIES = [
     ("Ledger.get_size", "The size."),
     ("Ledger.is_open", "Whether the ledger is open."),
     ("open_session", "Open the session for the duration of a `with` block."),
-    ("timer", "A context manager for the timer."),
+    ("timer", "Manage the timer for the duration of a `with` block."),  # imperative (D401)
     ("rows", "Yield the rows."),
 ]
 

@@ -111,7 +111,7 @@ def test_methods_drop_self_and_classes_use_init() -> None:
         "Initialise the Store.\n\nArgs:\n    root (str): Stored as `self.root`."
     )
     assert grounded_text("Args:\n    self: me\n    key: The key.", contexts["Store.get"], Style.GOOGLE) == (
-        "Get the store.\n\nArgs:\n    key: Returned unchanged.\n\nReturns:\n    The result."
+        "Get the key.\n\nArgs:\n    key: Returned unchanged.\n\nReturns:\n    The result."
     )
 
 
@@ -124,8 +124,9 @@ def test_module_gets_only_a_summary() -> None:
     ("raw", "expected"),
     [
         ('"""`frobnicate the widget!', "Frobnicate the widget."),
-        ("   \n\n  returns the total; see below.\n", "Returns the total; see below."),
-        ("The `x` value, doubled:", "The `x` value, doubled."),
+        ("   \n\n  returns the total; see below.\n", "Return the total; see below."),  # a command (PEP 257, D401)
+        ("`x` doubled:", "`x` doubled."),
+        ("The `x` value, doubled:", "Double the x."),  # describes instead of commanding: derived
     ],
 )
 def test_summary_cleaned(raw: str, expected: str) -> None:

@@ -170,7 +170,7 @@ def test_any_model_text_holds_to_the_precision_rules(raws: dict[str, str], style
         ("Store.flush", "Raises NotImplementedError.", "Flush the store."),
         ("Store.from_pairs", "Initialize the store from pairs.", "Create a store from the pairs."),
         ("fetch_page", "Returns a coroutine that fetches the page.", "Fetch the page."),
-        ("opened", "Yield the file handle for the path.", "A context manager for the opened."),
+        ("opened", "Yield the file handle for the path.", "Manage the `opened` context for the duration of a `with` block."),
     ],
 )
 def test_summaries_that_contradict_the_code_are_reworded_or_derived(qualname: str, raw: str, expected: str) -> None:

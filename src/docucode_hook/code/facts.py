@@ -10,6 +10,7 @@ define; ``prose_facts`` gathers all of it for the prose checks and the derived t
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
 from docucode_hook.code.records import CodeFacts, FunctionContext, Guard
@@ -194,6 +195,26 @@ class ProseFacts:
     known_names: frozenset[str] = frozenset()
 
 
+_LINTED_PROPERTIES = ("property", "functools.cached_property", "abc.abstractproperty")
+
+
+def lints_as_property(ctx: FunctionContext) -> bool:
+    """Whether ruff's pydocstyle rules see a property, whose summary they let read as a value: the
+    builtin ``property``, ``functools.cached_property`` or ``abc.abstractproperty``, however
+    imported. Another library's ``cached_property`` (Django's) is a function to them (D401)."""
+    if not ctx.is_property:
+        return False
+    for decorator in ctx.decorators:
+        name = decorator.split("(", 1)[0].strip()
+        if name in _LINTED_PROPERTIES or name.endswith((".setter", ".getter", ".deleter")):
+            return True
+        if name in ("cached_property", "abstractproperty") and any(
+            re.search(rf"^from (?:functools|abc) import .*\b{name}\b", line) for line in ctx.imports
+        ):
+            return True
+    return False
+
+
 def prose_facts(ctx: FunctionContext) -> ProseFacts:
     """The facts of ``ctx``, from what the finder read off its code."""
     code = ctx.code_facts
@@ -201,7 +222,8 @@ def prose_facts(ctx: FunctionContext) -> ProseFacts:
         is_async=ctx.is_async,
         is_generator=ctx.is_generator,
         returns_value=ctx.returns_value,
-        is_property=ctx.is_property,
+        # The prose of a property that ruff reads as a function follows the rules of a function.
+        is_property=lints_as_property(ctx),
         is_stub=ctx.is_stub or ctx.is_abstract,
         is_context_manager=ctx.is_context_manager,
         is_constructor=code.is_constructor,
@@ -223,4 +245,4 @@ def _known_names(ctx: FunctionContext) -> frozenset[str]:
     return frozenset(names | ctx.code_facts.used_names)
 
 
-__all__ = ["ProseFacts", "code_facts", "own_nodes", "prose_facts", "used_names"]
+__all__ = ["ProseFacts", "code_facts", "lints_as_property", "own_nodes", "prose_facts", "used_names"]

@@ -40,6 +40,14 @@ def render_docstring(doc: Docstring, style: Style, width: int | None = None, ind
 # The first line shares the file's line with the opening quotes and, in a one-line
 # docstring, the closing ones; a raw string adds its "r".
 _QUOTES_ON_FIRST_LINE = len('r"""') + len('"""')
+
+
+def summary_room(width: int, indent: int) -> int:
+    """The columns a summary has on its line: a summary wrapped onto a second line reads to ruff as a
+    summary without its period (D400/D415) and without the blank line after it (D205)."""
+    return width - indent - _QUOTES_ON_FIRST_LINE
+
+
 _GOOGLE_TITLE = re.compile(r"^[A-Z][A-Za-z ]*:$")
 _NUMPY_UNDERLINE = re.compile(r"^-{3,}$")
 # The head of an entry that must stay on one line: a Google "name (type):" or "type:", a Sphinx
@@ -233,4 +241,12 @@ def _field(name: str, body: str | None, marker: str = ":") -> str:
     return "\n".join([f"{marker}{name}: {lines[0]}".rstrip(), *(INDENT + line if line else "" for line in lines[1:])])
 
 
-__all__ = ["INDENT", "render_docstring", "render_epydoc_fields", "with_default", "without_default_sentence", "wrap_lines"]
+__all__ = [
+    "INDENT",
+    "render_docstring",
+    "render_epydoc_fields",
+    "summary_room",
+    "with_default",
+    "without_default_sentence",
+    "wrap_lines",
+]

@@ -12,14 +12,17 @@ from __future__ import annotations
 import ast
 
 from docucode_hook.docstrings.phrasing import (
+    PREPOSITIONS,
     QUESTIONS,
-    VERBS,
+    annotation_text,
+    is_verb,
     describe_parameter,
     describe_return,
     one_line,
     restates_name,
     shown_default,
     summarise,
+    third_person,
     words,
 )
 from docucode_hook.config import PLACEHOLDERS
@@ -41,9 +44,13 @@ def derived_summary(ctx: FunctionContext, facts: ProseFacts) -> str:
             return f"Create {article} {noun} from the {' '.join(parts[1:])}."
         return f"Create {article} {noun}."
     if facts.is_context_manager and facts.is_generator:
-        if parts and parts[0] in VERBS and len(parts) > 1:
+        if parts and is_verb(parts[0]) and len(parts) > 1:
             return f"{parts[0].capitalize()} the {' '.join(parts[1:])} for the duration of a `with` block."
-        return f"A context manager for the {' '.join(parts) or 'block'}."
+        # Imperative, as PEP 257 and ruff's D401 ask of a function's summary ("A context manager" is not).
+        thing = " ".join(parts) or "context"
+        if len(parts) == 1 and parts[0].endswith(("ed", "ing")):
+            thing = f"`{ctx.name}` context"  # "Manage the opened ..." reads as a slip
+        return f"Manage the {thing} for the duration of a `with` block."
     if facts.is_property:
         # A property reads as the value it is: "get_size" is "The size.", "is_empty" a "Whether ...".
         parts = parts[1:] if parts[:1] == ["get"] and len(parts) > 1 else parts
@@ -57,6 +64,8 @@ def derived_summary(ctx: FunctionContext, facts: ProseFacts) -> str:
         return summary
     if verdict.text:
         return _sentence(verdict.text)
+    if parts and is_verb(parts[0]):
+        return f"Run `{ctx.name}`."  # "Run the generate." would take the verb for a noun
     return f"Run the {' '.join(parts) or 'function'}."
 
 
@@ -84,7 +93,7 @@ def derived_parameter(param: Parameter, facts: ProseFacts) -> str:
         return use
     if shown_default(param) is not None:
         return ""
-    annotation = one_line(param.annotation)
+    annotation = annotation_text(param.annotation)
     return f"Of type `{annotation}`." if annotation else ""
 
 
@@ -135,10 +144,10 @@ def _name_says_the_result(ctx: FunctionContext, expressions: tuple[str, ...]) ->
     if not parts:
         return False
     is_bool = one_line(ctx.returns_annotation) == "bool"
-    if parts[0] in QUESTIONS:  # "is_open": True or False, if the code answers with booleans
+    if parts[0] in QUESTIONS or third_person(parts[0]):  # "is_open", "contains": True or False, if the code answers with booleans
         return is_bool or (bool(expressions) and all(_is_boolean(expression) for expression in expressions))
     # A bool is no thing the name could name ("The screenshot." for a ``screenshot`` -> bool).
-    return not is_bool and (parts[0] in _NAMES_THE_RESULT or parts[0] not in VERBS)
+    return not is_bool and (parts[0] in _NAMES_THE_RESULT or not (is_verb(parts[0]) or parts[0] in PREPOSITIONS))
 
 
 def _is_boolean(source: str) -> bool:

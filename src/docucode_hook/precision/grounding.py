@@ -27,6 +27,7 @@ from docucode_hook.code.records import FunctionContext, Style
 from docucode_hook.docstrings.sections import documented_raises, short_name
 from docucode_hook.code.facts import prose_facts
 from docucode_hook.docstrings.phrasing import (
+    annotation_text,
     describe_exception,
     describe_parameter,
     describe_return,
@@ -191,7 +192,7 @@ def grounded_params(
         else:
             description = found.description if found else describe_parameter(param)
         # A type the author wrote is kept where the code has none; a model's guess is not.
-        type_name = one_line(param.annotation) or (found.type_name if keep and found else None)
+        type_name = annotation_text(param.annotation) or (found.type_name if keep and found else None)
         name = documented_name(param)
         # New text states the default as the style's guide words it (render); an author's stays as written.
         default = None if keep and found else shown_default(param)
@@ -227,7 +228,7 @@ def grounded_results(
         description = prose.result(description, "yields" if ctx.is_generator else "returns")
     elif not keep:
         description = clean_sentence(description)
-    annotation = one_line(ctx.returns_annotation)
+    annotation = annotation_text(ctx.returns_annotation)
     type_name = yield_type(annotation) if ctx.is_generator else annotation
     if not type_name and keep and found and found.is_generator == ctx.is_generator and found.description:
         type_name = found.type_name

@@ -7,6 +7,7 @@ runs these rules over each section it rebuilds.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,8 +28,8 @@ from docucode_hook.code.records import FunctionContext, Parameter
 from docucode_hook.precision.derive import derived_parameter, derived_raise, derived_return, derived_summary, placeholder_text
 from docucode_hook.docstrings.sections import short_name
 from docucode_hook.code.facts import ProseFacts
-from docucode_hook.docstrings.phrasing import documented_name, restates_name, shown_default
-from docucode_hook.docstrings.render import INDENT
+from docucode_hook.docstrings.phrasing import documented_name, imperative, restates_name, shown_default
+from docucode_hook.docstrings.render import INDENT, summary_room
 from docucode_hook.precision.truth import check_description, check_names, check_parameter, check_repeats, check_summary
 
 
@@ -112,21 +113,42 @@ class Prose:
         elif restates_name(line, self.ctx.name):
             reason = "restates the name"
         else:
-            reason = _gate_reason(self.decision, SUMMARY) or self._unusable(line)
+            reason = _gate_reason(self.decision, SUMMARY) or self._unusable(line) or self._too_long(line)
         if reason is None:
             verdict = check_summary(line, self.facts)
-            if verdict.kept:
-                self.note("summary", BACKEND)
-                return line
-            reworded = _sentence(verdict.text) if verdict.text else None
-            if reworded and check_summary(reworded, self.facts).kept and not self._unusable(reworded):
-                self.note("summary", BACKEND, f"reworded: {verdict.reason}")
-                return reworded
-            reason = verdict.reason
-        derived = self._placeholder(derived_summary(self.ctx, self.facts), "the summary")
+            reworded = line if verdict.kept else (_sentence(verdict.text) if verdict.text else None)
+            if reworded and not verdict.kept and (not check_summary(reworded, self.facts).kept or self._unusable(reworded)):
+                reworded = None
+            commanding = self._commanding(reworded) if reworded else None
+            if commanding and not self._too_long(commanding):
+                why = [verdict.reason] if not verdict.kept else []
+                why += ["put in the imperative mood"] if commanding != reworded else []
+                self.note("summary", BACKEND, f"reworded: {'; '.join(why)}" if why else "")
+                return commanding
+            reason = verdict.reason if not reworded else "not in the imperative mood"
+        derived = derived_summary(self.ctx, self.facts)
+        if self._too_long(derived) and self.ctx.class_name:
+            # "Check whether the primitive permission aware model admin has ..." names the class by its last word.
+            short = dataclasses.replace(self.ctx, class_name=(re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", self.ctx.class_name) or [self.ctx.class_name])[-1])
+            derived = derived_summary(short, self.facts)
+        derived = self._placeholder(derived, "the summary")
         # The template's summary is the derived one: it stands as the backend wrote it.
         self.note("summary", *((BACKEND, "") if derived == line else (DERIVED, reason)))
         return derived
+
+    def _too_long(self, summary: str) -> str | None:
+        """Why a summary cannot stand: it would not fit on its line (None where it does)."""
+        if self.options.width is None or len(summary) <= summary_room(self.options.width, self.ctx.body_indent):
+            return None
+        return "longer than its line (max-line-length)"
+
+    def _commanding(self, summary: str) -> str | None:
+        """A function's summary as a command (PEP 257; ruff's D401); a property's, a class's or a
+        module's as it is: they read as what they are."""
+        if self.ctx.kind != "function" or self.facts.is_property:
+            return summary
+        commanding = imperative(summary)
+        return commanding if commanding and check_summary(commanding, self.facts).kept else None
 
     def description(self, written: str | None, summary: str) -> str | None:
         """The extended description if it passes the checks and gates, else None (dropped)."""
@@ -159,7 +181,7 @@ class Prose:
         part = f"param {documented_name(param)}"
         reason = "not written"
         if written and written.strip():
-            verdict = check_parameter(param.name, written, [p.name for p in self.ctx.parameters])
+            verdict = check_parameter(param.name, written, [p.name for p in self.ctx.parameters], self.ctx.name)
             text = verdict.text if not verdict.kept else written
             cleaned = clean_sentence(text) if text else None
             if not cleaned:
