@@ -10,7 +10,9 @@ import sys
 
 import pytest
 
-from docucode_hook.cli import main
+from docucode_hook.cli import _sources, main
+from docucode_hook.pipeline import WrittenDocstring
+from docucode_hook.precision.prose import PartOrigin
 from docucode_hook.docstrings.verify import assert_only_docstrings_changed, docstring_values
 
 UNDOCUMENTED = '''\
@@ -348,7 +350,27 @@ def test_a_stopped_commit_names_each_function_and_the_next_step(project, capsys)
     for name, where in listed.items():
         line = int(where.split(":")[1])  # the def line in the file as it is now
         assert new[line - 1].lstrip().startswith(f"def {name.split('.')[-1]}(")
+    # How little the code lets the template say is said, not hidden behind "wrote 2".
+    assert err[-2] == "docucode: wrote 2 docstrings: summaries 0 by the model, 2 from the code; entries 0 by the model, 5 from the code"
     assert err[-1] == "docucode: review the changes (git diff), then git add and commit again"
+
+
+def _part(part: str, origin: str) -> PartOrigin:
+    return PartOrigin(part, origin)
+
+
+def test_the_count_of_who_wrote_each_part() -> None:
+    by_model = WrittenDocstring(1, "f", "model", None, (
+        _part("summary", "backend"), _part("description", "backend"), _part("param a", "backend"),
+        _part("param b", "derived"), _part("returns", "derived"), _part("raises ValueError", "backend"),
+        _part("examples", "dropped")))
+    stood_in = WrittenDocstring(9, "g", "model", None, (_part("summary", "derived"), _part("param c", "todo")))
+    template = WrittenDocstring(20, "h", "template", "no usable text from the model backend",
+                                (_part("summary", "backend"), _part("param d", "derived"), _part("yields", "derived")))
+    refreshed = WrittenDocstring(30, "k", "refresh", None, ())
+    assert _sources([by_model, stood_in, template, refreshed]) == (
+        "summaries 1 by the model, 2 from the code; entries 2 by the model, 4 from the code, 1 marked TODO"
+    )
 
 
 def test_the_template_standing_in_says_why(project, capsys):
@@ -365,6 +387,7 @@ def test_a_large_run_prints_a_summary_and_the_table_only_with_verbose(project, c
     err = capsys.readouterr().err.splitlines()
     assert err == [
         "docucode: 6 files, 6 changed: 6 docstrings written (by the template 6)",
+        "docucode: summaries 0 by the model, 6 from the code; entries 0 by the model, 12 from the code (--explain for each part)",
         "docucode: skipped 6 (rules in [tool.docucode]): private 6",
         "docucode: coverage 0.0% → 100.0% (0/6 → 6/6 documented)",
         "docucode: review the changes (git diff), then git add and commit again",

@@ -146,6 +146,34 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+_ENTRIES = ("param ", "returns", "yields", "raises ")
+
+
+def _sources(docstrings: Sequence[WrittenDocstring]) -> str:
+    """Who wrote the summaries and the entries of the new docstrings: "summaries 1 by the model,
+    12 from the code; entries 3 by the model, 20 from the code" (the template's text is the code's)."""
+    from docucode_hook.precision.prose import BACKEND, DROPPED, TODO
+
+    counts: dict[str, Counter[str]] = {"summaries": Counter(), "entries": Counter()}
+    for d in docstrings:
+        if d.by == "refresh":
+            continue  # an author's docstring, its stale sections rewritten from the code
+        for part in d.parts:
+            kind = "summaries" if part.part == "summary" else "entries" if part.part.startswith(_ENTRIES) else None
+            if kind is None or part.origin == DROPPED:
+                continue
+            if part.origin == TODO:
+                counts[kind]["marked TODO"] += 1
+            else:
+                counts[kind]["by the model" if part.origin == BACKEND and d.by != "template" else "from the code"] += 1
+    said = []
+    for kind, counted in counts.items():
+        shares = [f"{counted[who]} {who}" for who in ("by the model", "from the code", "marked TODO")
+                  if counted[who] or who != "marked TODO"]
+        said.append(f"{kind} {', '.join(shares)}")
+    return "; ".join(said)
+
+
 def _summary(results: Sequence[FileResult], args: argparse.Namespace, failed: bool) -> list[str]:
     """A few lines read at a glance: files, docstrings (who wrote them), skips, coverage."""
     documented = sum(r.documented for r in results)
@@ -165,6 +193,8 @@ def _summary(results: Sequence[FileResult], args: argparse.Namespace, failed: bo
         makers = Counter("refreshed" if d.by == "refresh" else f"by the {d.by}" for d in docstrings)
         lines.append(f"docucode: {files}, {changed} {change}: {_plural(len(docstrings), 'docstring')} {written}"
                      + (f" ({_tally(makers)})" if makers else ""))
+        if any(d.by != "refresh" for d in docstrings):
+            lines.append(f"docucode: {_sources(docstrings)} (--explain for each part)")
         stand_ins = Counter(d.reason for d in docstrings if d.reason)
         if stand_ins:
             lines.append(f"docucode: the template stood in for {sum(stand_ins.values())}: {_tally(stand_ins)}")
@@ -278,6 +308,9 @@ def _report(
             _say(_summary(results, args, failed))
     written = [r.path for r in results if r.changed and not args.check and not args.diff]
     if written and not args.quiet:
+        new = [d for r in results for d in r.docstrings if d.by != "refresh"]
+        if new and not large:  # a large run's summary says it already
+            print(f"docucode: wrote {_plural(len(new), 'docstring')}: {_sources(new)}", file=sys.stderr)
         print(NEXT_STEP, file=sys.stderr)
     if written:
         from docucode_hook.precommit import stash_conflicts

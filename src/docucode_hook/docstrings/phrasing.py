@@ -54,6 +54,8 @@ _NOT_VERBS = frozenset(
 
 def is_verb(word: str) -> bool:
     """Whether a name's word reads as an imperative verb: listed, or made a verb by its ending."""
+    if word.startswith("re") and word[2:] in VERBS | {"stock", "fill", "order", "name"}:
+        return True  # "restock", "refill", "reorder": a verb done again
     return word in VERBS or (len(word) > 5 and word.endswith(_VERB_ENDINGS) and word not in _NOT_VERBS)
 
 

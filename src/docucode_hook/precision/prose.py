@@ -42,7 +42,8 @@ SECTION_LEFTOVER = re.compile(
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 MAX_LONG_DESCRIPTION = 1500
 # Where a part came from: the backend's text (tidied), text derived from the code, or nothing.
-BACKEND, DERIVED, DROPPED = "backend", "derived", "dropped"
+# ``TODO``: a marker a reviewer must replace (``placeholders = "todo"``, or nothing true to say).
+BACKEND, DERIVED, DROPPED, TODO = "backend", "derived", "dropped", "todo"
 # The columns a wrapped line may spend before its words: a Google entry's continuation is
 # indented twice, the summary shares its line with the opening quotes.
 _WRAP_MARGIN = 2 * len(INDENT)
@@ -62,7 +63,7 @@ class PartOrigin:
     """Where one part of a written docstring came from, and why it is not the backend's text."""
 
     part: str  # "summary", "description", "examples", "param x", "returns", "yields", "raises ValueError"
-    origin: str  # BACKEND, DERIVED or DROPPED
+    origin: str  # BACKEND, DERIVED, DROPPED or TODO
     reason: str = ""
 
 
@@ -90,6 +91,11 @@ class Prose:
 
     def _placeholder(self, derived: str, what: str) -> str:
         return placeholder_text(derived, what, self.options.placeholders)
+
+    @property
+    def _stand_in(self) -> str:
+        """The origin of what stands in for a part the backend's text could not: derived text or a TODO marker."""
+        return TODO if self.options.placeholders == "todo" else DERIVED
 
     def _unusable(self, text: str) -> str | None:
         """Why a sentence of prose cannot stand anywhere: a loop, an unknown name, a word too long to
@@ -133,7 +139,7 @@ class Prose:
             derived = derived_summary(short, self.facts)
         derived = self._placeholder(derived, "the summary")
         # The template's summary is the derived one: it stands as the backend wrote it.
-        self.note("summary", *((BACKEND, "") if derived == line else (DERIVED, reason)))
+        self.note("summary", *((BACKEND, "") if derived == line else (self._stand_in, reason)))
         return derived
 
     def _too_long(self, summary: str) -> str | None:
@@ -193,10 +199,11 @@ class Prose:
                     self.note(part, BACKEND, "" if verdict.kept else verdict.reason)
                     return cleaned
         derived = derived_parameter(param, self.facts)
-        self.note(part, DERIVED, reason)
         if not derived and shown_default(param) is None:
             # Nothing true to say and no default to state: a marker, never an empty entry.
+            self.note(part, TODO, f"{reason}; the code says nothing more than the name")
             return placeholder_text("", f"`{param.name}`", "todo")
+        self.note(part, self._stand_in, reason)
         return self._placeholder(derived, f"`{param.name}`")
 
     def result(self, written: str | None, kind: str) -> str:
@@ -221,7 +228,7 @@ class Prose:
             if reason is None:
                 self.note(part, BACKEND)
                 return cleaned
-        self.note(part, DERIVED, reason)
+        self.note(part, self._stand_in, reason)
         return self._placeholder(derive(), what)
 
     def fit_types(self, doc: Docstring) -> None:
@@ -268,6 +275,7 @@ __all__ = [
     "BACKEND",
     "DERIVED",
     "DROPPED",
+    "TODO",
     "MAX_LONG_DESCRIPTION",
     "SECTION_LEFTOVER",
     "GroundingOptions",
