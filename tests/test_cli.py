@@ -276,7 +276,7 @@ def test_check_table_in_a_log_is_plain_text_with_whole_paths(project, capsys):
     table = {row.split()[0]: row.split()[1:] for row in rows if not row.startswith("docucode:")}
     assert table == {**{name: ["0", "1", "1", "ok"] for name in names}, "broken.py": ["0", "0", "0", "error"]}
     # After a file that could not be read, a coverage figure would leave it out: none is printed.
-    assert err[-1] == "docucode: 7 files, 1 error checked: 6 findings (DCU100 6)"
+    assert err[-1] == "docucode: 6 of 7 files checked: 6 findings (DCU100 6) in those; 1 could not be read (exit 2): the check is incomplete"
     assert not any("coverage" in line for line in err)
 
 
@@ -337,6 +337,21 @@ def test_check_with_a_missing_path_prints_no_coverage(project, capsys):
     assert main(["--check", "nope.py", "mod.py"]) == 2
     err = capsys.readouterr().err
     assert "nope.py" in err and "coverage" not in err
+
+
+def test_check_that_could_not_read_a_file_never_sounds_clean(project, capsys):
+    # Issue 25: "0 files checked: no findings" after a fatal error, "2 files, 1 error checked: no findings".
+    assert main(["--check", "nope.py"]) == 2
+    err = capsys.readouterr().err
+    assert "nothing checked: 1 could not be read (exit 2): the check is incomplete" in err
+    assert "no findings" not in err and "0 files" not in err
+    _write(project, "bad.py", "def broken(:\n")
+    _write(project, "good.py", '"""Good."""\n\n\ndef fine():\n    """Do nothing."""\n')
+    assert main(["--check", "bad.py", "good.py"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == "docucode: 1 of 2 files checked: no findings in those; 1 could not be read (exit 2): the check is incomplete"
+    assert main(["--check", "good.py"]) == 0
+    assert capsys.readouterr().err.splitlines()[0] == "docucode: 1 file checked: no findings"
 
 
 def test_a_stopped_commit_names_each_function_and_the_next_step(project, capsys):

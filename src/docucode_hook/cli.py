@@ -174,7 +174,20 @@ def _sources(docstrings: Sequence[WrittenDocstring]) -> str:
     return "; ".join(said)
 
 
-def _summary(results: Sequence[FileResult], args: argparse.Namespace, failed: bool) -> list[str]:
+def _checked(results: Sequence[FileResult], unread: int) -> str:
+    """The --check summary: files and findings; a run that could not read a file never sounds clean."""
+    findings = Counter(f.code for r in results for f in r.findings)
+    found = f"{_plural(sum(findings.values()), 'finding')} ({_tally(findings)})" if findings else "no findings"
+    if not unread:
+        return f"docucode: {_plural(len(results), 'file')} checked: {found}"
+    checked = len(results) - sum(r.error is not None for r in results)
+    missed = f"{unread} could not be read (exit 2): the check is incomplete"
+    if not checked:
+        return f"docucode: nothing checked: {missed}"
+    return f"docucode: {checked} of {_plural(checked + unread, 'file')} checked: {found} in those; {missed}"
+
+
+def _summary(results: Sequence[FileResult], args: argparse.Namespace, failed: bool, unread: int = 0) -> list[str]:
     """A few lines read at a glance: files, docstrings (who wrote them), skips, coverage."""
     documented = sum(r.documented for r in results)
     total = sum(r.total for r in results)
@@ -183,9 +196,7 @@ def _summary(results: Sequence[FileResult], args: argparse.Namespace, failed: bo
     skipped = Counter(reason for r in results for reason in r.skipped)
     lines = []
     if args.check:
-        findings = Counter(f.code for r in results for f in r.findings)
-        lines.append(f"docucode: {files} checked: " + (
-            f"{_plural(sum(findings.values()), 'finding')} ({_tally(findings)})" if findings else "no findings"))
+        lines.append(_checked(results, unread))
     else:
         changed = sum(r.changed for r in results)
         written, change = ("would write", "would change") if args.diff else ("written", "changed")
@@ -305,7 +316,8 @@ def _report(
         if args.verbose and results:
             _summary_table(results, args)
         if large or args.check:
-            _say(_summary(results, args, failed))
+            unread = len(errors) + sum(r.error is not None for r in results)
+            _say(_summary(results, args, failed, unread))
     written = [r.path for r in results if r.changed and not args.check and not args.diff]
     if written and not args.quiet:
         new = [d for r in results for d in r.docstrings if d.by != "refresh"]
