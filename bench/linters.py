@@ -352,7 +352,16 @@ def measure_tree(
         elif span is not None:
             new[violation.code] += 1
             where.append(f"{violation.path}:{violation.line} {violation.code}")
-    by = Counter(d["by"] for entry in report["files"] for d in entry.get("docstrings", []))
+    docstrings = [d for entry in report["files"] for d in entry.get("docstrings", [])]
+    by = Counter(d["by"] for d in docstrings)
+    for d in docstrings:  # who wrote each summary and entry, as the command's closing line counts them
+        for part in d["parts"]:
+            kind = "summary" if part["part"] == "summary" else "entry" if part["part"].startswith(
+                ("param ", "returns", "yields", "raises ")) else None
+            if kind and part["origin"] != "dropped":
+                who = "model" if part["origin"] == "backend" and d["by"] != "template" else (
+                    "TODO" if part["origin"] == "todo" else "code")
+                by[f"{kind} by {who}"] += 1
     return Outcome(name, style, len(spans), Counter(v.code for v in before), Counter(v.code for v in after),
                    new, exempt, seconds, tuple(where), by)
 
@@ -367,8 +376,15 @@ def report_lines(outcomes: Iterable[Outcome], backend: str, command: str) -> lis
              "| package | style | docstrings written (by) | new violations | unsatisfiable (exempt) | D+DOC before → after |",
              "| --- | --- | --- | --- | --- | ---: |"]
     for o in outcomes:
-        lines.append(f"| {o.package} | {o.style} | {o.written} ({_tally(o.by)}) | {_tally(o.new)} | {_tally(o.exempt)} | "
+        writers = Counter({key: n for key, n in o.by.items() if " by " not in key})
+        lines.append(f"| {o.package} | {o.style} | {o.written} ({_tally(writers)}) | {_tally(o.new)} | {_tally(o.exempt)} | "
                      f"{sum(o.before.values())} → {sum(o.after.values())} |")
+    lines += ["", "Who wrote the parts of the written docstrings (summaries; Args/Returns/Yields/Raises entries):", "",
+              "| package | style | summaries: model / code | entries: model / code / TODO |", "| --- | --- | ---: | ---: |"]
+    for o in outcomes:
+        lines.append(f"| {o.package} | {o.style} | {o.by['summary by model']} / {o.by['summary by code']} | "
+                     f"{o.by['entry by model']} / {o.by['entry by code']} / {o.by['entry by TODO']} |")
+    lines += ["", "New violations, where:", ""]
     for o in outcomes:
         lines += [f"- {o.package} {o.style}: `{place}`" for place in o.where]
     return lines

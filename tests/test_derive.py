@@ -177,6 +177,10 @@ def everything(value):
     return locals()
 
 
+def address(endpoint):
+    return f"{BASE}{endpoint}"
+
+
 def later(value):
     def inner():
         return value
@@ -201,6 +205,7 @@ class Base:
         ("everything", "value", "Of type"),  # locals() reads it without naming it: no claim
         ("later", "value", "Of type"),  # a closure reads it: not "Unused."
         ("Base.run", "job", ""),  # a stub's parameters are its contract
+        ("address", "endpoint", "Used in `f'{BASE}{endpoint}'`."),  # the f-string, not "{endpoint}"
     ],
 )
 def test_what_the_body_does_with_a_parameter(qualname: str, name: str, expected: str) -> None:

@@ -137,11 +137,19 @@ def _uses(node: ast.AST, own: list[ast.AST], parameters: set[str]) -> list[tuple
         else:
             if attributes:
                 found[name] = ("attributes", ", ".join(attributes[:3]))
-            elif names and (parent := parents.get(id(names[0]))) is not None and isinstance(parent, ast.expr):
+            elif names and (parent := _enclosing(names[0], parents)) is not None:
                 source = ast.unparse(parent)
                 if len(source) <= _MAX_USE and "\n" not in source:
                     found[name] = ("used in", source)
     return [(name, how, detail) for name, (how, detail) in found.items()]
+
+
+def _enclosing(name: ast.Name, parents: dict[int, ast.AST]) -> ast.expr | None:
+    """The expression that reads ``name``; an f-string's whole text rather than its ``{name}`` part."""
+    parent = parents.get(id(name))
+    if isinstance(parent, ast.FormattedValue):
+        parent = parents.get(id(parent))
+    return parent if isinstance(parent, ast.expr) else None
 
 
 def used_names(node: ast.AST) -> frozenset[str]:
