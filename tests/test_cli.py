@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from docucode_hook.cli import _sources, main
+from docucode_hook.cli import main, written_by
 from docucode_hook.pipeline import WrittenDocstring
 from docucode_hook.precision.prose import PartOrigin
 from docucode_hook.docstrings.verify import assert_only_docstrings_changed, docstring_values
@@ -383,7 +383,7 @@ def test_the_count_of_who_wrote_each_part() -> None:
     template = WrittenDocstring(20, "h", "template", "no usable text from the model backend",
                                 (_part("summary", "backend"), _part("param d", "derived"), _part("yields", "derived")))
     refreshed = WrittenDocstring(30, "k", "refresh", None, ())
-    assert _sources([by_model, stood_in, template, refreshed]) == (
+    assert written_by([by_model, stood_in, template, refreshed]) == (
         "summaries 1 by the model, 2 from the code; entries 2 by the model, 4 from the code, 1 marked TODO"
     )
 

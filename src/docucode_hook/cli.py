@@ -149,7 +149,7 @@ def _plural(n: int, word: str) -> str:
 _ENTRIES = ("param ", "returns", "yields", "raises ")
 
 
-def _sources(docstrings: Sequence[WrittenDocstring]) -> str:
+def written_by(docstrings: Sequence[WrittenDocstring]) -> str:
     """Who wrote the summaries and the entries of the new docstrings: "summaries 1 by the model,
     12 from the code; entries 3 by the model, 20 from the code" (the template's text is the code's)."""
     from docucode_hook.precision.prose import BACKEND, DROPPED, TODO
@@ -205,7 +205,7 @@ def _summary(results: Sequence[FileResult], args: argparse.Namespace, failed: bo
         lines.append(f"docucode: {files}, {changed} {change}: {_plural(len(docstrings), 'docstring')} {written}"
                      + (f" ({_tally(makers)})" if makers else ""))
         if any(d.by != "refresh" for d in docstrings):
-            lines.append(f"docucode: {_sources(docstrings)} (--explain for each part)")
+            lines.append(f"docucode: {written_by(docstrings)} (--explain for each part)")
         stand_ins = Counter(d.reason for d in docstrings if d.reason)
         if stand_ins:
             lines.append(f"docucode: the template stood in for {sum(stand_ins.values())}: {_tally(stand_ins)}")
@@ -322,7 +322,7 @@ def _report(
     if written and not args.quiet:
         new = [d for r in results for d in r.docstrings if d.by != "refresh"]
         if new and not large:  # a large run's summary says it already
-            print(f"docucode: wrote {_plural(len(new), 'docstring')}: {_sources(new)}", file=sys.stderr)
+            print(f"docucode: wrote {_plural(len(new), 'docstring')}: {written_by(new)}", file=sys.stderr)
         print(NEXT_STEP, file=sys.stderr)
     if written:
         from docucode_hook.precommit import stash_conflicts
