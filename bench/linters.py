@@ -234,6 +234,9 @@ class Written:
     result_annotated: bool
     returns_value: bool = True
     bare_reraise: bool = False  # a bare ``except:`` whose body re-raises with a bare ``raise``
+    # The hook left a type to the signature (its line would pass max-line-length): an argument's, the result's.
+    argument_type_too_wide: bool = False
+    result_type_too_wide: bool = False
 
 
 def written_spans(tree: Path, report: dict) -> list[Written]:
@@ -241,6 +244,8 @@ def written_spans(tree: Path, report: dict) -> list[Written]:
     spans = []
     for entry in report["files"]:
         lines = {d["line"] for d in entry.get("docstrings", [])}
+        too_wide = {(d["line"], part["part"] == "type of the result") for d in entry.get("docstrings", [])
+                    for part in d["parts"] if part["part"].startswith("type of ") and part["origin"] == "dropped"}
         if not lines:
             continue
         path = tree / entry["path"]
@@ -249,7 +254,8 @@ def written_spans(tree: Path, report: dict) -> list[Written]:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.lineno in lines:
                 docstring = node.body[0]
                 spans.append(Written(entry["path"], node.lineno, docstring.end_lineno or node.lineno,
-                                     *_annotated(node), _returns_value(node), _bare_reraise(node)))
+                                     *_annotated(node), _returns_value(node), _bare_reraise(node),
+                                     (node.lineno, False) in too_wide, (node.lineno, True) in too_wide))
     return spans
 
 
@@ -287,9 +293,14 @@ def unsatisfiable(violation: Violation, span: Written) -> bool:
     ``return`` statements are all bare: its Returns section would claim a value that never comes,
     and pydoclint would then report DOC203 instead; ``-> None`` in the signature satisfies both.
     And DOC501/DOC503 where a bare ``except:`` re-raises: pydoclint 0.12 counts the ``raise`` (DOC501
-    without a Raises section) but no exception from it (DOC503 with one, whatever it names)."""
+    without a Raises section) but no exception from it (DOC503 with one, whatever it names).
+    And DOC105/DOC203 where the type's line would pass max-line-length: a Google head or a NumPy
+    type line cannot be broken in a way pydoclint reads back as the annotation (a Sphinx field can,
+    and is), so the hook leaves the type to the signature."""
     return (
         (violation.code in _ARGUMENT_TYPE_CODES and not span.arguments_annotated)
+        or (violation.code == "DOC105" and span.argument_type_too_wide)
+        or (violation.code == "DOC203" and span.result_type_too_wide)
         or (violation.code in _RESULT_TYPE_CODES and not span.result_annotated)
         or (violation.code == "DOC201" and not span.result_annotated and not span.returns_value)
         or (violation.code in ("DOC501", "DOC503") and span.bare_reraise)

@@ -82,7 +82,7 @@ def ground(
             *grounded_results(parsed, ctx, keep=False, prose=prose),
             *grounded_raises(parsed, ctx, keep=False, prose=prose),
         ]
-        prose.fit_types(doc)
+        prose.fit_types(doc, style)
     rendered = render_docstring(doc, style, width=options.width, indent=ctx.body_indent)
     return Grounded(doc, rendered, tuple(prose.parts), scores)
 
