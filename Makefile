@@ -35,9 +35,10 @@ $(INTERROGATE):
 	$(PYTHON) -m venv .venv-bench
 	.venv-bench/bin/pip install -q 'interrogate==1.7.0'
 
+# The demo runs in a throw-away git repository (examples/demo.sh), where the hook's advice to
+# review with git diff, git add and commit again can be followed.
 demo: install-hook
-	rm -rf $(DEMO) && mkdir -p $(DEMO) && cp examples/inventory.py $(DEMO)/
-	cd $(DEMO) && $(CURDIR)/$(VENV)/bin/docucode inventory.py; cat inventory.py
+	sh examples/demo.sh $(CURDIR)/$(VENV)/bin/docucode $(DEMO)
 
 test: install $(PYDOCLINT) $(INTERROGATE)
 	$(PY) -m pytest -q

@@ -10,7 +10,9 @@ import sys
 
 import pytest
 
-from docucode_hook.cli import main
+from docucode_hook.cli import main, written_by
+from docucode_hook.pipeline import WrittenDocstring
+from docucode_hook.precision.prose import PartOrigin
 from docucode_hook.docstrings.verify import assert_only_docstrings_changed, docstring_values
 
 UNDOCUMENTED = '''\
@@ -274,7 +276,7 @@ def test_check_table_in_a_log_is_plain_text_with_whole_paths(project, capsys):
     table = {row.split()[0]: row.split()[1:] for row in rows if not row.startswith("docucode:")}
     assert table == {**{name: ["0", "1", "1", "ok"] for name in names}, "broken.py": ["0", "0", "0", "error"]}
     # After a file that could not be read, a coverage figure would leave it out: none is printed.
-    assert err[-1] == "docucode: 7 files, 1 error checked: 6 findings (DCU100 6)"
+    assert err[-1] == "docucode: 6 of 7 files checked: 6 findings (DCU100 6) in those; 1 could not be read (exit 2): the check is incomplete"
     assert not any("coverage" in line for line in err)
 
 
@@ -337,6 +339,21 @@ def test_check_with_a_missing_path_prints_no_coverage(project, capsys):
     assert "nope.py" in err and "coverage" not in err
 
 
+def test_check_that_could_not_read_a_file_never_sounds_clean(project, capsys):
+    # Issue 25: "0 files checked: no findings" after a fatal error, "2 files, 1 error checked: no findings".
+    assert main(["--check", "nope.py"]) == 2
+    err = capsys.readouterr().err
+    assert "nothing checked: 1 could not be read (exit 2): the check is incomplete" in err
+    assert "no findings" not in err and "0 files" not in err
+    _write(project, "bad.py", "def broken(:\n")
+    _write(project, "good.py", '"""Good."""\n\n\ndef fine():\n    """Do nothing."""\n')
+    assert main(["--check", "bad.py", "good.py"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == "docucode: 1 of 2 files checked: no findings in those; 1 could not be read (exit 2): the check is incomplete"
+    assert main(["--check", "good.py"]) == 0
+    assert capsys.readouterr().err.splitlines()[0] == "docucode: 1 file checked: no findings"
+
+
 def test_a_stopped_commit_names_each_function_and_the_next_step(project, capsys):
     path = _write(project, "mod.py", UNDOCUMENTED)
     assert main(["mod.py"]) == 1
@@ -348,7 +365,27 @@ def test_a_stopped_commit_names_each_function_and_the_next_step(project, capsys)
     for name, where in listed.items():
         line = int(where.split(":")[1])  # the def line in the file as it is now
         assert new[line - 1].lstrip().startswith(f"def {name.split('.')[-1]}(")
+    # How little the code lets the template say is said, not hidden behind "wrote 2".
+    assert err[-2] == "docucode: wrote 2 docstrings: summaries 0 by the model, 2 from the code; entries 0 by the model, 5 from the code"
     assert err[-1] == "docucode: review the changes (git diff), then git add and commit again"
+
+
+def _part(part: str, origin: str) -> PartOrigin:
+    return PartOrigin(part, origin)
+
+
+def test_the_count_of_who_wrote_each_part() -> None:
+    by_model = WrittenDocstring(1, "f", "model", None, (
+        _part("summary", "backend"), _part("description", "backend"), _part("param a", "backend"),
+        _part("param b", "derived"), _part("returns", "derived"), _part("raises ValueError", "backend"),
+        _part("examples", "dropped")))
+    stood_in = WrittenDocstring(9, "g", "model", None, (_part("summary", "derived"), _part("param c", "todo")))
+    template = WrittenDocstring(20, "h", "template", "no usable text from the model backend",
+                                (_part("summary", "backend"), _part("param d", "derived"), _part("yields", "derived")))
+    refreshed = WrittenDocstring(30, "k", "refresh", None, ())
+    assert written_by([by_model, stood_in, template, refreshed]) == (
+        "summaries 1 by the model, 2 from the code; entries 2 by the model, 4 from the code, 1 marked TODO"
+    )
 
 
 def test_the_template_standing_in_says_why(project, capsys):
@@ -365,6 +402,7 @@ def test_a_large_run_prints_a_summary_and_the_table_only_with_verbose(project, c
     err = capsys.readouterr().err.splitlines()
     assert err == [
         "docucode: 6 files, 6 changed: 6 docstrings written (by the template 6)",
+        "docucode: summaries 0 by the model, 6 from the code; entries 0 by the model, 12 from the code (--explain for each part)",
         "docucode: skipped 6 (rules in [tool.docucode]): private 6",
         "docucode: coverage 0.0% → 100.0% (0/6 → 6/6 documented)",
         "docucode: review the changes (git diff), then git add and commit again",

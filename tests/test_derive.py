@@ -112,7 +112,7 @@ SUMMARIES = [
     ("Ledger.get_size", "The size."),
     ("Ledger.is_open", "Whether the ledger is open."),
     ("open_session", "Open the session for the duration of a `with` block."),
-    ("timer", "A context manager for the timer."),
+    ("timer", "Manage the timer for the duration of a `with` block."),  # imperative (D401)
     ("rows", "Yield the rows."),
 ]
 
@@ -131,22 +131,89 @@ def test_every_derived_summary_passes_the_truth_checks(qualname: str) -> None:
     assert check_summary(derived_summary(ctx, facts), facts).kept
 
 
-def test_parameters_say_what_the_code_shows_or_nothing() -> None:
+def test_parameters_say_the_least_that_is_true_never_nothing() -> None:
     init, init_facts = derived("Ledger.__init__")
     convert, convert_facts = derived("Ledger.convert")
     session, session_facts = derived("open_session")
     params = {p.name: p for ctx in (init, convert, session) for p in ctx.parameters}
     assert derived_parameter(params["rate"], init_facts) == "Stored as `self.rate`."
-    assert derived_parameter(params["items"], init_facts) == "Defaults to None."
     assert derived_parameter(params["url"], session_facts) == "Passed to `connect`."
     # A call that only logs a value says nothing of its purpose: the next call does.
     run_all, run_all_facts = derived("run_all")
     assert derived_parameter(run_all.parameters[0], run_all_facts) == "Passed to `pool.map`."
-    assert derived_parameter(params["amount"], convert_facts) == ""  # round() is a builtin: nothing to say
-    assert derived_parameter(params["n"], convert_facts) == "Defaults to 2."
-    assert derived_parameter(params["verbose"], convert_facts) == "Whether verbose is enabled. Defaults to False."
+    # round() is a builtin, which says nothing: the first expression that reads it does.
+    assert derived_parameter(params["amount"], convert_facts) == "Used in `amount < 0`."
+    assert derived_parameter(params["items"], init_facts) == "Used in `items or {}`."
+    assert derived_parameter(params["n"], convert_facts) == "Used in `n > 10`."
+    # The default is not the derived text's: the renderer words it as the style's guide does.
+    assert derived_parameter(params["verbose"], convert_facts) == "Whether verbose is enabled."
     # The template's own text restates these names; the derived text never does.
     assert restates_name(describe_parameter(params["rate"]), "rate")
+
+
+PARAMETER_USES = '''
+def first(rows, limit=3):
+    return rows
+
+
+def total(items):
+    for item in items:
+        pass
+
+
+def label(item, *, prefix: str):
+    return item.sku + item.name
+
+
+def typed(item, *, prefix: str):
+    return prefix
+
+
+def ignored(value):
+    return 1
+
+
+def everything(value):
+    return locals()
+
+
+def address(endpoint):
+    return f"{BASE}{endpoint}"
+
+
+def later(value):
+    def inner():
+        return value
+    return inner
+
+
+class Base:
+    def run(self, job):
+        raise NotImplementedError
+'''
+
+
+@pytest.mark.parametrize(
+    ("qualname", "name", "expected"),
+    [
+        ("first", "rows", "Returned unchanged."),
+        ("first", "limit", "Unused."),  # the entry adds its default
+        ("total", "items", "Iterated over."),
+        ("label", "item", "Its `sku` and `name` are used."),
+        ("label", "prefix", "Unused."),
+        ("ignored", "value", "Unused."),
+        ("everything", "value", "Of type"),  # locals() reads it without naming it: no claim
+        ("later", "value", "Of type"),  # a closure reads it: not "Unused."
+        ("Base.run", "job", ""),  # a stub's parameters are its contract
+        ("address", "endpoint", "Used in `f'{BASE}{endpoint}'`."),  # the f-string, not "{endpoint}"
+    ],
+)
+def test_what_the_body_does_with_a_parameter(qualname: str, name: str, expected: str) -> None:
+    contexts = {ctx.qualname: ctx for ctx in iter_contexts(PARAMETER_USES, "uses.py")}
+    ctx = contexts[qualname]
+    param = next(p for p in ctx.parameters if p.name == name)
+    text = derived_parameter(param, prose_facts(ctx))
+    assert text == ("" if expected == "Of type" else expected)
 
 
 @settings(max_examples=200, deadline=None)
@@ -159,8 +226,7 @@ def test_parameters_say_what_the_code_shows_or_nothing() -> None:
 def test_derived_parameter_never_restates_the_name(name: str, kind: ParamKind, annotation: str | None, default: str | None) -> None:
     _, facts = derived("Ledger.convert")
     text = derived_parameter(Parameter(name, kind, annotation, default), facts)
-    without_default = text.split(" Defaults to ")[0].removeprefix(f"Defaults to {default}.")
-    assert not without_default.strip() or not restates_name(without_default, name)
+    assert not text.strip() or not restates_name(text, name)
 
 
 def test_returns_read_off_the_one_return_expression() -> None:

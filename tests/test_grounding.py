@@ -34,10 +34,10 @@ GOOGLE_CASES = [
         "Returns:\n    float: The area.",
     ),
     (
-        "duplicate merged, missing one added (empty: the code shows nothing about it), no type without an annotation",
+        "duplicate merged, missing one added (the expression that reads it), no type without an annotation",
         "def area(width, height):\n    return width * height\n",
         "Compute the area.\n\nArgs:\n    width (float): Rectangle width.\n    width: Again.\n",
-        "Compute the area.\n\nArgs:\n    width: Rectangle width.\n    height:\n\nReturns:\n    The area.",
+        "Compute the area.\n\nArgs:\n    width: Rectangle width.\n    height: Used in `width * height`.\n\nReturns:\n    The area.",
     ),
     (
         "no Returns section when nothing is returned",
@@ -49,25 +49,25 @@ GOOGLE_CASES = [
         "generator: Yields with the element type, the model's Returns text reused",
         "def lines(path: str) -> Iterator[str]:\n    yield from open(path)\n",
         "Read lines.\n\nReturns:\n    the lines of the file\n",
-        "Read lines.\n\nArgs:\n    path (str):\n\nYields:\n    str: The lines of the file.",
+        "Read lines.\n\nArgs:\n    path (str): Used in `open(path)`.\n\nYields:\n    str: The lines of the file.",
     ),
     (
         "raises exactly what the body raises, the model's reason kept; 'x: The value.' restates the name",
         "def check(x):\n    if x < 0:\n        raise ValueError(x)\n    return x\n",
         "Check x.\n\nArgs:\n    x: The value.\n\nRaises:\n    ValueError: when x is negative\n    TypeError: never\n",
-        "Check x.\n\nArgs:\n    x:\n\nReturns:\n    The result.\n\nRaises:\n    ValueError: When x is negative.",
+        "Check x.\n\nArgs:\n    x: Returned unchanged.\n\nReturns:\n    The result.\n\nRaises:\n    ValueError: When x is negative.",
     ),
     (
         "no text at all: the template fills everything",
         "def get_user_name(user_id: int) -> str:\n    return str(user_id)\n",
         None,
-        "Get the user name.\n\nArgs:\n    user_id (int):\n\nReturns:\n    str: The user name.",
+        "Get the user name.\n\nArgs:\n    user_id (int): Used in `str(user_id)`.\n\nReturns:\n    str: The user name.",
     ),
     (
         "a summary that only restates the name falls back to the template",
         "def get_user_name(user_id: int) -> str:\n    return str(user_id)\n",
         "get_user_name",
-        "Get the user name.\n\nArgs:\n    user_id (int):\n\nReturns:\n    str: The user name.",
+        "Get the user name.\n\nArgs:\n    user_id (int): Used in `str(user_id)`.\n\nReturns:\n    str: The user name.",
     ),
     (
         "Sphinx text in fences and quotes converted; first sentence only",
@@ -80,20 +80,20 @@ GOOGLE_CASES = [
         "NumPy text converted; positional-only, kw-only and escaped varargs matched by name",
         "def f(a, /, b, *args, c, **kwargs):\n    return a\n",
         "Do f.\n\nParameters\n----------\na : int\n    First.\nargs\n    Rest.\n\\*\\*kwargs\n    Options.\n",
-        "Do f.\n\nArgs:\n    a: First.\n    b:\n    *args: Rest.\n    c:\n    **kwargs: Options.\n\n"
+        "Do f.\n\nArgs:\n    a: First.\n    b: Unused.\n    *args: Rest.\n    c: Unused.\n    **kwargs: Options.\n\n"
         "Returns:\n    The f.",
     ),
     (
-        "garbage keeps nothing but what the code says",
+        "garbage keeps nothing but what the code says; a stub's parameter with nothing to say gets the TODO marker",
         "def save(self_path, data=None):\n    pass\n",
         "}}}{{ ::: ---\n\n Args:\n",
-        "Save the self path.\n\nArgs:\n    self_path:\n    data: Defaults to None.",
+        "Save the self path.\n\nArgs:\n    self_path: TODO: describe `self_path`.\n    data: Defaults to None.",
     ),
     (
         "a sane long description is kept",
         "def save(path):\n    pass\n",
         "Write the cache to disk.\n\nThe file is replaced atomically.",
-        "Write the cache to disk.\n\nThe file is replaced atomically.\n\nArgs:\n    path:",
+        "Write the cache to disk.\n\nThe file is replaced atomically.\n\nArgs:\n    path: TODO: describe `path`.",
     ),
 ]
 
@@ -106,12 +106,12 @@ def test_grounding_google(why: str, source: str, raw: str | None, expected: str)
 def test_methods_drop_self_and_classes_use_init() -> None:
     source = "class Store:\n    def __init__(self, root: str) -> None:\n        self.root = root\n\n    def get(self, key):\n        return key\n"
     contexts = {ctx.qualname: ctx for ctx in iter_contexts(source, "m.py", classes=True)}
-    assert grounded_text("", contexts["Store"], Style.GOOGLE) == "A store.\n\nArgs:\n    root (str):"
+    assert grounded_text("", contexts["Store"], Style.GOOGLE) == "A store.\n\nArgs:\n    root (str): Of type `str`."
     assert grounded_text("", contexts["Store.__init__"], Style.GOOGLE) == (
         "Initialise the Store.\n\nArgs:\n    root (str): Stored as `self.root`."
     )
     assert grounded_text("Args:\n    self: me\n    key: The key.", contexts["Store.get"], Style.GOOGLE) == (
-        "Get the store.\n\nArgs:\n    key:\n\nReturns:\n    The result."
+        "Get the key.\n\nArgs:\n    key: Returned unchanged.\n\nReturns:\n    The result."
     )
 
 
@@ -124,8 +124,9 @@ def test_module_gets_only_a_summary() -> None:
     ("raw", "expected"),
     [
         ('"""`frobnicate the widget!', "Frobnicate the widget."),
-        ("   \n\n  returns the total; see below.\n", "Returns the total; see below."),
-        ("The `x` value, doubled:", "The `x` value, doubled."),
+        ("   \n\n  returns the total; see below.\n", "Return the total; see below."),  # a command (PEP 257, D401)
+        ("`x` doubled:", "`x` doubled."),
+        ("The `x` value, doubled:", "Double the x."),  # describes instead of commanding: derived
     ],
 )
 def test_summary_cleaned(raw: str, expected: str) -> None:
@@ -171,19 +172,19 @@ STALE_CASES = [
         "Download a page.\n\n    Follows redirects.\n\n    Args:\n        url: Where to go,\n            "
         "absolute.\n        timeout: Gone.\n\n    Returns:\n        Body bytes.\n\n    Example:\n        fetch('x')\n    ",
         "Download a page.\n\nFollows redirects.\n\nArgs:\n    url (str): Where to go,\n        absolute.\n"
-        "    retries (int): The retries. Defaults to 3.\n\nReturns:\n    Body bytes.\n\nRaises:\n"
+        "    retries (int, optional): The retries. Defaults to 3.\n\nReturns:\n    Body bytes.\n\nRaises:\n"
         "    ValueError: If an argument has an invalid value.\n\nExample:\n    fetch('x')",
     ),
     (
         "Sphinx kept in Sphinx, :returns: verbatim",
         "Download a page.\n\n:param link: old name\n:returns: body\n",
-        "Download a page.\n\n:param url: The url.\n:type url: str\n:param retries: The retries. Defaults to 3.\n"
+        "Download a page.\n\n:param url: The url.\n:type url: str\n:param retries: The retries, defaults to 3.\n"
         ":type retries: int\n:returns: body\n:raises ValueError: If an argument has an invalid value.",
     ),
     (
         "summary only: the configured style",
         "download a page",
-        "download a page\n\nParameters\n----------\nurl : str\n    The url.\nretries : int\n    The retries. Defaults to 3.\n\n"
+        "download a page\n\nParameters\n----------\nurl : str\n    The url.\nretries : int\n    The retries. Default is 3.\n\n"
         "Returns\n-------\nbytes\n    The result.\n\nRaises\n------\nValueError\n    If an argument has an invalid value.",
     ),
 ]

@@ -170,7 +170,7 @@ def test_any_model_text_holds_to_the_precision_rules(raws: dict[str, str], style
         ("Store.flush", "Raises NotImplementedError.", "Flush the store."),
         ("Store.from_pairs", "Initialize the store from pairs.", "Create a store from the pairs."),
         ("fetch_page", "Returns a coroutine that fetches the page.", "Fetch the page."),
-        ("opened", "Yield the file handle for the path.", "A context manager for the opened."),
+        ("opened", "Yield the file handle for the path.", "Manage the `opened` context for the duration of a `with` block."),
     ],
 )
 def test_summaries_that_contradict_the_code_are_reworded_or_derived(qualname: str, raw: str, expected: str) -> None:
@@ -186,7 +186,7 @@ def test_examples_and_swallowed_entries_are_reported() -> None:
     grounded = ground(raw, CONTEXTS["convert"], Style.GOOGLE)
     assert ">>>" not in grounded.text
     params = {p.arg_name: p.description for p in grounded.doc.params}
-    assert params == {"amount": "The sum to convert.", "rate": ""}
+    assert params == {"amount": "The sum to convert.", "rate": "Used in `amount * rate`."}
     origins = {(p.part, p.origin) for p in grounded.parts}
     assert {("examples", DROPPED), ("param amount", BACKEND), ("param rate", DERIVED), ("summary", BACKEND)} <= origins
     assert "ValueError" in grounded.text and "`amount < 0`" in grounded.text  # derived from the guard

@@ -76,7 +76,9 @@ def test_cli_documents_a_file_with_the_shipped_model(tmp_path):
     docs = list(docstring_values(new).values())
     assert len(docs) == 2
     settings_doc, fib_doc = docs
-    assert "path (str)" in settings_doc and "defaults (dict | None)" in settings_doc and "Returns:" in settings_doc
+    # A default as Google's guide writes it (napoleon's example): "(type, optional)" and "Defaults to None."
+    assert "path (str)" in settings_doc and "defaults (dict | None, optional)" in settings_doc
+    assert "Defaults to None." in settings_doc and "Returns:" in settings_doc
     assert "Raises:" in fib_doc and "ValueError" in fib_doc
     rerun = subprocess.run([sys.executable, "-m", "docucode_hook", "settings.py"], cwd=tmp_path, capture_output=True)
     assert rerun.returncode == 0 and path.read_text() == new

@@ -105,11 +105,11 @@ def test_summary_from_the_code(qualname: str, expected: str) -> None:
         (Parameter("path", ParamKind.POSITIONAL_OR_KEYWORD), "The path."),
         (Parameter("n_items", ParamKind.POSITIONAL_OR_KEYWORD, "int"), "The number of items."),
         (Parameter("userName", ParamKind.KEYWORD_ONLY), "The user name."),
-        (Parameter("recursive", ParamKind.KEYWORD_ONLY, "bool", "False"), "Whether recursive is enabled. Defaults to False."),
-        (Parameter("use_cache", ParamKind.KEYWORD_ONLY, None, "True"), "Whether to use cache. Defaults to True."),
+        (Parameter("recursive", ParamKind.KEYWORD_ONLY, "bool", "False"), "Whether recursive is enabled."),
+        (Parameter("use_cache", ParamKind.KEYWORD_ONLY, None, "True"), "Whether to use cache."),
         (Parameter("args", ParamKind.VAR_POSITIONAL), "Additional positional arguments."),
         (Parameter("kwargs", ParamKind.VAR_KEYWORD), "Additional keyword arguments."),
-        (Parameter("timeout", ParamKind.POSITIONAL_ONLY, "float", "30.0"), "The timeout. Defaults to 30.0."),
+        (Parameter("timeout", ParamKind.POSITIONAL_ONLY, "float", "30.0"), "The timeout."),  # the renderer words the default
         (Parameter("pattern", ParamKind.POSITIONAL_OR_KEYWORD, None, "'" + "x" * 40 + "'"), "The pattern."),
     ],
 )
@@ -134,7 +134,7 @@ def test_generate_google_text() -> None:
     ctx = next(iter_contexts("def fetch(url: str, *args, retries=3, **kwargs):\n    pass\n", "m.py"))
     assert TemplateBackend().generate([ctx], Style.GOOGLE) == [Generation(
         "Fetch the url.\n\nArgs:\n    url (str): The url.\n    *args: Additional positional arguments.\n"
-        "    retries: The retries. Defaults to 3.\n    **kwargs: Additional keyword arguments."
+        "    retries: The retries.\n    **kwargs: Additional keyword arguments."
     )]  # no model, so no log-probabilities
 
 

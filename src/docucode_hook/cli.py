@@ -166,7 +166,48 @@ def _styles_line(results: Sequence[FileResult]) -> str | None:
     return f"docucode: style per file: {_tally(per_style)} (each file's reason: --explain, --format json)"
 
 
-def _summary(results: Sequence[FileResult], args: argparse.Namespace, failed: bool) -> list[str]:
+_ENTRIES = ("param ", "returns", "yields", "raises ")
+
+
+def written_by(docstrings: Sequence[WrittenDocstring]) -> str:
+    """Who wrote the summaries and the entries of the new docstrings: "summaries 1 by the model,
+    12 from the code; entries 3 by the model, 20 from the code" (the template's text is the code's)."""
+    from docucode_hook.precision.prose import BACKEND, DROPPED, TODO
+
+    counts: dict[str, Counter[str]] = {"summaries": Counter(), "entries": Counter()}
+    for d in docstrings:
+        if d.by in _MADE:
+            continue  # an author's docstring: its stale sections rewritten from the code, or converted
+        for part in d.parts:
+            kind = "summaries" if part.part == "summary" else "entries" if part.part.startswith(_ENTRIES) else None
+            if kind is None or part.origin == DROPPED:
+                continue
+            if part.origin == TODO:
+                counts[kind]["marked TODO"] += 1
+            else:
+                counts[kind]["by the model" if part.origin == BACKEND and d.by != "template" else "from the code"] += 1
+    said = []
+    for kind, counted in counts.items():
+        shares = [f"{counted[who]} {who}" for who in ("by the model", "from the code", "marked TODO")
+                  if counted[who] or who != "marked TODO"]
+        said.append(f"{kind} {', '.join(shares)}")
+    return "; ".join(said)
+
+
+def _checked(results: Sequence[FileResult], unread: int) -> str:
+    """The --check summary: files and findings; a run that could not read a file never sounds clean."""
+    findings = Counter(f.code for r in results for f in r.findings)
+    found = f"{_plural(sum(findings.values()), 'finding')} ({_tally(findings)})" if findings else "no findings"
+    if not unread:
+        return f"docucode: {_plural(len(results), 'file')} checked: {found}"
+    checked = len(results) - sum(r.error is not None for r in results)
+    missed = f"{unread} could not be read (exit 2): the check is incomplete"
+    if not checked:
+        return f"docucode: nothing checked: {missed}"
+    return f"docucode: {checked} of {_plural(checked + unread, 'file')} checked: {found} in those; {missed}"
+
+
+def _summary(results: Sequence[FileResult], args: argparse.Namespace, failed: bool, unread: int = 0) -> list[str]:
     """A few lines read at a glance: files, docstrings (who wrote them), skips, coverage."""
     documented = sum(r.documented for r in results)
     total = sum(r.total for r in results)
@@ -175,9 +216,7 @@ def _summary(results: Sequence[FileResult], args: argparse.Namespace, failed: bo
     skipped = Counter(reason for r in results for reason in r.skipped)
     lines = []
     if args.check:
-        findings = Counter(f.code for r in results for f in r.findings)
-        lines.append(f"docucode: {files} checked: " + (
-            f"{_plural(sum(findings.values()), 'finding')} ({_tally(findings)})" if findings else "no findings"))
+        lines.append(_checked(results, unread))
     else:
         changed = sum(r.changed for r in results)
         written, change = ("would write", "would change") if args.diff else ("written", "changed")
@@ -185,6 +224,8 @@ def _summary(results: Sequence[FileResult], args: argparse.Namespace, failed: bo
         makers = Counter(_MADE.get(d.by, f"by the {d.by}") for d in docstrings)
         lines.append(f"docucode: {files}, {changed} {change}: {_plural(len(docstrings), 'docstring')} {written}"
                      + (f" ({_tally(makers)})" if makers else ""))
+        if any(d.by not in _MADE for d in docstrings):
+            lines.append(f"docucode: {written_by(docstrings)} (--explain for each part)")
         stand_ins = Counter(d.reason for d in docstrings if d.reason)
         if stand_ins:
             lines.append(f"docucode: the template stood in for {sum(stand_ins.values())}: {_tally(stand_ins)}")
@@ -309,9 +350,13 @@ def _report(
         if (args.verbose or args.explain) and (styles := _styles_line(results)):
             _say([styles])
         if large or args.check:
-            _say(_summary(results, args, failed))
+            unread = len(errors) + sum(r.error is not None for r in results)
+            _say(_summary(results, args, failed, unread))
     written = [r.path for r in results if r.changed and not args.check and not args.diff]
     if written and not args.quiet:
+        new = [d for r in results for d in r.docstrings if d.by not in _MADE]
+        if new and not large:  # a large run's summary says it already
+            print(f"docucode: wrote {_plural(len(new), 'docstring')}: {written_by(new)}", file=sys.stderr)
         print(NEXT_STEP, file=sys.stderr)
     if written:
         from docucode_hook.precommit import stash_conflicts

@@ -10,6 +10,7 @@ define; ``prose_facts`` gathers all of it for the prose checks and the derived t
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
 from docucode_hook.code.records import CodeFacts, FunctionContext, Guard
@@ -99,6 +100,58 @@ def _stored(own: list[ast.AST], parameters: set[str]) -> list[tuple[str, str]]:
     return list(found.items())
 
 
+_MAX_USE = 40  # longer expressions read more easily in the code than in a parameter's entry
+
+
+def _uses(node: ast.AST, own: list[ast.AST], parameters: set[str]) -> list[tuple[str, str, str]]:
+    """(parameter, how, detail): the least a parameter's entry can truly say when no call takes it
+    and nothing stores it: returned as is, iterated over, the attributes read from it, the first
+    short expression that reads it, or that nothing reads it at all (closures included)."""
+    loads: dict[str, list[ast.Name]] = {}
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name) and sub.id in parameters:
+            loads.setdefault(sub.id, []).append(sub)
+    # ``locals()`` or ``vars()`` read every parameter without naming it.
+    reads_all = any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("locals", "vars")
+                    for n in ast.walk(node))
+    parents = {id(child): parent for parent in own for child in ast.iter_child_nodes(parent)}
+    found: dict[str, tuple[str, str]] = {}
+    for name in sorted(parameters):
+        names = [n for n in own if isinstance(n, ast.Name) and n.id == name]
+        if not loads.get(name):
+            if not reads_all:
+                found[name] = ("unused", "")
+            continue
+        attributes = list(dict.fromkeys(
+            parents[id(n)].attr for n in names
+            if isinstance(parents.get(id(n)), ast.Attribute) and isinstance(n.ctx, ast.Load)))
+        for n in names:
+            parent = parents.get(id(n))
+            if isinstance(parent, ast.Return):
+                found[name] = ("returned", "")
+            elif isinstance(parent, (ast.For, ast.AsyncFor, ast.comprehension)) and parent.iter is n:
+                found[name] = ("iterated", "")
+            else:
+                continue
+            break
+        else:
+            if attributes:
+                found[name] = ("attributes", ", ".join(attributes[:3]))
+            elif names and (parent := _enclosing(names[0], parents)) is not None:
+                source = ast.unparse(parent)
+                if len(source) <= _MAX_USE and "\n" not in source:
+                    found[name] = ("used in", source)
+    return [(name, how, detail) for name, (how, detail) in found.items()]
+
+
+def _enclosing(name: ast.Name, parents: dict[int, ast.AST]) -> ast.expr | None:
+    """The expression that reads ``name``; an f-string's whole text rather than its ``{name}`` part."""
+    parent = parents.get(id(name))
+    if isinstance(parent, ast.FormattedValue):
+        parent = parents.get(id(parent))
+    return parent if isinstance(parent, ast.expr) else None
+
+
 def used_names(node: ast.AST) -> frozenset[str]:
     """Every name, attribute, argument and definition name in ``node``'s code."""
     names: set[str] = set()
@@ -127,6 +180,7 @@ def code_facts(node: ast.AST, parameters: set[str]) -> CodeFacts:
         forwarded=tuple(_forwarded(own, parameters)),
         stored=tuple(_stored(own, parameters)),
         used_names=used_names(node),
+        uses=tuple(_uses(node, own, parameters)),
     )
 
 
@@ -145,7 +199,28 @@ class ProseFacts:
     guards: tuple[Guard, ...] = ()
     forwarded: tuple[tuple[str, str], ...] = ()  # (parameter, callee) where a call takes the parameter as is
     stored: tuple[tuple[str, str], ...] = ()  # (parameter, "self.attr") where it is assigned as is
+    uses: tuple[tuple[str, str, str], ...] = ()  # CodeFacts.uses
     known_names: frozenset[str] = frozenset()
+
+
+_LINTED_PROPERTIES = ("property", "functools.cached_property", "abc.abstractproperty")
+
+
+def lints_as_property(ctx: FunctionContext) -> bool:
+    """Whether ruff's pydocstyle rules see a property, whose summary they let read as a value: the
+    builtin ``property``, ``functools.cached_property`` or ``abc.abstractproperty``, however
+    imported. Another library's ``cached_property`` (Django's) is a function to them (D401)."""
+    if not ctx.is_property:
+        return False
+    for decorator in ctx.decorators:
+        name = decorator.split("(", 1)[0].strip()
+        if name in _LINTED_PROPERTIES or name.endswith((".setter", ".getter", ".deleter")):
+            return True
+        if name in ("cached_property", "abstractproperty") and any(
+            re.search(rf"^from (?:functools|abc) import .*\b{name}\b", line) for line in ctx.imports
+        ):
+            return True
+    return False
 
 
 def prose_facts(ctx: FunctionContext) -> ProseFacts:
@@ -155,7 +230,8 @@ def prose_facts(ctx: FunctionContext) -> ProseFacts:
         is_async=ctx.is_async,
         is_generator=ctx.is_generator,
         returns_value=ctx.returns_value,
-        is_property=ctx.is_property,
+        # The prose of a property that ruff reads as a function follows the rules of a function.
+        is_property=lints_as_property(ctx),
         is_stub=ctx.is_stub or ctx.is_abstract,
         is_context_manager=ctx.is_context_manager,
         is_constructor=code.is_constructor,
@@ -164,6 +240,7 @@ def prose_facts(ctx: FunctionContext) -> ProseFacts:
         guards=code.guards,
         forwarded=code.forwarded,
         stored=code.stored,
+        uses=code.uses,
         known_names=_known_names(ctx),
     )
 
@@ -176,4 +253,4 @@ def _known_names(ctx: FunctionContext) -> frozenset[str]:
     return frozenset(names | ctx.code_facts.used_names)
 
 
-__all__ = ["ProseFacts", "code_facts", "own_nodes", "prose_facts", "used_names"]
+__all__ = ["ProseFacts", "code_facts", "lints_as_property", "own_nodes", "prose_facts", "used_names"]

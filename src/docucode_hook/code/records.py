@@ -47,6 +47,9 @@ class CodeFacts:
     forwarded: tuple[tuple[str, str], ...] = ()  # (parameter, callee) where a call takes the parameter as is
     stored: tuple[tuple[str, str], ...] = ()  # (parameter, "self.attr") where it is assigned as is
     used_names: frozenset[str] = frozenset()  # every name, attribute, argument and definition in its code
+    # (parameter, how, detail) for the first other thing its code does with each parameter: "returned",
+    # "iterated", "attributes" (detail: "a, b"), "used in" (detail: the expression), "unused".
+    uses: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,14 @@ def render_docstring(doc: Docstring, style: Style, width: int | None = None, ind
 # The first line shares the file's line with the opening quotes and, in a one-line
 # docstring, the closing ones; a raw string adds its "r".
 _QUOTES_ON_FIRST_LINE = len('r"""') + len('"""')
+
+
+def summary_room(width: int, indent: int) -> int:
+    """The columns a summary has on its line: a summary wrapped onto a second line reads to ruff as a
+    summary without its period (D400/D415) and without the blank line after it (D205)."""
+    return width - indent - _QUOTES_ON_FIRST_LINE
+
+
 _GOOGLE_TITLE = re.compile(r"^[A-Z][A-Za-z ]*:$")
 _NUMPY_UNDERLINE = re.compile(r"^-{3,}$")
 # The head of an entry that must stay on one line: a Google "name (type):" or "type:", a Sphinx
@@ -107,8 +115,37 @@ def _glue(line: str, head: re.Pattern[str]) -> str:
     return line[: match.start(1)] + match.group(1).replace(" ", _GLUE) + line[match.end(1) :]
 
 
+# Each guide's words for a parameter's default, after its description. Google: napoleon's
+# example_google.py ("param2 (str, optional): The second parameter. Defaults to None.");
+# NumPy: numpydoc's format guide lets the description detail the default ("Default is 3.");
+# Sphinx: the field-list form its tools write (":param retries: ..., defaults to 3").
+_DEFAULT_WORDS = {Style.GOOGLE: "Defaults to {}.", Style.NUMPY: "Default is {}.", Style.SPHINX: "Defaults to {}."}
+
+
+def with_default(description: str | None, default: str, style: Style) -> str:
+    """``description`` followed by the parameter's default as the style's guide words it."""
+    text = without_default_sentence(description or "").rstrip(" ,;:")
+    if style is Style.SPHINX and text:
+        return f"{text.rstrip('.')}, defaults to {default}."
+    if text and not text.endswith((".", "!", "?")):
+        text += "."
+    sentence = _DEFAULT_WORDS[style].format(default)
+    return f"{text} {sentence}" if text else sentence
+
+
+# A default stated at the end of a description, in any guide's words: it is the signature's to say.
+_DEFAULT_SENTENCE = re.compile(
+    r"(?:^|(?<=[.!?])\s+|\s*[,;]\s*|\s*\()(?:defaults? (?:to|is)|by default,?|default:)\s[^\n]*$", re.I
+)
+
+
+def without_default_sentence(text: str) -> str:
+    """``text`` without a trailing sentence or clause that states a default ("Defaults to 3.")."""
+    return _DEFAULT_SENTENCE.sub("", text.strip()).strip()
+
+
 def _prepared(doc: Docstring, style: Style) -> Docstring:
-    """A copy that compose renders as we want: blank lines set, no "?"/default in types."""
+    """A copy that compose renders as we want: blank lines set, defaults in each guide's words."""
     prepared = copy.deepcopy(doc)
     has_sections = bool(prepared.meta)
     prepared.blank_after_short_description = bool(prepared.long_description or has_sections)
@@ -120,15 +157,25 @@ def _prepared(doc: Docstring, style: Style) -> Docstring:
             # when parsed back (the description garbled, the name unknown). It is in the signature.
             meta.type_name = None
         if isinstance(meta, DocstringParam):
-            # Optionality and defaults are visible in the signature; pydoclint rejects them in types.
-            meta.is_optional = None
-            meta.default = None
+            _word_default(meta, style)
         elif isinstance(meta, DocstringReturns) and style is Style.NUMPY and not meta.type_name:
             # A NumPy entry's first line is its type; with none known the description stands alone,
             # its later lines indented under the first (unindented, each would read as one more entry).
             first, _, rest = (meta.description or "").partition("\n")
             meta.type_name, meta.description = first, inspect.cleandoc(rest) or None
     return prepared
+
+
+def _word_default(meta: DocstringParam, style: Style) -> None:
+    """Move a new entry's default into its description, in the style's words; mark it optional
+    only where the style's linter reads the mark: pydoclint (defaults) takes Google's
+    ``(int, optional)`` but reports NumPy's ``int, optional`` and a Sphinx ``:type: int, optional``
+    as a type that disagrees with the signature (DOC105)."""
+    if meta.default is not None:
+        meta.description = with_default(meta.description, meta.default, style)
+    if meta.is_optional and meta.type_name and style is Style.GOOGLE:
+        meta.type_name = f"{meta.type_name}, optional"  # compose would write "int?"
+    meta.is_optional = meta.default = None
 
 
 def _colon_breaks_line(meta: object, style: Style) -> bool:
@@ -139,6 +186,9 @@ def _colon_breaks_line(meta: object, style: Style) -> bool:
 
 
 def _render_sphinx(doc: Docstring) -> str:
+    doc = copy.deepcopy(doc)
+    for meta in doc.params:
+        _word_default(meta, Style.SPHINX)
     head = [part for part in (doc.short_description, doc.long_description) if part]
     fields = [line for meta in _sphinx_order(doc) for line in _sphinx_fields(meta)]
     return "\n\n".join(head + (["\n".join(fields)] if fields else []))
@@ -174,7 +224,8 @@ def render_epydoc_fields(doc: Docstring) -> str:
     for meta in _sphinx_order(doc):
         if isinstance(meta, DocstringParam):
             name = (meta.arg_name or "").lstrip("*")
-            fields.append(_field(f"param {name}", meta.description, "@"))
+            description = meta.description if meta.default is None else with_default(meta.description, meta.default, Style.GOOGLE)
+            fields.append(_field(f"param {name}", description, "@"))
             fields += [_field(f"type {name}", meta.type_name, "@")] if meta.type_name else []
         elif isinstance(meta, DocstringReturns):
             name, type_field = ("yield", "ytype") if meta.is_generator else ("return", "rtype")
@@ -190,4 +241,12 @@ def _field(name: str, body: str | None, marker: str = ":") -> str:
     return "\n".join([f"{marker}{name}: {lines[0]}".rstrip(), *(INDENT + line if line else "" for line in lines[1:])])
 
 
-__all__ = ["INDENT", "render_docstring", "render_epydoc_fields", "wrap_lines"]
+__all__ = [
+    "INDENT",
+    "render_docstring",
+    "render_epydoc_fields",
+    "summary_room",
+    "with_default",
+    "without_default_sentence",
+    "wrap_lines",
+]

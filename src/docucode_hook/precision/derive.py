@@ -12,14 +12,17 @@ from __future__ import annotations
 import ast
 
 from docucode_hook.docstrings.phrasing import (
+    PREPOSITIONS,
     QUESTIONS,
-    VERBS,
-    default_sentence,
+    annotation_text,
+    is_verb,
     describe_parameter,
     describe_return,
     one_line,
     restates_name,
+    shown_default,
     summarise,
+    third_person,
     words,
 )
 from docucode_hook.config import PLACEHOLDERS
@@ -41,9 +44,13 @@ def derived_summary(ctx: FunctionContext, facts: ProseFacts) -> str:
             return f"Create {article} {noun} from the {' '.join(parts[1:])}."
         return f"Create {article} {noun}."
     if facts.is_context_manager and facts.is_generator:
-        if parts and parts[0] in VERBS and len(parts) > 1:
+        if parts and is_verb(parts[0]) and len(parts) > 1:
             return f"{parts[0].capitalize()} the {' '.join(parts[1:])} for the duration of a `with` block."
-        return f"A context manager for the {' '.join(parts) or 'block'}."
+        # Imperative, as PEP 257 and ruff's D401 ask of a function's summary ("A context manager" is not).
+        thing = " ".join(parts) or "context"
+        if len(parts) == 1 and parts[0].endswith(("ed", "ing")):
+            thing = f"`{ctx.name}` context"  # "Manage the opened ..." reads as a slip
+        return f"Manage the {thing} for the duration of a `with` block."
     if facts.is_property:
         # A property reads as the value it is: "get_size" is "The size.", "is_empty" a "Whether ...".
         parts = parts[1:] if parts[:1] == ["get"] and len(parts) > 1 else parts
@@ -57,29 +64,55 @@ def derived_summary(ctx: FunctionContext, facts: ProseFacts) -> str:
         return summary
     if verdict.text:
         return _sentence(verdict.text)
+    if parts and is_verb(parts[0]):
+        return f"Run `{ctx.name}`."  # "Run the generate." would take the verb for a noun
     return f"Run the {' '.join(parts) or 'function'}."
 
 
 def derived_parameter(param: Parameter, facts: ProseFacts) -> str:
-    """What the code shows about ``param``; empty when it shows nothing the name does not say.
+    """What the code shows about ``param``, the least that is true; empty only where the entry
+    will state the parameter's default (``shown_default``) and the code shows nothing more.
 
     Order: the template's phrasing where it says more than the name (``*args``, flags,
     "The number of items."), else where the value goes (stored on ``self``, passed to a
-    call); then its default.
+    call), else what the body does with it (returned, iterated, its attributes, the first
+    expression that reads it, or nothing), else its annotation. An empty description made
+    ruff's D417 report the entry (google convention), so one is never written.
     """
-    bare = Parameter(param.name, param.kind, param.annotation, None)
-    said = describe_parameter(bare)
-    pieces = [] if restates_name(said, param.name) else [said]
-    if not pieces:
-        stored = dict(facts.stored).get(param.name)
-        callee = dict(facts.forwarded).get(param.name)
-        if stored:
-            pieces.append(f"Stored as `{stored}`.")
-        elif callee:
-            pieces.append(f"Passed to `{callee}`.")
-    # *args and **kwargs have no default: the sentence is empty for them.
-    pieces.append(default_sentence(param))
-    return " ".join(piece for piece in pieces if piece)
+    said = describe_parameter(param)
+    if not restates_name(said, param.name):
+        return said
+    stored = dict(facts.stored).get(param.name)
+    callee = dict(facts.forwarded).get(param.name)
+    if stored:
+        return f"Stored as `{stored}`."
+    if callee:
+        return f"Passed to `{callee}`."
+    use = _use_sentence(param, facts)
+    if use:
+        return use
+    if shown_default(param) is not None:
+        return ""
+    annotation = annotation_text(param.annotation)
+    return f"Of type `{annotation}`." if annotation else ""
+
+
+def _use_sentence(param: Parameter, facts: ProseFacts) -> str:
+    how, detail = next(((how, detail) for name, how, detail in facts.uses if name == param.name), ("", ""))
+    if how == "unused":
+        # A stub's parameters are its contract: that this body ignores them says little.
+        return "" if facts.is_stub else "Unused."
+    if how == "returned":
+        return "Returned unchanged."
+    if how == "iterated":
+        return "Iterated over."
+    if how == "attributes":
+        names = [f"`{name}`" for name in detail.split(", ")]
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return f"Its {listed} {'is' if len(names) == 1 else 'are'} used."
+    if how == "used in":
+        return f"Used in `{detail}`."
+    return ""
 
 
 # The verbs of a name that say what comes back: "get_user" hands back the user, "to_dict" a
@@ -111,10 +144,10 @@ def _name_says_the_result(ctx: FunctionContext, expressions: tuple[str, ...]) ->
     if not parts:
         return False
     is_bool = one_line(ctx.returns_annotation) == "bool"
-    if parts[0] in QUESTIONS:  # "is_open": True or False, if the code answers with booleans
+    if parts[0] in QUESTIONS or third_person(parts[0]):  # "is_open", "contains": True or False, if the code answers with booleans
         return is_bool or (bool(expressions) and all(_is_boolean(expression) for expression in expressions))
     # A bool is no thing the name could name ("The screenshot." for a ``screenshot`` -> bool).
-    return not is_bool and (parts[0] in _NAMES_THE_RESULT or parts[0] not in VERBS)
+    return not is_bool and (parts[0] in _NAMES_THE_RESULT or not (is_verb(parts[0]) or parts[0] in PREPOSITIONS))
 
 
 def _is_boolean(source: str) -> bool:

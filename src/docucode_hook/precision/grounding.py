@@ -27,11 +27,13 @@ from docucode_hook.code.records import FunctionContext, Style
 from docucode_hook.docstrings.sections import documented_raises, short_name
 from docucode_hook.code.facts import prose_facts
 from docucode_hook.docstrings.phrasing import (
+    annotation_text,
     describe_exception,
     describe_parameter,
     describe_return,
     documented_name,
     one_line,
+    shown_default,
 )
 from docucode_hook.precision.prose import DROPPED, SECTION_LEFTOVER, GroundingOptions, PartOrigin, Prose, clean_sentence
 from docucode_hook.docstrings.render import render_docstring
@@ -80,7 +82,7 @@ def ground(
             *grounded_results(parsed, ctx, keep=False, prose=prose),
             *grounded_raises(parsed, ctx, keep=False, prose=prose),
         ]
-        prose.fit_types(doc)
+        prose.fit_types(doc, style)
     rendered = render_docstring(doc, style, width=options.width, indent=ctx.body_indent)
     return Grounded(doc, rendered, tuple(prose.parts), scores)
 
@@ -190,9 +192,12 @@ def grounded_params(
         else:
             description = found.description if found else describe_parameter(param)
         # A type the author wrote is kept where the code has none; a model's guess is not.
-        type_name = one_line(param.annotation) or (found.type_name if keep and found else None)
+        type_name = annotation_text(param.annotation) or (found.type_name if keep and found else None)
         name = documented_name(param)
-        params.append(DocstringParam(["param", name], description, name, type_name, None, None))
+        # New text states the default as the style's guide words it (render); an author's stays as written.
+        default = None if keep and found else shown_default(param)
+        optional = True if param.default is not None and not (keep and found) else None
+        params.append(DocstringParam(["param", name], description, name, type_name, optional, default))
     return params
 
 
@@ -223,7 +228,7 @@ def grounded_results(
         description = prose.result(description, "yields" if ctx.is_generator else "returns")
     elif not keep:
         description = clean_sentence(description)
-    annotation = one_line(ctx.returns_annotation)
+    annotation = annotation_text(ctx.returns_annotation)
     type_name = yield_type(annotation) if ctx.is_generator else annotation
     if not type_name and keep and found and found.is_generator == ctx.is_generator and found.description:
         type_name = found.type_name

@@ -7,6 +7,7 @@ runs these rules over each section it rebuilds.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,12 +24,12 @@ from docucode_hook.precision.confidence import (
     Decision,
     Thresholds,
 )
-from docucode_hook.code.records import FunctionContext, Parameter
+from docucode_hook.code.records import FunctionContext, Parameter, Style
 from docucode_hook.precision.derive import derived_parameter, derived_raise, derived_return, derived_summary, placeholder_text
 from docucode_hook.docstrings.sections import short_name
 from docucode_hook.code.facts import ProseFacts
-from docucode_hook.docstrings.phrasing import documented_name, restates_name
-from docucode_hook.docstrings.render import INDENT
+from docucode_hook.docstrings.phrasing import documented_name, imperative, restates_name, shown_default
+from docucode_hook.docstrings.render import INDENT, summary_room
 from docucode_hook.precision.truth import check_description, check_names, check_parameter, check_repeats, check_summary
 
 
@@ -41,7 +42,8 @@ SECTION_LEFTOVER = re.compile(
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 MAX_LONG_DESCRIPTION = 1500
 # Where a part came from: the backend's text (tidied), text derived from the code, or nothing.
-BACKEND, DERIVED, DROPPED = "backend", "derived", "dropped"
+# ``TODO``: a marker a reviewer must replace (``placeholders = "todo"``, or nothing true to say).
+BACKEND, DERIVED, DROPPED, TODO = "backend", "derived", "dropped", "todo"
 # The columns a wrapped line may spend before its words: a Google entry's continuation is
 # indented twice, the summary shares its line with the opening quotes.
 _WRAP_MARGIN = 2 * len(INDENT)
@@ -61,7 +63,7 @@ class PartOrigin:
     """Where one part of a written docstring came from, and why it is not the backend's text."""
 
     part: str  # "summary", "description", "examples", "param x", "returns", "yields", "raises ValueError"
-    origin: str  # BACKEND, DERIVED or DROPPED
+    origin: str  # BACKEND, DERIVED, DROPPED or TODO
     reason: str = ""
 
 
@@ -87,6 +89,11 @@ class Prose:
     def _placeholder(self, derived: str, what: str) -> str:
         return placeholder_text(derived, what, self.options.placeholders)
 
+    @property
+    def _stand_in(self) -> str:
+        """The origin of what stands in for a part the backend's text could not: derived text or a TODO marker."""
+        return TODO if self.options.placeholders == "todo" else DERIVED
+
     def _unusable(self, text: str) -> str | None:
         """Why a sentence of prose cannot stand anywhere: a loop, an unknown name, a word too long to
         wrap, a doctest prompt (no example comes from a model, even inside a sentence)."""
@@ -109,21 +116,42 @@ class Prose:
         elif restates_name(line, self.ctx.name):
             reason = "restates the name"
         else:
-            reason = _gate_reason(self.decision, SUMMARY) or self._unusable(line)
+            reason = _gate_reason(self.decision, SUMMARY) or self._unusable(line) or self._too_long(line)
         if reason is None:
             verdict = check_summary(line, self.facts)
-            if verdict.kept:
-                self.note("summary", BACKEND)
-                return line
-            reworded = _sentence(verdict.text) if verdict.text else None
-            if reworded and check_summary(reworded, self.facts).kept and not self._unusable(reworded):
-                self.note("summary", BACKEND, f"reworded: {verdict.reason}")
-                return reworded
-            reason = verdict.reason
-        derived = self._placeholder(derived_summary(self.ctx, self.facts), "the summary")
+            reworded = line if verdict.kept else (_sentence(verdict.text) if verdict.text else None)
+            if reworded and not verdict.kept and (not check_summary(reworded, self.facts).kept or self._unusable(reworded)):
+                reworded = None
+            commanding = self._commanding(reworded) if reworded else None
+            if commanding and not self._too_long(commanding):
+                why = [verdict.reason] if not verdict.kept else []
+                why += ["put in the imperative mood"] if commanding != reworded else []
+                self.note("summary", BACKEND, f"reworded: {'; '.join(why)}" if why else "")
+                return commanding
+            reason = verdict.reason if not reworded else "not in the imperative mood"
+        derived = derived_summary(self.ctx, self.facts)
+        if self._too_long(derived) and self.ctx.class_name:
+            # "Check whether the primitive permission aware model admin has ..." names the class by its last word.
+            short = dataclasses.replace(self.ctx, class_name=(re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", self.ctx.class_name) or [self.ctx.class_name])[-1])
+            derived = derived_summary(short, self.facts)
+        derived = self._placeholder(derived, "the summary")
         # The template's summary is the derived one: it stands as the backend wrote it.
-        self.note("summary", *((BACKEND, "") if derived == line else (DERIVED, reason)))
+        self.note("summary", *((BACKEND, "") if derived == line else (self._stand_in, reason)))
         return derived
+
+    def _too_long(self, summary: str) -> str | None:
+        """Why a summary cannot stand: it would not fit on its line (None where it does)."""
+        if self.options.width is None or len(summary) <= summary_room(self.options.width, self.ctx.body_indent):
+            return None
+        return "longer than its line (max-line-length)"
+
+    def _commanding(self, summary: str) -> str | None:
+        """A function's summary as a command (PEP 257; ruff's D401); a property's, a class's or a
+        module's as it is: they read as what they are."""
+        if self.ctx.kind != "function" or self.facts.is_property:
+            return summary
+        commanding = imperative(summary)
+        return commanding if commanding and check_summary(commanding, self.facts).kept else None
 
     def description(self, written: str | None, summary: str) -> str | None:
         """The extended description if it passes the checks and gates, else None (dropped)."""
@@ -156,7 +184,7 @@ class Prose:
         part = f"param {documented_name(param)}"
         reason = "not written"
         if written and written.strip():
-            verdict = check_parameter(param.name, written, [p.name for p in self.ctx.parameters])
+            verdict = check_parameter(param.name, written, [p.name for p in self.ctx.parameters], self.ctx.name)
             text = verdict.text if not verdict.kept else written
             cleaned = clean_sentence(text) if text else None
             if not cleaned:
@@ -168,7 +196,11 @@ class Prose:
                     self.note(part, BACKEND, "" if verdict.kept else verdict.reason)
                     return cleaned
         derived = derived_parameter(param, self.facts)
-        self.note(part, DERIVED, reason)
+        if not derived and shown_default(param) is None:
+            # Nothing true to say and no default to state: a marker, never an empty entry.
+            self.note(part, TODO, f"{reason}; the code says nothing more than the name")
+            return placeholder_text("", f"`{param.name}`", "todo")
+        self.note(part, self._stand_in, reason)
         return self._placeholder(derived, f"`{param.name}`")
 
     def result(self, written: str | None, kind: str) -> str:
@@ -193,17 +225,36 @@ class Prose:
             if reason is None:
                 self.note(part, BACKEND)
                 return cleaned
-        self.note(part, DERIVED, reason)
+        self.note(part, self._stand_in, reason)
         return self._placeholder(derive(), what)
 
-    def fit_types(self, doc: Docstring) -> None:
-        """Leave an entry's type to the signature where its head (``name (type):``) would pass the width."""
+    def fit_types(self, doc: Docstring, style: Style) -> None:
+        """Leave an entry's type to the signature where its head (``name (type):``) would pass the width.
+
+        A Sphinx ``:type x:`` / ``:rtype:`` field continues on indented lines, and pydoclint reads
+        the lines back as one type: there a long type is wrapped, and dropped only when one of its
+        words cannot fit. A Google head or a NumPy type line cannot be broken (pydoclint reads a
+        Google type joined without the space, a NumPy one as two types): a type that passes the
+        width there is left to the signature, and pydoclint reports DOC105/DOC203 (its type
+        check and max-line-length cannot both hold; docs/eval/linters/README.md).
+        """
         if self.options.width is None:
             return
         for meta in doc.meta:
             if isinstance(meta, (DocstringParam, DocstringReturns)) and meta.type_name:
                 name = meta.arg_name if isinstance(meta, DocstringParam) else ""
-                head = len(INDENT) + len(name or "") + len(meta.type_name) + len(" ():  ")
+                if style is Style.SPHINX:
+                    field = len(f":type {name}: ") if name else len(":rtype: ")
+                    words = meta.type_name.split()
+                    fits = field + len(words[0]) <= self.options.width - self.ctx.body_indent and all(
+                        len(INDENT) + len(word) <= self.options.width - self.ctx.body_indent for word in words)
+                    if fits:
+                        continue
+                    self.note(f"type of {name or 'the result'}", DROPPED, "a word of the type would pass max-line-length; the type is in the signature")
+                    meta.type_name = None
+                    continue
+                optional = len(", optional") if getattr(meta, "is_optional", False) else 0
+                head = len(INDENT) + len(name or "") + len(meta.type_name) + optional + len(" ():  ")
                 if self.ctx.body_indent + head > self.options.width:
                     self.note(f"type of {name or 'the result'}", DROPPED, "the entry's head would pass max-line-length; the type is in the signature")
                     meta.type_name = None
@@ -239,6 +290,7 @@ __all__ = [
     "BACKEND",
     "DERIVED",
     "DROPPED",
+    "TODO",
     "MAX_LONG_DESCRIPTION",
     "SECTION_LEFTOVER",
     "GroundingOptions",

@@ -12,7 +12,7 @@ from docstring_parser.numpydoc import NumpydocParser
 from docucode_hook.code.records import FunctionContext, Style
 from docucode_hook.docstrings.sections import DefinitionShape, documented_raises, read_sections, stale_sections
 from docucode_hook.precision.grounding import grounded_params, grounded_raises, return_description
-from docucode_hook.docstrings.phrasing import describe_return, one_line, summarise
+from docucode_hook.docstrings.phrasing import annotation_text, describe_return, one_line, summarise
 from docucode_hook.docstrings.render import render_docstring, render_epydoc_fields
 from docucode_hook.code.syntax import yield_type
 
@@ -106,7 +106,7 @@ def _with_other_params(parsed: Docstring) -> Docstring:
 def _result_parts(parsed: Docstring, ctx: FunctionContext, generator: bool) -> tuple[str, str | None]:
     """(description, type) of a new Returns/Yields entry, reusing the author's text of the other one."""
     found = next((meta for meta in parsed.many_returns if return_description(meta)), None)
-    annotation = one_line(ctx.returns_annotation)
+    annotation = annotation_text(ctx.returns_annotation)
     type_name = yield_type(annotation) if generator else annotation
     return (return_description(found) if found else None) or describe_return(ctx), type_name
 

@@ -28,8 +28,9 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from docucode_hook.docstrings.phrasing import repeated_ngram, restates_name
+from docucode_hook.docstrings.phrasing import repeated_ngram, restates_name, words
 from docucode_hook.code.facts import ProseFacts
+from docucode_hook.docstrings.render import without_default_sentence
 
 
 @dataclass(frozen=True)
@@ -220,11 +221,14 @@ def _noun_phrase(rest: str) -> str | None:
     return phrase[0].upper() + phrase[1:]
 
 
-_DEFAULT_SENTENCE = re.compile(r"\s*\(?Defaults? (?:to|is) [^\n]*$", re.IGNORECASE)
+# "Input to be fine.", "Sequence of values to be percentile.": a small model's pattern that ends a
+# description with a name's word as if it were the purpose; neither grammatical nor true.
+_TO_BE_NAME = re.compile(r"\bto be (\w+)\W*$", re.IGNORECASE)
 
 
-def check_parameter(name: str, description: str, parameters: Sequence[str]) -> Verdict:
-    """Cut a description where it swallows another parameter's entry; replace one that restates the name."""
+def check_parameter(name: str, description: str, parameters: Sequence[str], function: str = "") -> Verdict:
+    """Cut a description where it swallows another parameter's entry; replace one that restates the
+    name, or that ends "to be <a word of the parameter's or the function's name>"."""
     text = description.strip()
     cut = _swallowed_entry(text, [other for other in parameters if other != name])
     reason = ""
@@ -232,9 +236,12 @@ def check_parameter(name: str, description: str, parameters: Sequence[str]) -> V
         text, reason = text[:cut].rstrip(" \t\n,;:"), "swallowed the next parameter's entry"
     # "The catalog. Defaults to None." says no more than the name: the default is the
     # signature's, and the derived text states it again.
-    said = _DEFAULT_SENTENCE.sub("", text).strip()
+    said = without_default_sentence(text)
     if not said or restates_name(said, name):
         return Verdict("replace", reason or "restates the parameter's name")
+    to_be = _TO_BE_NAME.search(said)
+    if to_be and to_be.group(1).lower() in {*words(name), *words(function)} and not to_be.group(1).lower().endswith("ed"):
+        return Verdict("replace", "ends 'to be' and a word of the name")
     if reason:
         return Verdict("replace", reason, text if text.endswith((".", "!", "?")) else f"{text}.")
     return KEEP
