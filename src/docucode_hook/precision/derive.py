@@ -128,7 +128,7 @@ def derived_return(ctx: FunctionContext, facts: ProseFacts) -> str:
     ``self``, or what its name says where the name says it (``get_x``, ``area``; ``is_x``
     answered by booleans); else only that there is a result."""
     expressions = facts.return_expressions
-    if not facts.is_generator and expressions == ("self",):
+    if not facts.is_generator and expressions == ("self",) and not _binds_no_instance(ctx):
         return "The instance itself."
     if not facts.is_generator and len(expressions) == 1:
         said = _describe_expression(expressions[0], ctx)
@@ -137,6 +137,13 @@ def derived_return(ctx: FunctionContext, facts: ProseFacts) -> str:
     if _name_says_the_result(ctx, expressions):
         return describe_return(ctx)
     return "The values." if facts.is_generator else "The result."
+
+
+def _binds_no_instance(ctx: FunctionContext) -> bool:
+    """A classmethod or staticmethod: a ``self`` it returns is a local it built, a new instance
+    (reviewers rated "The instance itself." false for a ``from_dict`` that returns one)."""
+    return any(decorator.split("(", 1)[0].strip().rsplit(".", 1)[-1] in ("classmethod", "staticmethod")
+               for decorator in ctx.decorators)
 
 
 def _name_says_the_result(ctx: FunctionContext, expressions: tuple[str, ...]) -> bool:
