@@ -322,6 +322,9 @@ class CalibrateArgs:
                                       "(issue 22's target on the far set)")
     calibration: str | None = arg(None, help="the review's name in docucode.json, which --explain quotes where "
                                   "a gate is never (default: 'blind review, RUNS')")
+    never: tuple[str, ...] = arg((), append=True, help="a gate (summary, parameter, ...) set to never whatever this "
+                                 "review's curve says: a kind another review, of functions the gates were not chosen "
+                                 "on, found false more often than derived text")
 
 
 def _target(args: CalibrateArgs) -> tuple[Path, Thresholds]:
@@ -336,6 +339,9 @@ def _target(args: CalibrateArgs) -> tuple[Path, Thresholds]:
 def calibrate(args: CalibrateArgs, say: Callable[[str], None] = print) -> Thresholds:
     """Sweep every gate, write ``curve.md`` into ``args.runs`` and the gates into ``docucode.json``."""
     target, before = _target(args)  # a wrong pair of flags fails before any reading
+    unknown = sorted(set(args.never) - set(GATE_FIELDS))
+    if unknown:
+        raise ValueError(f"--never {unknown[0]}: the gates are {', '.join(GATE_FIELDS)}")
     functions = [function for blind in (args.runs / "blind", *args.review)
                  for function in rated_functions(blind, args.runs / "off" / "outputs.jsonl")]
     samples = gate_samples(functions)
@@ -357,10 +363,14 @@ def calibrate(args: CalibrateArgs, say: Callable[[str], None] = print) -> Thresh
             continue
         curve = sweep(kind_samples)
         chosen = choose_threshold(curve, args.max_wrong, args.cap_wrong_at_derived)
+        why = why_chosen(curve, chosen)
+        if name in args.never:
+            kept_here = f"this curve's choice was {gate_value(chosen.threshold):.4f}" if chosen.kept else "so does this curve"
+            chosen, why = curve[-1], f"never: --never (a review of other functions; {kept_here})"
         gates[name] = gate_value(chosen.threshold)
         unit = "functions" if name in (SUMMARY, DESCRIPTION) else "entries"
         shown = NEVER if math.isinf(gates[name]) else f"{gates[name]:.4f}"
-        summary.append(f"| {name} | {shown} | {_share(chosen)} | {_share(curve[-1])} | {why_chosen(curve, chosen)} |")
+        summary.append(f"| {name} | {shown} | {_share(chosen)} | {_share(curve[-1])} | {why} |")
         curves.append(curve_markdown(name, curve, chosen, len(kind_samples), unit))
     thresholds = replace(before, **gates, calibration=calibration)
     path = save_thresholds(target, thresholds)
