@@ -35,3 +35,26 @@ def test_llama_cpp_reads_and_continues_the_test_prompts_as_ct2_float32_does() ->
     # q8_0 rounds every weight: most rows agree, and those that do not part late (recorded: 8 of 12).
     assert by_type["q8_0"].tokens_alike >= by_type["q8_0"].rows // 2
     assert all(first > 0 for first in by_type["q8_0"].first_differences)
+
+
+@requires_engine
+def test_a_merged_fine_tune_reaches_llama_cpp_with_the_tokens_of_its_merged_checkpoint(
+    tiny_model_dir: Path, tiny_adapter_dir: Path, tmp_path: Path
+) -> None:
+    """A team's QLoRA adapter: ``--adapter`` merges it, and llama.cpp runs the merge as CTranslate2 does."""
+    from bench.gguf_agreement import ct2_float32, llama_cpp
+    from train import export
+
+    out = tmp_path / "team.gguf"
+    assert export.main(["--format", "gguf", "--base", str(tiny_model_dir), "--adapter", str(tiny_adapter_dir),
+                        "--out", str(out), "--outtype", "f32"]) == 0
+    merged = tmp_path / "team-hf"
+    assert (merged / "model.safetensors").is_file() and (tmp_path / "Modelfile").is_file()
+    prompts = ["### Code\ndef add(a: int, b: int = 2) -> int:\n    return a + b\n### Docstring\n",
+               "class Stack:\n    def push(self, item):\n        self.items.append(item)\n"]
+    ours = ct2_float32(merged, prompts, 16)
+    theirs = llama_cpp(out, prompts, 16, 2048)
+    assert [row.prompt_ids for row in theirs] == [row.prompt_ids for row in ours]
+    assert theirs == ours and all(row.ids for row in ours)
+    # The adapter changed the model: the base alone continues otherwise.
+    assert ct2_float32(tiny_model_dir, prompts, 16) != ours
