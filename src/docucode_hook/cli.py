@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from docucode_hook import __version__
+from docucode_hook.backends import RepeatedWarning
 from docucode_hook.config import BACKENDS, ConfigError, find_project_root, load_config
 from docucode_hook.pipeline import FileResult, Progress, WrittenDocstring, check_paths, fix_paths
 
@@ -299,6 +300,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # One line per warning, and the caller's warning display restored afterwards.
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
+        # Python's default filter shows a message once per place: a backend's second failure
+        # worded like its first must still be shown.
+        warnings.simplefilter("always", RepeatedWarning)
         return _main(argv)
 
 
@@ -320,6 +324,13 @@ def _main(argv: Sequence[str] | None) -> int:
         config = load_config(args.config, root, _overrides(args))
     except ConfigError as exc:
         parser.error(str(exc))  # exit 2
+    if config.thresholds is not None:  # a bad gates file is a usage error, found before any work
+        from docucode_hook.precision.confidence import ThresholdsError, configured_thresholds
+
+        try:
+            configured_thresholds(config.thresholds)
+        except ThresholdsError as exc:
+            parser.error(str(exc))
 
     from docucode_hook.paths import select_paths
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import difflib
 import sys
 import warnings
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Mapping
 
 if sys.version_info >= (3, 11):
@@ -23,6 +24,9 @@ RUNTIMES = ("auto", "ctranslate2", "transformers")
 RUNTIME_ALIASES = {"numpy": "ctranslate2"}
 # What replaces a part the model is unsure of: text derived from the code, or a marker a reviewer must replace.
 PLACEHOLDERS = ("derived", "todo")
+# How the server backend asks: "chat" (/v1/chat/completions, an instruction-tuned model) or
+# "completions" (/v1/completions with DocuCode's own raw prompt, for DocuCode's models served).
+SERVER_APIS = ("chat", "completions")
 
 
 class ConfigError(Exception):
@@ -37,10 +41,27 @@ class Config:
     adapter: str | None = None
     runtime: str = "auto"  # auto | ctranslate2 | transformers (auto: CTranslate2 for a local Llama)
     offline: bool = False  # pass local_files_only to from_pretrained
-    server_url: str | None = None  # OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1
-    server_model: str | None = None
+    server_url: str | None = None  # the engine's base URL as its docs give it, e.g. http://127.0.0.1:11434
+    # chat by default: the models teams serve are instruction-tuned, and only the chat endpoint
+    # applies their chat template; "completions" is for DocuCode's own models served.
+    server_api: str = "chat"
+    server_model: str | None = None  # None: the one model the server lists at /v1/models
     server_api_key_env: str | None = None  # name of the env var holding the key
-    server_timeout: float = 60.0
+    server_timeout: float = 60.0  # seconds per request
+    # Requests in flight, one function each. An engine that runs one at a time queues the rest,
+    # and a queued request spends its timeout waiting: raise it to the engine's parallel slots.
+    server_concurrency: int = 2
+    # A chat answer holds whole sections (and a reasoning model's thinking): more than max-new-tokens.
+    server_max_tokens: int = 400
+    server_context: int = 0  # the served context in tokens; 0: ask the engine (else prompts are not fitted)
+    server_seed: int = 0
+    server_retry_budget: float = 20.0  # seconds a run may wait on 429/503 answers, all requests together
+    server_max_failures: int = 3  # failures in a row after which a run stops asking the server
+    # Engine-specific fields merged into every request body (e.g. {top_k = 1}).
+    server_options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    # The confidence gates of the model in use: a docucode.json path or an inline table; None:
+    # the model's own (the shipped model's, or a model directory's docucode.json), else no gate.
+    thresholds: str | Mapping[str, Any] | None = None
     batch_size: int = 16  # a commit's functions in one batch: a batch costs its slowest row's steps
     max_new_tokens: int = 96  # a summary and a few parameter lines; longer is mostly loops
     cache: bool = True
@@ -80,6 +101,18 @@ _FIELDS = {f.name: f for f in fields(Config)}
 
 def _coerce(name: str, value: Any) -> Any:
     default = _FIELDS[name].default
+    if name == "server_options":
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"server_options must be a table of request fields (got {value!r})")
+        return MappingProxyType(dict(value))
+    if name == "thresholds":
+        if value is not None and not isinstance(value, (str, Mapping)):
+            raise ConfigError(f"thresholds must be a docucode.json path or a table (got {value!r})")
+        return MappingProxyType(dict(value)) if isinstance(value, Mapping) else value
+    if name == "server_api":
+        if value not in SERVER_APIS:
+            raise ConfigError(f"server_api must be one of {', '.join(SERVER_APIS)} (got {value!r})")
+        return value
     if name == "style":
         if isinstance(value, Style):  # Config.replace passes the enum; str() of it is "Style.GOOGLE"
             return value
@@ -150,6 +183,12 @@ def load_mapping(raw: Mapping[str, Any]) -> Config:
         raise ConfigError("comment_threshold must be at least 1 (0 would comment trivial lines)")
     if config.backend == "server" and not config.server_url:
         raise ConfigError("backend 'server' needs server_url")
+    if config.server_concurrency < 1:
+        raise ConfigError("server_concurrency must be at least 1")
+    if config.server_max_tokens < 1:
+        raise ConfigError("server_max_tokens must be at least 1")
+    if config.server_max_failures < 1:
+        raise ConfigError("server_max_failures must be at least 1")
     return config
 
 
@@ -176,7 +215,11 @@ def load_config(config_file: Path | None, root: Path, overrides: Mapping[str, An
         # A dedicated docucode.toml may hold the options at top level.
         raw = data.get("tool", {}).get("docucode", data if path.name != "pyproject.toml" else {})
     merged = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
-    return load_mapping(merged)
+    config = load_mapping(merged)
+    if isinstance(config.thresholds, str):
+        # A relative path is read from where the configuration is, not from where the hook runs.
+        return config.replace(thresholds=str(path.parent.resolve() / Path(config.thresholds).expanduser()))
+    return config
 
 
 __all__ = [
@@ -184,6 +227,7 @@ __all__ = [
     "PLACEHOLDERS",
     "RUNTIMES",
     "RUNTIME_ALIASES",
+    "SERVER_APIS",
     "Config",
     "ConfigError",
     "find_project_root",

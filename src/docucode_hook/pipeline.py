@@ -152,22 +152,49 @@ def _load_backend(config: Config) -> Backend:
         return get_backend(config.replace(backend="template"))
 
 
-def _thresholds(config: Config, backend: Backend | None) -> Thresholds:
-    """The confidence gates shipped in the model's directory (``docucode.json``); defaults otherwise."""
-    from docucode_hook.precision.confidence import Thresholds, ThresholdsError, load_thresholds
+def confidence_gates(config: Config, backend: Backend | None) -> Thresholds:
+    """The confidence gates of the model that writes: the ones calibrated for it, or none.
 
-    if backend is None or backend.name != "model":
-        return Thresholds()
-    from docucode_hook.backends.loading import resolve_model
+    The ``thresholds`` option when set; else the shipped model's (``docucode.json`` in its
+    directory) where the shipped model writes, run here without adapter or served under its
+    name; else a local model directory's own ``docucode.json``; else no gate: thresholds
+    calibrated for one model say nothing about another's log-probabilities.
+    """
+    from docucode_hook.precision.confidence import (
+        NO_GATES,
+        THRESHOLDS_FILE,
+        Thresholds,
+        ThresholdsError,
+        configured_thresholds,
+        load_thresholds,
+    )
+
+    if backend is None or backend.name == "template":
+        return Thresholds()  # no log-probabilities: no gate reads them
+    from docucode_hook.backends.loading import DEFAULT_MODEL_DIR, resolve_model
 
     try:
+        if config.thresholds is not None:
+            return configured_thresholds(config.thresholds)
+        if backend.name == "server":
+            from docucode_hook.backends.served import serves_shipped_model
+            from docucode_hook.backends.server import ServerBackend, ServerError
+
+            try:
+                shipped = isinstance(backend, ServerBackend) and serves_shipped_model(backend.model_id())
+            except ServerError:  # the backend reports it, and writes nothing to gate
+                return NO_GATES
+            return load_thresholds(DEFAULT_MODEL_DIR) if shipped else NO_GATES
+        if config.adapter:  # an adapter makes another model than the one its base was calibrated for
+            return NO_GATES
         ref, local = resolve_model(config.model)
-        return load_thresholds(ref if local else None)
+        if local and (Path(ref) / THRESHOLDS_FILE).is_file():
+            return load_thresholds(ref)
     except ThresholdsError as exc:
-        warnings.warn(f"{exc}; using the default confidence thresholds", stacklevel=2)
+        warnings.warn(f"{exc}; no confidence gate applies", stacklevel=2)
     except Exception:  # the backend itself reports a model it cannot load
         pass
-    return Thresholds()
+    return NO_GATES
 
 
 def _texts_for(
@@ -181,7 +208,7 @@ def _texts_for(
     from docucode_hook.precision.prose import GroundingOptions
     from docucode_hook.precision.refresh import refresh_sections
 
-    options = GroundingOptions(config.max_line_length, config.placeholders, _thresholds(config, backend))
+    options = GroundingOptions(config.max_line_length, config.placeholders, confidence_gates(config, backend))
 
     fresh = [t.context for t in targets if t.reason == "missing"]
     cache = DocstringCache() if config.cache else None

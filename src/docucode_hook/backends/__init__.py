@@ -33,6 +33,11 @@ class Generation:
     token_logprobs: tuple[tuple[int, float], ...] = ()
 
 
+class RepeatedWarning(UserWarning):
+    """A backend's warning that is shown every time it is issued (the CLI sets "always" for it):
+    Python's default filter shows a message once per place, and two batches may fail alike."""
+
+
 class Backend(Protocol):
     name: str
 

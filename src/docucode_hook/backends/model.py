@@ -3,7 +3,6 @@ transformers, 4-bit NF4 on CUDA; batched greedy decoding."""
 
 from __future__ import annotations
 
-import bisect
 import time
 import warnings
 from pathlib import Path
@@ -14,6 +13,7 @@ from docucode_hook.backends.convert import QUANTIZATION as CT2_COMPUTE_TYPE
 from docucode_hook.backends.convert import is_ct2_model
 from docucode_hook.backends.loading import LoadedModel, ModelLoadError, ct2_unsuitable, load_ct2_model, load_model, resolve_adapter, resolve_model
 from docucode_hook.backends.digest import directory_digest
+from docucode_hook.backends.logprobs import place_logprobs
 from docucode_hook.config import Config
 from docucode_hook.code.records import FunctionContext, Style
 from docucode_hook.backends.prompt import COMMENT_TASK, PROMPT_VERSION, Prompt, build_prompt, fit_prompt
@@ -158,24 +158,14 @@ _LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 def to_generation(prompt: Prompt, raw: str, starts: Sequence[int], logprobs: Sequence[float]) -> Generation | None:
     """The cut text of a raw completion, with the log-probability of each token that survives in it.
 
-    ``starts[k]`` is where token k's text starts in ``raw``. A token with no text of its own
-    (the first bytes of a character split across tokens) shares the next token's offset.
+    ``starts[k]`` is where token k's text starts in ``raw`` (see ``logprobs.place_logprobs``).
     """
     text = cut(prompt, raw)
     if text is None:
         return None
     if not logprobs:
         return Generation(text)
-    origins = char_origins(raw, text)
-    ends = [len(raw)] * len(starts)
-    for k in range(len(starts) - 2, -1, -1):  # the next start past this one
-        ends[k] = starts[k + 1] if starts[k + 1] > starts[k] else ends[k + 1]
-    kept = []
-    for start, end, logprob in zip(starts, ends, logprobs):
-        first = bisect.bisect_left(origins, start)
-        if first < len(origins) and origins[first] < end:
-            kept.append((first, float(logprob)))
-    return Generation(text, tuple(kept))
+    return Generation(text, place_logprobs(char_origins(raw, text), len(raw), starts, logprobs))
 
 
 def token_starts(prefixes: Sequence[str]) -> list[int]:

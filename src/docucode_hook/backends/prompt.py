@@ -25,6 +25,7 @@ DEFAULT_BUDGET_CHARS = 2400
 MAX_IMPORTS = 12
 MAX_CALLS = 16
 TRUNCATED = "    ...  # truncated"
+INSTRUCTION_HEADER = "### Instruction\n"
 CODE_HEADER = "### Code\n"
 CONTEXT_HEADER = "### Context\n"
 ANSWER_HEADER = "\n### Docstring\n"
@@ -83,9 +84,14 @@ def _context_lines(ctx: FunctionContext) -> list[str]:
     return lines
 
 
+def style_name(style: Style) -> str:
+    """How the instruction names a style: "Google", "NumPy", "Sphinx"."""
+    return _STYLE_NAMES[style]
+
+
 def _instruction(ctx: FunctionContext, style: Style) -> str:
     kind = {"function": "method" if ctx.is_method else "function"}.get(ctx.kind, ctx.kind)
-    return f"### Instruction\nWrite a {_STYLE_NAMES[style]}-style docstring for the Python {kind} `{ctx.qualname}`.\n"
+    return f"{INSTRUCTION_HEADER}Write a {style_name(style)}-style docstring for the Python {kind} `{ctx.qualname}`.\n"
 
 
 def _truncate_code(code: str, signature_lines: int, budget: int) -> str:
@@ -233,7 +239,7 @@ def _truncate_marked(code: str, budget: int) -> str:
 
 
 def _comment_instruction(qualname: str) -> str:
-    return f"### Instruction\nWrite a one-line comment for the marked block in the Python function `{qualname}`.\n"
+    return f"{INSTRUCTION_HEADER}Write a one-line comment for the marked block in the Python function `{qualname}`.\n"
 
 
 def build_comment_prompt(

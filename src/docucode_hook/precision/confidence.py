@@ -19,7 +19,11 @@ The thresholds ship in the model directory, in ``docucode.json`` beside ``config
     {"thresholds": {"summary": 0.35, "description": 0.5, "parameter": 0.3, "result": 0.3,
                     "exception": 0.3, "weight": 0.5}}
 
-Missing keys, or a missing file, take the defaults of ``Thresholds``.
+Missing keys, or a missing file, take the defaults of ``Thresholds``. Gates belong to the
+model they were calibrated for (the pipeline picks them, ``pipeline.confidence_gates``): a
+model without calibrated gates runs with ``NO_GATES`` unless the ``thresholds`` option names
+its own (``configured_thresholds``: a file or an inline table, where an unnamed gate lets
+every score pass).
 """
 
 from __future__ import annotations
@@ -27,9 +31,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 from docucode_hook.docstrings.sections import short_name
 from docucode_hook.docstrings.phrasing import FILLER, words
@@ -76,6 +81,32 @@ class ThresholdsError(ValueError):
     """A ``docucode.json`` that cannot be read; str(e) names the file and the reason."""
 
 
+# Every score passes: a model nobody calibrated gates for keeps its text (the truth checks still apply).
+NO_GATES = Thresholds(summary=0.0, description=0.0, parameter=0.0, result=0.0, exception=0.0)
+
+
+def parse_thresholds(raw: Any, source: str, base: Thresholds = Thresholds()) -> Thresholds:
+    """Thresholds from a ``{"summary": 0.6, ...}`` mapping, keys missing from it taken from ``base``;
+    ``source`` names where it came from in the error."""
+    known = {field.name for field in fields(Thresholds)}
+    if not isinstance(raw, Mapping) or set(raw) - known:
+        raise ThresholdsError(f"{source}: 'thresholds' keys must be among {', '.join(sorted(known))}")
+    for key, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise ThresholdsError(f"{source}: thresholds.{key} must be a number from 0 to 1 (got {value!r})")
+    return replace(base, **{key: float(value) for key, value in raw.items()})
+
+
+def _read_thresholds_file(path: Path, base: Thresholds) -> Thresholds:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8")).get("thresholds", {})
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as exc:
+        raise ThresholdsError(f"{path}: not a JSON object with a 'thresholds' object ({exc})") from None
+    except OSError as exc:
+        raise ThresholdsError(f"{path}: cannot be read ({exc.strerror})") from None
+    return parse_thresholds(raw, str(path), base)
+
+
 def load_thresholds(model_dir: str | Path | None) -> Thresholds:
     """The thresholds in ``model_dir/docucode.json``; the defaults when there is no such file."""
     if model_dir is None:
@@ -83,17 +114,22 @@ def load_thresholds(model_dir: str | Path | None) -> Thresholds:
     path = Path(model_dir) / THRESHOLDS_FILE
     if not path.is_file():
         return Thresholds()
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8")).get("thresholds", {})
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as exc:
-        raise ThresholdsError(f"{path}: not a JSON object with a 'thresholds' object ({exc})") from None
-    known = {field.name for field in fields(Thresholds)}
-    if not isinstance(raw, dict) or set(raw) - known:
-        raise ThresholdsError(f"{path}: 'thresholds' keys must be among {', '.join(sorted(known))}")
-    for key, value in raw.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise ThresholdsError(f"{path}: thresholds.{key} must be a number from 0 to 1 (got {value!r})")
-    return Thresholds(**{key: float(value) for key, value in raw.items()})
+    return _read_thresholds_file(path, Thresholds())
+
+
+def configured_thresholds(value: str | Path | Mapping[str, Any]) -> Thresholds:
+    """The ``thresholds`` option: a ``docucode.json`` (or the directory holding one), or an inline table.
+
+    A gate it does not name lets every score pass: only calibrated gates drop a model's text.
+    """
+    if isinstance(value, Mapping):
+        return parse_thresholds(value, "[tool.docucode] thresholds", NO_GATES)
+    path = Path(value)
+    if path.is_dir():
+        path = path / THRESHOLDS_FILE
+    if not path.is_file():
+        raise ThresholdsError(f"{path}: thresholds file not found")
+    return _read_thresholds_file(path, NO_GATES)
 
 
 @dataclass(frozen=True)
@@ -312,14 +348,17 @@ __all__ = [
     "PartScore",
     "SUMMARY",
     "Span",
+    "NO_GATES",
     "THRESHOLDS_FILE",
     "Thresholds",
     "ThresholdsError",
     "code_identifiers",
+    "configured_thresholds",
     "decide",
     "gate_name",
     "lexical_support",
     "load_thresholds",
+    "parse_thresholds",
     "part_spans",
     "score_parts",
     "span_logprobs",
