@@ -14,7 +14,7 @@ gguf = pytest.importorskip("gguf", reason="the gguf extra is not installed (pip 
 
 from docucode_hook.backends.convert import load_arrays, read_config  # noqa: E402
 from docucode_hook.backends.loading import DEFAULT_MODEL_DIR  # noqa: E402
-from docucode_hook.backends.model import STOP_STRINGS  # noqa: E402
+from docucode_hook.backends.server import COMPLETION_STOPS  # noqa: E402
 from train import export  # noqa: E402
 from train.gguf_file import modelfile_text, rope_rows_interleaved  # noqa: E402
 
@@ -159,11 +159,14 @@ def test_the_modelfile_runs_the_file_beside_it_as_the_hook_decodes(exported: Pat
     assert values["TEMPLATE"] == ["{{ .Prompt }}"]  # the hook's own prompt, raw
     assert values["temperature"] == ["0"] and values["top_k"] == ["1"] and values["repeat_penalty"] == ["1"]
     assert values["num_ctx"] == [str(read_config(DEFAULT_MODEL_DIR)["max_position_embeddings"])]
-    assert tuple(values["stop"]) == STOP_STRINGS
+    # The stops the server backend sends with a completion: not the closing quotes, which would
+    # stop a model that opens its answer with them before a word (the hook cuts there itself).
+    assert tuple(values["stop"]) == COMPLETION_STOPS and COMPLETION_STOPS
 
 
-def test_a_stop_string_the_modelfile_format_cannot_hold_is_refused() -> None:
-    assert 'PARAMETER stop """x"y"""' in modelfile_text("m.gguf", ('x"y',), 512, 96)
+def test_stop_strings_with_quotes_are_written_as_the_modelfile_format_reads_them() -> None:
+    written = read_modelfile(modelfile_text("m.gguf", ('x"y', '"""', "\n### "), 512, 96))
+    assert [value for name, value in written if name == "stop"] == ['x"y', '"""', "\n### "]
     with pytest.raises(ValueError, match="cannot be written"):
         modelfile_text("m.gguf", ('a""" b',), 512, 96)
 

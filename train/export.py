@@ -30,7 +30,7 @@ from typing import Sequence
 from docucode_hook.backends.convert import QUANTIZATION, ConversionError, convert_to_ct2, read_config, unconvertible_reason
 from docucode_hook.backends.loading import DEFAULT_MODEL_DIR
 from docucode_hook.config import Config
-from docucode_hook.backends.model import STOP_STRINGS
+from docucode_hook.backends.server import COMPLETION_STOPS
 
 from train.gguf_file import DEFAULT_OUTTYPE, MODELFILE, OUTTYPES, GGUFExportError, gguf_unsupported_reason
 
@@ -143,7 +143,7 @@ def _export_gguf(args: ExportArgs) -> Exported:
         raise UsageError(str(exc)) from None
     context = int(read_config(source).get("max_position_embeddings") or 2048)
     modelfile = written.parent / MODELFILE
-    text = modelfile_text(written.name, STOP_STRINGS, context, Config().max_new_tokens)
+    text = modelfile_text(written.name, COMPLETION_STOPS, context, Config().max_new_tokens)
     modelfile.write_text(text, encoding="utf-8")
     return Exported(source, written, modelfile)
 

@@ -4,7 +4,7 @@ The HF directory stays the canonical checkpoint; like the CTranslate2 conversion
 (``docucode_hook.backends.convert``), this reads its safetensors and ``tokenizer.json`` as they
 are, so exporting the shipped model needs no torch (``pip install 'docucode[gguf]'``). Beside
 the GGUF file goes an Ollama ``Modelfile`` that runs it the way the hook prompts it: the raw
-prompt in, greedy, no repeat penalty, the hook's stop strings.
+prompt in, greedy, no repeat penalty, the server backend's stop strings for completions.
 """
 
 from __future__ import annotations
