@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from docucode_hook.cpus import usable_cpus
-
 ROOT = Path(__file__).resolve().parents[1]
 ENGINE_PYTHON = ROOT / ".venv-llama" / "bin" / "python"
 WORKER = ROOT / "bench" / "llama_greedy.py"
@@ -79,8 +77,7 @@ def ct2_float32(model_dir: Path | None, prompts: Sequence[str], max_new_tokens: 
 
 def llama_cpp(gguf_path: Path, prompts: Sequence[str], max_new_tokens: int, n_ctx: int) -> list[Greedy]:
     """llama.cpp's greedy ids, from the engine's venv (``bench/llama_greedy.py``)."""
-    request = {"model": str(gguf_path), "prompts": list(prompts), "max_new_tokens": max_new_tokens, "n_ctx": n_ctx,
-               "threads": usable_cpus()}
+    request = {"model": str(gguf_path), "prompts": list(prompts), "max_new_tokens": max_new_tokens, "n_ctx": n_ctx}
     done = subprocess.run([str(ENGINE_PYTHON), str(WORKER)], input=json.dumps(request), capture_output=True,
                           text=True, check=True)
     return [Greedy(tuple(row["prompt_ids"]), tuple(row["ids"])) for row in json.loads(done.stdout)]
