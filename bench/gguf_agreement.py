@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-ROOT = Path(__file__).resolve().parents[1]
-ENGINE_PYTHON = ROOT / ".venv-llama" / "bin" / "python"
-WORKER = ROOT / "bench" / "llama_greedy.py"
+from bench.llama_engine import ENGINE_PYTHON
+
+WORKER = Path(__file__).with_name("llama_greedy.py")
 
 
 @dataclass(frozen=True)
