@@ -29,9 +29,8 @@ from typing import Sequence
 
 from docucode_hook.backends.convert import QUANTIZATION, ConversionError, convert_to_ct2, read_config, unconvertible_reason
 from docucode_hook.backends.loading import DEFAULT_MODEL_DIR
-from docucode_hook.config import Config
 from docucode_hook.backends.server import COMPLETION_STOPS
-
+from docucode_hook.config import Config
 from train.gguf_file import DEFAULT_OUTTYPE, MODELFILE, OUTTYPES, GGUFExportError, gguf_unsupported_reason
 
 FORMATS = ("ct2", "gguf")
