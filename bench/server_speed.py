@@ -36,11 +36,16 @@ from bench.throughput import bench_contexts
 CONCURRENCY = (1, 2, 4)
 
 
+# The context the server runs the model with (--n_ctx), given as README's configuration gives it:
+# llama-cpp-python's server does not say it, and an unfitted prompt over it is refused (HTTP 400).
+SERVED_CONTEXT = 512
+
+
 def server_config(url: str, concurrency: int) -> Any:
     from docucode_hook.config import Config
 
     return Config(backend="server", server_url=url, server_api="completions", server_concurrency=concurrency,
-                  cache=False)
+                  server_context=SERVED_CONTEXT, cache=False)
 
 
 def timed_generate(backend: Any, contexts: Sequence[Any]) -> tuple[float, list[Any]]:
@@ -97,7 +102,8 @@ def latency(url: str, repeat: int) -> dict[str, list[float]]:
     (work / "hook").mkdir()
     rev = snapshot_hook_repo(work / "hook", env)
     configs = {"llama.cpp server (completions)":
-               f'[tool.docucode]\nbackend = "server"\nserver-url = "{url}"\nserver-api = "completions"\n',
+               (f'[tool.docucode]\nbackend = "server"\nserver-url = "{url}"\nserver-api = "completions"\n'
+                f"server-context = {SERVED_CONTEXT}\n"),
                "shipped model, CTranslate2 int8": "[tool.docucode]\n"}
     repos = {}
     for index, (name, config) in enumerate(configs.items()):
@@ -151,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     contexts = bench_contexts(args.functions)
     with tempfile.TemporaryDirectory() as directory:
         model = write_gguf(DEFAULT_MODEL_DIR, Path(directory) / f"docucode-small-{args.outtype}.gguf", args.outtype)
-        with llama_server(model, "--n_ctx", "512") as served:
+        with llama_server(model, "--n_ctx", str(SERVED_CONTEXT)) as served:
             rows = throughput(served.url, contexts)
             walls = latency(served.url.removesuffix("/v1"), args.repeat)
     print(f"{platform.node()} ({os.cpu_count()} CPUs), {time.strftime('%Y-%m-%d')}, {len(contexts)} functions\n")
