@@ -114,3 +114,77 @@ def test_sheets_list_the_entries_and_the_tally_counts_their_ratings(tmp_path: Pa
     (out / "ratings-1.csv").write_text("id,summary,description,entries,accepted,note\n1,correct,none,returns=great,no,\n")
     with pytest.raises(SystemExit):
         blind_review.main(["tally", "--out", str(out)])
+
+
+@pytest.fixture()
+def side_by_side_dir(tmp_path: Path) -> Path:
+    # Four functions; runs a and b wrote f0's docstring alike, and every run wrote f3's alike.
+    functions = [(f"pkg/m{i}.py", f"f{i}", f"def f{i}(x):\n    return x * {i}\n") for i in range(4)]
+    data = _jsonl(tmp_path / "sample.jsonl", [
+        {"path": p, "qualname": q, "code_snippet": c, "completion": f"Multiply x by {i}, the package's way."}
+        for i, (p, q, c) in enumerate(functions)
+    ])
+    same = "Multiply x by 3, the package's way."
+    run_a = _jsonl(tmp_path / "a.jsonl", [
+        {"path": p, "qualname": q, "grounded": same if i == 3 else f"Scale x by {i}."} for i, (p, q, _) in enumerate(functions)])
+    run_b = _jsonl(tmp_path / "b.jsonl", [
+        {"path": p, "qualname": q, "grounded": same if i == 3 else "Scale x by 0." if i == 0 else "Return the f."}
+        for i, (p, q, _) in enumerate(functions)])
+    out = tmp_path / "blind"
+    assert blind_review.main(["sheets", "--data", str(data), "--run", f"alpha={run_a}", "--run", f"beta={run_b}",
+                              "--reference", "ceiling", "--side-by-side", "--sample", "4", "--seed", "3",
+                              "--sheets", "2", "--out", str(out)]) == 0
+    return out
+
+
+def _key_rows(directory: Path) -> list[dict[str, str]]:
+    with (directory / "key.csv").open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_side_by_side_shows_each_function_once_with_every_systems_text_once(side_by_side_dir: Path) -> None:
+    sheets = [(side_by_side_dir / f"sheet-{k}.md").read_text(encoding="utf-8") for k in (1, 2)]
+    text = "".join(sheets)
+    for i in range(4):
+        assert text.count(f"def f{i}(x):") == 1  # the code once, its docstrings under it
+        assert sum(f"def f{i}(x):" in sheet for sheet in sheets) == 1  # a function is never split over sheets
+    assert all(sheet.count("def f") >= 1 for sheet in sheets)
+    assert "alpha" not in text and "beta" not in text and "ceiling" not in text
+    assert text.count("Multiply x by 3, the package's way.") == 1  # three systems, one text, one item
+    assert text.count("Scale x by 0.") == 1 and text.count("Multiply x by 0, the package's way.") == 1
+    key = _key_rows(side_by_side_dir)
+    systems: dict[tuple[str, str], set[str]] = {}
+    for row in key:
+        systems.setdefault((row["qualname"], row["id"]), set()).add(row["system"])
+    by_function: dict[str, list[set[str]]] = {}
+    for (qualname, _), names in systems.items():
+        by_function.setdefault(qualname, []).append(names)
+    assert sorted(map(sorted, by_function["f0"])) == [["alpha", "beta"], ["ceiling"]]
+    assert by_function["f3"] == [{"alpha", "beta", "ceiling"}]
+    assert sorted(map(sorted, by_function["f1"])) == [["alpha"], ["beta"], ["ceiling"]]
+    assert text.count("### Item ") == len({row["id"] for row in key}) == 2 + 3 + 3 + 1
+    ids = [int(row["id"]) for row in key]
+    assert sorted(set(ids)) == list(range(1, 10))
+
+
+def test_tally_counts_a_shared_item_for_every_system_that_wrote_it(side_by_side_dir: Path) -> None:
+    key = _key_rows(side_by_side_dir)
+    ids = sorted({int(row["id"]) for row in key})
+    shared = {row["id"] for row in key if row["qualname"] == "f0" and row["system"] == "alpha"}
+    rows = ["id,summary,description,entries,accepted,note"]
+    rows += [f"{i},{'wrong' if str(i) in shared else 'correct'},none,,{'no' if str(i) in shared else 'as-is'}," for i in ids]
+    (side_by_side_dir / "ratings-1.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert blind_review.main(["tally", "--out", str(side_by_side_dir)]) == 0
+    table = json.loads((side_by_side_dir / "tally.json").read_text(encoding="utf-8"))
+    assert table["alpha"]["items"] == table["beta"]["items"] == table["ceiling"]["items"] == 4
+    assert table["alpha"]["wrong"] == table["beta"]["wrong"] == 25 and table["ceiling"]["wrong"] == 0
+
+
+def test_a_reference_that_is_also_a_run_name_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = _jsonl(tmp_path / "d.jsonl", [{"path": "a.py", "qualname": "f", "code_snippet": "def f(): pass\n",
+                                          "completion": "Do f."}])
+    run = _jsonl(tmp_path / "r.jsonl", [{"path": "a.py", "qualname": "f", "grounded": "Do f."}])
+    with pytest.raises(SystemExit):
+        blind_review.main(["sheets", "--data", str(data), "--run", f"r={run}", "--reference", "r", "--sample", "1",
+                           "--out", str(tmp_path / "o")])
+    assert "--reference 'r' is also the name of a --run" in capsys.readouterr().err

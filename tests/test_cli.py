@@ -402,7 +402,8 @@ def test_explain_says_where_each_part_came_from(project, capsys):
     (project / "gen.py").write_text("def numbers(limit: int):\n    for n in range(limit):\n        yield n\n")
     assert main(["--diff", "--explain", "gen.py"]) == 1
     err = capsys.readouterr().err.splitlines()
-    assert err[:4] == [
+    assert err[:5] == [
+        "  style google: the default: nothing declares a style and no docstring shows one",
         "  gen.py:1 numbers",
         "    summary: template",
         "    param limit: derived (restates the parameter's name)",

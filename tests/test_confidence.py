@@ -14,13 +14,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from docucode_hook.precision.confidence import (
+    NEVER,
     PartScore,
     Thresholds,
     ThresholdsError,
     decide,
+    is_gate_reason,
     lexical_support,
     load_thresholds,
     part_spans,
+    save_thresholds,
     score_parts,
     span_logprobs,
 )
@@ -133,7 +136,8 @@ def test_decide_gates_each_part() -> None:
     scores = score_parts(TEXT, _logprobs(TEXT, "Banana.", -4.0), ["amount", "rate"], CODE)
     decision = decide(scores, Thresholds())
     assert set(decision.reasons) == {"description", "param:rate"}
-    assert all(reason.startswith(f"{part} score ") and "below" in reason for part, reason in decision.reasons.items())
+    assert all(reason.startswith(f"model unsure: {part} score ") and "below" in reason
+               for part, reason in decision.reasons.items())
     lenient = decide(scores, Thresholds(summary=0, description=0, parameter=0))
     assert not lenient.reasons
     strict = decide({"summary": PartScore("summary", "x", -9.0, -9.0, 0.0, 0.01)}, Thresholds())
@@ -155,6 +159,38 @@ def test_thresholds_from_the_model_directory(tmp_path: Path) -> None:
         load_thresholds(tmp_path)
     (tmp_path / "docucode.json").write_text("{not json")
     with pytest.raises(ThresholdsError, match="docucode.json: not a JSON object"):
+        load_thresholds(tmp_path)
+
+
+def test_a_gate_of_never_takes_every_part_of_its_kind_and_says_why(tmp_path: Path) -> None:
+    # What train.calibrate writes where the model's part was not rated above derived text at any score.
+    shipped = Thresholds(summary=math.inf, exception=math.inf, parameter=0.62, calibration="far-set review")
+    path = save_thresholds(tmp_path, shipped)
+    written = json.loads(path.read_text(encoding="utf-8"))
+    assert written["thresholds"]["summary"] == written["thresholds"]["exception"] == NEVER
+    assert written["calibration"] == "far-set review"
+    assert load_thresholds(tmp_path) == shipped
+    # Even a perfect score does not pass a gate of never; a gate of 1 still lets it through.
+    perfect = {part: PartScore(part, "x", 0.0, 0.0, 1.0, 1.0) for part in ("summary", "raises:KeyError", "param:x")}
+    reasons = decide(perfect, shipped).reasons
+    assert reasons == {"summary": "the model does not write summaries: far-set review",
+                       "raises:KeyError": "the model does not write Raises descriptions: far-set review"}
+    assert all(is_gate_reason(reason) for reason in reasons.values())
+    assert not decide(perfect, Thresholds(summary=1.0, exception=1.0)).reasons
+    # Without a calibration note the reason stands alone.
+    assert decide(perfect, Thresholds(summary=math.inf)).reasons["summary"] == "the model does not write summaries"
+    # A score just under its gate says so in as many digits as it takes.
+    close = {"result": PartScore("result", "x", -0.1, -0.1, 0.9, 0.8815)}
+    assert decide(close, Thresholds(result=0.8821)).reasons["result"] == "model unsure: result score 0.8815 below 0.8821"
+    # "never" is for gates only; the weight is a share.
+    (tmp_path / "docucode.json").write_text(json.dumps({"thresholds": {"weight": "never"}}))
+    with pytest.raises(ThresholdsError, match=r"thresholds.weight must be a number from 0 to 1 \(got 'never'\)"):
+        load_thresholds(tmp_path)
+    (tmp_path / "docucode.json").write_text(json.dumps({"thresholds": {"summary": "nevermore"}}))
+    with pytest.raises(ThresholdsError, match=r'thresholds.summary must be a number from 0 to 1 or "never"'):
+        load_thresholds(tmp_path)
+    (tmp_path / "docucode.json").write_text(json.dumps({"thresholds": {}, "calibration": 3}))
+    with pytest.raises(ThresholdsError, match="'calibration' must be a string"):
         load_thresholds(tmp_path)
 
 

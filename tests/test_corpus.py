@@ -120,3 +120,45 @@ def test_main_appends_to_the_manifest_and_a_rerun_adds_nothing(tmp_path: Path) -
     assert corpus.main(["--cache", str(cache), "--packages", str(listing), "--limit", "2", "--jobs", "1"]) == 0
     assert len((cache / "manifest.jsonl").read_text().splitlines()) == 2
     assert [p.name for p in corpus.read_package_list(listing)] == ["types-six", "google-cloud-storage", "requests"]
+
+
+@pytest.mark.parametrize(
+    ("wheel", "pure"),
+    [
+        ("six-1.17.0-py2.py3-none-any.whl", True),
+        ("attrs-25.1.0-py3-none-any.whl", True),
+        ("pkg-1.0-1build-py3-none-any.whl", True),  # a build tag adds a dash
+        ("numpy-2.3.0-cp312-cp312-manylinux_2_28_x86_64.whl", False),
+        ("cffi-1.17.1-cp311-abi3-any.whl", False),  # any platform, but built for an ABI
+        ("pkg-1.0-py3-none-win_amd64.whl", False),
+        ("pkg-1.0.tar.gz", False),
+        ("", False),  # no wheel recorded (an older manifest line)
+    ],
+)
+def test_is_pure_python_reads_the_wheel_tags(wheel: str, pure: bool) -> None:
+    assert corpus.is_pure_python(wheel) is pure
+
+
+def test_canonical_name_ignores_case_and_separators() -> None:
+    assert {corpus.canonical_name(n) for n in ("Foo_Bar", "foo.bar", "FOO--bar", "foo-bar")} == {"foo-bar"}
+
+
+def test_an_older_manifest_line_without_the_wheel_still_reads(tmp_path: Path) -> None:
+    line = {"rank": 2, "name": "packaging", "version": "26.3", "kept": True, "reason": "kept", "licence": "Apache-2.0"}
+    (tmp_path / "manifest.jsonl").write_text(json.dumps(line) + "\n")
+    assert read_manifest(tmp_path / "manifest.jsonl")["packaging"].wheel == ""
+
+
+def test_fetch_package_records_the_wheel_pip_chose(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Real pip, offline: the wheel is served from a local folder instead of the package index.
+    links = tmp_path / "links"
+    links.mkdir()
+    make_wheel(links / "far_pkg-1.0-py3-none-any.whl", "far_pkg", {"far_pkg/__init__.py": FUNCTION})
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(links))
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    outcome = corpus.fetch_package(Package(9001, "far-pkg", "1.0"), cache)
+    assert (outcome.kept, outcome.licence, outcome.wheel) == (True, "MIT", "far_pkg-1.0-py3-none-any.whl")
+    assert corpus.is_pure_python(outcome.wheel)
+    assert (cache / "src" / "far-pkg" / "far_pkg" / "__init__.py").read_bytes() == FUNCTION

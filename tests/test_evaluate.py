@@ -13,6 +13,7 @@ from docucode_hook.backends import get_backend
 from docucode_hook.config import Config
 from docucode_hook.code.records import Style
 from docucode_hook.backends.prompt import build_prompt
+from docucode_hook.precision.confidence import is_gate_reason
 from train import evaluate, generate, metrics
 from train import mine as train_mine
 
@@ -238,9 +239,36 @@ def test_gates_off_keep_what_the_model_wrote_and_all_give_every_scored_part_away
     assert scored, "the tiny model should write a summary somewhere"
     # The same generations (greedy) and so the same scores; only the gates differ.
     assert [row["scores"] for row in rows["off"]] == [row["scores"] for row in rows["all"]]
-    assert not any("model unsure" in why for row in rows["off"] for why in row["origins"].values())
-    for row in rows["all"]:
+    assert not any(is_gate_reason(why) for row in rows["off"] for why in row["origins"].values())
+    for row in rows["all"]:  # every gate "never"
         if "summary" in row["scores"]:
-            assert "model unsure" in row["origins"]["summary"], row
-    gated = json.loads((tmp_path / "all" / "metrics.json").read_text(encoding="utf-8"))["backends"]["model"]
+            assert "the model does not write summaries" in row["origins"]["summary"], row
+    metrics_all = json.loads((tmp_path / "all" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics_all["gates"] == {"setting": "all", **dict.fromkeys(("summary", "description", "parameter", "result",
+                                                                       "exception"), "never")}
+    assert "confidence gates: all (summary never, description never," in (tmp_path / "all" / "report.md").read_text()
+    gated = metrics_all["backends"]["model"]
     assert gated["gate_summary"] == pytest.approx(100 * len(scored) / len(rows["all"]))
+
+
+def test_a_served_model_is_evaluated_through_the_server_backend(tmp_path: Path, test_split: Path) -> None:
+    # A served instruction-tuned model, played by a local server: its outputs carry the scores
+    # train.calibrate sweeps, so a team can calibrate gates for it (train.calibrate --out).
+    from fake_engines import Request, chat_answer, chat_logprobs, error, model_list, serving
+
+    tokens = ["Here", " is", " the", " docstring", ":\n\n", "Compute", " the", " result", "."]
+
+    def instruct_model(request: Request):
+        if request.method == "GET":
+            return model_list("qwen2.5-coder:7b") if request.path == "/v1/models" else error(404)
+        return chat_answer("".join(tokens), chat_logprobs(tokens, logprob=-0.5))
+
+    out = tmp_path / "served"
+    with serving(instruct_model) as engine:
+        argv = ["--server-url", engine.root, "--data", str(test_split), "--out", str(out), "--baseline", "none",
+                "--gates", "off", "--pydoclint", str(pydoclint_executable())]
+        assert evaluate.main(argv) == 0
+    rows = [row for row in _records(out / "outputs.jsonl") if row["backend"] == "server"]
+    assert rows and all(row["raw"] == "Compute the result." for row in rows)
+    assert all(row["scores"]["summary"] > 0 for row in rows)
+    assert {r.body["model"] for r in engine.posts("/v1/chat/completions")} == {"qwen2.5-coder:7b"}

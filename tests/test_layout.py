@@ -21,10 +21,10 @@ ROOMS = (
     "docucode_hook.config",
     "docucode_hook.cpus",
     "docucode_hook.fileio",
+    "docucode_hook.paths",  # which files: the style of a repository reads them too
     "docucode_hook.docstrings",  # docstrings as text
     "docucode_hook.backends",  # context -> raw text
     "docucode_hook.precision",  # raw text -> what may be said
-    "docucode_hook.paths",
     "docucode_hook.precommit",
     "docucode_hook.finder",
     "docucode_hook.comments",

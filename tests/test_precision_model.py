@@ -57,3 +57,28 @@ def test_gates_in_the_model_directory_decide_with_the_models_log_probabilities(t
     assert all(p["origin"] == "derived" for p in gated)
     # What no gate took was never the model's to keep: nothing written, or only the name restated.
     assert all(p in gated or p["reason"] in ("no summary written", "restates the name") for p in summaries), summaries
+
+
+def test_a_gate_of_never_gives_every_summary_to_derived_text_and_explain_says_why(tmp_path, tiny_model_dir, capsys) -> None:
+    # What train.calibrate ships where the model's summaries were not rated above derived text
+    # at any score: the model still writes (its parameters are gated as usual), its summaries never stand.
+    model_dir = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model_dir)
+    (model_dir / "docucode.json").write_text(json.dumps(
+        {"thresholds": {"summary": "never", "description": 0, "parameter": 0}, "calibration": "far-set review"}))
+    written = _explained(tmp_path, model_dir, capsys)
+    assert written
+    summaries = [next(p for p in d["parts"] if p["part"] == "summary") for d in written]
+    never = [p for p in summaries if p["reason"] == "the model does not write summaries: far-set review"]
+    assert never and all(p["origin"] == "derived" for p in never), summaries
+    assert all(p in never or p["reason"] in ("no summary written", "restates the name") for p in summaries), summaries
+    # --explain prints the same reason under the docstring.
+    old = Path.cwd()
+    try:
+        import os
+
+        os.chdir(tmp_path / "project")
+        assert main(["--diff", "--explain", "m.py"]) == 1
+    finally:
+        os.chdir(old)
+    assert "summary: derived (the model does not write summaries: far-set review)" in capsys.readouterr().err

@@ -246,7 +246,8 @@ def test_a_hosted_api_that_refuses_engine_fields_gets_requests_without_them(samp
     assert [str(w.message) for w in caught] == [
         f"server {engine.root}/v1: HTTP 400 at /v1/chat/completions: Unrecognized request argument supplied: seed; "
         "requests go without 'seed' for the rest of the run"]
-    assert "seed" not in served.cache_key() and "repeat_penalty" not in served.cache_key()
+    # The key stays what it was: the same server refuses the same fields every run.
+    assert '"seed": 0' in served.cache_key() and '"repeat_penalty": 1.0' in served.cache_key()
 
 
 def test_prompts_are_fitted_to_the_served_context(sample_contexts) -> None:
@@ -370,3 +371,21 @@ def test_the_backend_keeps_its_public_entry() -> None:
     served = backend(server_url="http://127.0.0.1:9", server_model="m")
     assert served.name == "server" and callable(served.generate) and callable(served.generate_prompts)
     assert served.url == "http://127.0.0.1:9/v1/chat/completions"
+
+
+def test_a_completion_that_opens_with_the_quotes_keeps_its_text(sample_contexts) -> None:
+    # A base model continuing DocuCode's prompt may open the docstring itself; the closing quotes still end it.
+    tokens = ['"""', "Add", " two", " numbers", ".", '\n"""', "\n    return"]
+
+    def base_model_completions(request: Request):
+        if request.method == "GET":
+            return error(404)
+        return ok({"choices": [{"index": 0, "text": "".join(tokens), "finish_reason": "length",
+                                "logprobs": {"tokens": tokens, "token_logprobs": [-0.5] * len(tokens)}}]})
+
+    with serving(base_model_completions) as engine:
+        [generation] = backend(engine.root, server_model="m", server_api="completions").generate(
+            sample_contexts[:1], Style.GOOGLE)
+    assert '"""' not in engine.posts()[0].body["stop"]
+    assert generation.text == "Add two numbers."
+    assert [offset for offset, _ in generation.token_logprobs] == [0, 3, 7, 15]

@@ -62,6 +62,14 @@ def test_an_answer_cut_at_the_token_limit_loses_its_unfinished_line() -> None:
     assert cleaned is not None and cleaned.text == "Add two numbers.\n\nArgs:\n    a: The first."
 
 
+def test_an_answer_cut_in_an_aside_keeps_its_docstring_whole() -> None:
+    # SmolLM2-135M-Instruct's answer for join_all, cut at 160 tokens inside its fenced example.
+    answer = ("Join the parts.\n\nRaises:\n    ValueError: If the list is empty.\n\nExample:\n\n```python\n"
+              'join_all([\n    "hello",\n')
+    cleaned = clean_answer(PROMPT, answer, cut_short=True)
+    assert cleaned.text == "Join the parts.\n\nRaises:\n    ValueError: If the list is empty."
+
+
 def test_a_summary_that_reads_like_a_preamble_is_kept() -> None:
     # Only a line ending in a colon, or an interjection, introduces an answer.
     answer = "This is the sum of a and b.\n\nArgs:\n    a: The first."

@@ -102,7 +102,7 @@ def test_a_models_own_thresholds_apply_inline_or_from_a_file(project, capsys) ->
     ("setting", "message"),
     [
         ('thresholds = "missing.json"', "missing.json: thresholds file not found"),
-        ("thresholds = {summary = 2}", "[tool.docucode] thresholds: thresholds.summary must be a number from 0 to 1 (got 2)"),
+        ("thresholds = {summary = 2}", "[tool.docucode] thresholds: thresholds.summary must be a number from 0 to 1 or \"never\" (got 2)"),
         ("thresholds = {sumary = 0.5}", "[tool.docucode] thresholds: 'thresholds' keys must be among"),
         ('server-api = "responses"', "server_api must be one of chat, completions (got 'responses')"),
         ('server-options = "top_k=1"', "server_options must be a table of request fields"),

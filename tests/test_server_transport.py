@@ -97,9 +97,10 @@ def test_the_budget_is_shared_by_the_run() -> None:
     [
         # A web page at the URL (a wrong port, a proxy): 200 with HTML.
         (ok(b"<!doctype html><html><body>Welcome</body></html>"),
-         "answered with HTML at /v1/chat/completions: is server-url the engine's base URL"),
-        # A server without that route.
-        (error(404), "answered 404 at /v1/chat/completions: is server-url the engine's base URL"),
+         "answered with HTML at /v1/chat/completions: server-url should be the engine's base URL"),
+        # A server without that route: no body, or the framework's own words (FastAPI, in llama-cpp-python).
+        (error(404), "answered 404 at /v1/chat/completions: server-url should be the engine's base URL"),
+        ((404, {"detail": "Not Found"}, {}), "answered 404 at /v1/chat/completions: server-url should be the engine's base URL"),
         # The engine's own error message reaches the user (Ollama's answer to an unknown model).
         (error(404, 'model "default" not found, try pulling it first'),
          'HTTP 404 at /v1/chat/completions: model "default" not found, try pulling it first'),
@@ -107,7 +108,7 @@ def test_the_budget_is_shared_by_the_run() -> None:
          "HTTP 400 at /v1/chat/completions: the request exceeds the available context size (4096 tokens)"),
         (error(500), "HTTP 500 at /v1/chat/completions"),
     ],
-    ids=["html", "no-route", "ollama-unknown-model", "context-exceeded", "bare-500"],
+    ids=["html", "no-route", "no-route-fastapi", "ollama-unknown-model", "context-exceeded", "bare-500"],
 )
 def test_errors_say_what_the_server_said_or_what_was_wrong(answer, message: str) -> None:
     with serving(lambda request: answer) as engine:

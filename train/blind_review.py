@@ -13,8 +13,17 @@ Commands::
     # 50 seeded test functions, two systems, items split over 4 sheets
     python -m train.blind_review sheets --data data/test.jsonl --sample 50 --seed 0 --sheets 4 \\
         --run v2=docs/eval/v2/outputs.jsonl --run v3=docs/eval/v3/outputs.jsonl --out docs/eval/blind
+    # the far set: each function once, its docstrings from every system side by side (the
+    # same text from two systems shown once), the package's own docstring among them
+    python -m train.blind_review sheets --data docs/eval/far-v1/sample.jsonl --sample 100 --sheets 6 \\
+        --run default=docs/eval/far-v1/default/outputs.jsonl --run model=docs/eval/far-v1/off/outputs.jsonl \\
+        --run derived=docs/eval/far-v1/all/outputs.jsonl --reference own --side-by-side --out docs/eval/far-v1/blind
     # after the reviewers wrote ratings-1.csv ... next to the sheets
     python -m train.blind_review tally --out docs/eval/blind
+
+``--reference NAME`` adds the data's own docstrings (each record's ``completion``: the package's
+docstring as mined, rendered in the target style like every other system's) as one more
+system, the ceiling; the sheets do not say which it is.
 """
 
 from __future__ import annotations
@@ -55,6 +64,11 @@ Each item shows a Python function and a docstring written for it. Judge from the
 Write one CSV row per item: `id,summary,description,entries,accepted,note` (note: a few words
 on why, for wrong or no; quote a field that holds a comma).
 """
+SIDE_BY_SIDE = """\
+Each function is shown once, followed by the docstrings written for it (its items) in a random
+order; a docstring that came out the same twice is shown once. Rate each item on its own merits:
+several items of a function may be correct, or none.
+"""
 DESCRIPTION_RATINGS = (*SUMMARY_RATINGS, "none")
 
 
@@ -65,7 +79,7 @@ class ReviewError(ValueError):
 @dataclass(frozen=True)
 class Item:
     id: int
-    system: str
+    systems: tuple[str, ...]  # every system that wrote this docstring for this function (side by side: one or more)
     path: str
     qualname: str
     code: str
@@ -100,18 +114,51 @@ def outputs_rows(path: Path, backend: str | None = None) -> dict[tuple[str, str]
     return chosen
 
 
-def build_items(data: Path, runs: dict[str, tuple[Path, str | None]], sample: int, seed: int) -> list[Item]:
-    """The seeded sample of functions every run wrote a docstring for, one item per (function, run)."""
-    code = {_key(row): row["code_snippet"] for row in _read_jsonl(data) if row.get("task", "docstring") == "docstring"}
+def build_items(
+    data: Path, runs: dict[str, tuple[Path, str | None]], sample: int, seed: int,
+    reference: str | None = None, side_by_side: bool = False,
+) -> list[Item]:
+    """The seeded sample of functions every run wrote a docstring for, as numbered items.
+
+    One item per (function, run), shuffled over all functions; or, ``side_by_side``, each
+    function's items together in a shuffled order, with one item for a text several runs
+    wrote alike (each gets that item's rating). ``reference`` names the data's own docstrings
+    as one more run.
+    """
+    records = [row for row in _read_jsonl(data) if row.get("task", "docstring") == "docstring"]
+    code = {_key(row): row["code_snippet"] for row in records}
     written = {name: {key: row["grounded"] for key, row in outputs_rows(path, backend).items()}
                for name, (path, backend) in runs.items()}
+    if reference is not None:
+        if reference in written:
+            raise ReviewError(f"--reference {reference!r} is also the name of a --run")
+        written[reference] = {_key(row): row["completion"] for row in records if isinstance(row.get("completion"), str)}
     common = sorted(set(code).intersection(*written.values()))
     if len(common) < sample:
         raise ReviewError(f"{data}: only {len(common)} functions have a docstring from every run, {sample} asked")
     chosen = random.Random(seed).sample(common, sample)
-    pairs = [(name, key) for key in chosen for name in runs]
+    if side_by_side:
+        return _side_by_side(chosen, code, written, random.Random(seed + 1))
+    pairs = [(name, key) for key in chosen for name in written]
     random.Random(seed + 1).shuffle(pairs)
-    return [Item(i, name, key[0], key[1], code[key], written[name][key]) for i, (name, key) in enumerate(pairs, 1)]
+    return [Item(i, (name,), key[0], key[1], code[key], written[name][key]) for i, (name, key) in enumerate(pairs, 1)]
+
+
+def _side_by_side(
+    chosen: Sequence[tuple[str, str]], code: dict[tuple[str, str], str], written: dict[str, dict[tuple[str, str], str]],
+    rng: random.Random,
+) -> list[Item]:
+    items: list[Item] = []
+    for key in chosen:
+        # The same text rated twice would only add noise: one item, every system that wrote it.
+        texts: dict[str, list[str]] = {}
+        for name, docstrings in written.items():
+            texts.setdefault(docstrings[key].strip(), []).append(name)
+        groups = list(texts.items())
+        rng.shuffle(groups)
+        for text, names in groups:
+            items.append(Item(len(items) + 1, tuple(names), key[0], key[1], code[key], text))
+    return items
 
 
 def entry_names(docstring: str) -> list[str]:
@@ -141,26 +188,62 @@ def entry_part(name: str) -> str:
     return RESULT
 
 
+def _docstring_lines(item: Item, heading: str) -> list[str]:
+    entries = entry_names(item.docstring)
+    return [heading, "", "Docstring:", "", "```", item.docstring.rstrip(), "```", "",
+            f"Entries: {', '.join(f'`{name}`' for name in entries) if entries else 'none'}", ""]
+
+
 def _sheet(items: Sequence[Item], title: str) -> str:
     lines = [f"# {title}", "", INSTRUCTIONS]
     for item in items:
-        lines += [f"## Item {item.id}", "", "```python", item.code.rstrip(), "```", "", "Docstring:", "", "```"]
-        lines += [item.docstring.rstrip(), "```", ""]
-        entries = entry_names(item.docstring)
-        lines += [f"Entries: {', '.join(f'`{name}`' for name in entries) if entries else 'none'}", ""]
+        lines += [f"## Item {item.id}", "", "```python", item.code.rstrip(), "```", ""]
+        lines += _docstring_lines(item, "")[2:]
     return "\n".join(lines)
 
 
-def write_sheets(items: Sequence[Item], out: Path, sheets: int) -> None:
-    """``sheet-K.md`` (code and docstring only) for each reviewer, and ``key.csv`` (who wrote what)."""
+def _functions(items: Sequence[Item]) -> list[list[Item]]:
+    """Side-by-side items grouped by function, in sheet order."""
+    groups: list[list[Item]] = []
+    for item in items:
+        if groups and (groups[-1][0].path, groups[-1][0].qualname) == (item.path, item.qualname):
+            groups[-1].append(item)
+        else:
+            groups.append([item])
+    return groups
+
+
+def _side_by_side_sheet(functions: Sequence[Sequence[Item]], title: str) -> str:
+    lines = [f"# {title}", "", INSTRUCTIONS, SIDE_BY_SIDE]
+    for function in functions:
+        first, last = function[0].id, function[-1].id
+        lines += [f"## `{function[0].qualname}` (" + (f"items {first}-{last})" if last > first else f"item {first})"), "",
+                  "```python", function[0].code.rstrip(), "```", ""]
+        for item in function:
+            lines += _docstring_lines(item, f"### Item {item.id}")
+    return "\n".join(lines)
+
+
+def write_sheets(items: Sequence[Item], out: Path, sheets: int, side_by_side: bool = False) -> None:
+    """``sheet-K.md`` (code and docstring only) for each reviewer, and ``key.csv`` (who wrote what).
+
+    Side by side, each sheet holds whole functions, consecutive ones, about as many items on
+    every sheet; otherwise item K goes to sheet K modulo ``sheets``.
+    """
     out.mkdir(parents=True, exist_ok=True)
+    functions = _functions(items) if side_by_side else []
     for k in range(sheets):
-        part = items[k::sheets]
-        (out / f"sheet-{k + 1}.md").write_text(_sheet(part, f"Blind review, sheet {k + 1} of {sheets}"), encoding="utf-8")
+        title = f"Blind review, sheet {k + 1} of {sheets}"
+        if side_by_side:
+            part = [f for f in functions if k * len(items) <= (f[0].id - 1) * sheets < (k + 1) * len(items)]
+            text = _side_by_side_sheet(part, title)
+        else:
+            text = _sheet(items[k::sheets], title)
+        (out / f"sheet-{k + 1}.md").write_text(text, encoding="utf-8")
     with (out / "key.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(("id", "system", "path", "qualname"))
-        writer.writerows((item.id, item.system, item.path, item.qualname) for item in items)
+        writer.writerows((item.id, system, item.path, item.qualname) for item in items for system in item.systems)
 
 
 class Rating(NamedTuple):
@@ -202,14 +285,15 @@ def read_ratings(paths: Iterable[Path]) -> dict[int, Rating]:
 
 def tally(out: Path) -> dict[str, dict[str, float]]:
     """Per system: the share of summaries correct/vague/wrong and of docstrings accepted, in percent."""
+    # One row per (item, system): an item that several systems wrote alike counts for each.
     with (out / "key.csv").open(encoding="utf-8", newline="") as handle:
-        systems = {int(row["id"]): row["system"] for row in csv.DictReader(handle)}
+        systems = [(int(row["id"]), row["system"]) for row in csv.DictReader(handle)]
     ratings = read_ratings(sorted(out.glob("ratings-*.csv")))
-    missing = sorted(set(systems) - set(ratings))
+    missing = sorted({item for item, _ in systems} - set(ratings))
     if missing:
         raise ReviewError(f"{out}: items without a rating: {missing[:10]}")
     counts: dict[str, Counter[str]] = defaultdict(Counter)
-    for item, system in systems.items():
+    for item, system in systems:
         rating = ratings[item]
         counts[system].update((rating.summary, f"accepted {rating.accepted}", "items"))
         if rating.entries is not None:
@@ -260,6 +344,9 @@ class SheetsCommand:
     sample: int = arg(50)
     seed: int = arg(0)
     sheets: int = arg(1, help="split the items over this many reviewers")
+    reference: str | None = arg(None, metavar="NAME", help="also show each function's own docstring (the data's "
+                                "completion) as system NAME")
+    side_by_side: bool = arg(False, help="show each function once with all its docstrings, the same text once")
     out: Path = arg()
 
 
@@ -275,7 +362,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                   prog="python -m train.blind_review", description=__doc__.split("\n", 1)[0])
     try:
         if command == "sheets":
-            write_sheets(build_items(args.data, dict(args.run), args.sample, args.seed), args.out, args.sheets)
+            items = build_items(args.data, dict(args.run), args.sample, args.seed, args.reference, args.side_by_side)
+            write_sheets(items, args.out, args.sheets, args.side_by_side)
         else:
             table = tally(args.out)
             (args.out / "tally.md").write_text(tally_markdown(table), encoding="utf-8")

@@ -75,6 +75,7 @@ class Outcome:
     generated_files: int = 0
     py_bytes: int = 0
     seconds: float = 0.0
+    wheel: str = ""  # the wheel's file name: its tags say whether the package is pure Python
 
 
 def read_package_list(path: Path = PACKAGE_LIST, limit: int | None = None) -> list[Package]:
@@ -168,7 +169,8 @@ def extract_wheel(wheel: zipfile.ZipFile, target: Path) -> tuple[int, int, int]:
     return files, generated, size
 
 
-def _canonical(name: str) -> str:
+def canonical_name(name: str) -> str:
+    """A project name as the package index compares names (PEP 503): case and runs of ``-_.`` do not count."""
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
@@ -201,9 +203,9 @@ def fetch_batch(batch: Sequence[Package], cache: Path, max_mb: float = MAX_ARCHI
     if len(wanted) > 1:
         with tempfile.TemporaryDirectory(dir=cache) as tmp:
             if _pip_download([_spec(p) for p in wanted], Path(tmp), max_mb, timeout * len(wanted)) is None:
-                wheels = {_canonical(w.name.split("-", 1)[0]): w for w in Path(tmp).glob("*.whl")}
-                outcomes = [_unpack(p, wheels[_canonical(p.name)], cache, start) for p in wanted if _canonical(p.name) in wheels]
-                wanted = [p for p in wanted if _canonical(p.name) not in wheels]
+                wheels = {canonical_name(w.name.split("-", 1)[0]): w for w in Path(tmp).glob("*.whl")}
+                outcomes = [_unpack(p, wheels[canonical_name(p.name)], cache, start) for p in wanted if canonical_name(p.name) in wheels]
+                wanted = [p for p in wanted if canonical_name(p.name) not in wheels]
     return outcomes + [fetch_package(p, cache, max_mb, timeout) for p in alone + wanted]
 
 
@@ -215,20 +217,30 @@ def _outcome(package: Package, start: float, kept: bool, reason: str, **counts: 
 def _unpack(package: Package, wheel_path: Path, cache: Path, start: float) -> Outcome:
     """Check the wheel's licence and write its sources to ``cache/src/<name>``; never raises."""
     target = cache / "src" / package.name
+    wheel_name = wheel_path.name
     try:
         with zipfile.ZipFile(wheel_path) as wheel:
             licence = wheel_licence(wheel)
             if licence not in PERMISSIVE:
-                return _outcome(package, start, False, f"licence {licence}", licence=licence)
+                return _outcome(package, start, False, f"licence {licence}", licence=licence, wheel=wheel_name)
             shutil.rmtree(target, ignore_errors=True)
             files, generated, size = extract_wheel(wheel, target)
     except Exception as error:  # one odd archive must not end a run of thousands
         shutil.rmtree(target, ignore_errors=True)
-        return _outcome(package, start, False, f"bad archive: {type(error).__name__}: {error}"[:200])
+        return _outcome(package, start, False, f"bad archive: {type(error).__name__}: {error}"[:200], wheel=wheel_name)
     if not files:
         shutil.rmtree(target, ignore_errors=True)
-        return _outcome(package, start, False, "no Python files", licence=licence, generated_files=generated)
-    return _outcome(package, start, True, "kept", licence=licence, files=files, generated_files=generated, py_bytes=size)
+        return _outcome(package, start, False, "no Python files", licence=licence, generated_files=generated,
+                        wheel=wheel_name)
+    return _outcome(package, start, True, "kept", licence=licence, files=files, generated_files=generated, py_bytes=size,
+                    wheel=wheel_name)
+
+
+def is_pure_python(wheel_name: str) -> bool:
+    """Whether a wheel's file name tags it for any platform and no ABI (``py3-none-any``): no compiled code."""
+    # name-version(-build)?-python-abi-platform.whl; compressed tags ("py2.py3") keep the dashes.
+    parts = wheel_name.removesuffix(".whl").split("-")
+    return wheel_name.endswith(".whl") and len(parts) >= 5 and parts[-2] == "none" and parts[-1] == "any"
 
 
 def read_manifest(path: Path) -> dict[str, Outcome]:

@@ -5,12 +5,14 @@
         --data data/numpy-test.jsonl --style numpy --out docs/eval/numpy-adapter
     python -m train.evaluate --data data/test.jsonl --limit 200   # the model shipped in the package
     python -m train.evaluate --data data/test.jsonl --task comments --out docs/eval/comments
+    python -m train.evaluate --server-url http://127.0.0.1:11434 --server-model qwen2.5-coder:7b \
+        --data data/eval-v3/validation.jsonl --per-package 2 --gates off --out docs/eval/qwen-off
 
-Generation goes through the hook's own code: the model backend's loader and decoding on the
-record's own prompt (the exact training format), the template backend on the regenerated
-context, and the hook's grounding on both, with the model's confidence gates (``--gates``:
-``model``, the thresholds in the model directory's ``docucode.json``, as the hook reads them;
-``off``, every part the model wrote is kept; ``all``, every scored part gives way to
+Generation goes through the hook's own code: the model backend's loader and decoding (or the
+server backend, with ``--server-url``) on the record's own prompt (the exact training format),
+the template backend on the regenerated context, and the hook's grounding on both, with the
+model's confidence gates (``--gates``: ``model``, the gates the hook picks for that model, or
+``--thresholds``; ``off``, every part the model wrote is kept; ``all``, every scored part gives way to
 code-derived text, the floor). Writes under --out: report.md, metrics.json,
 outputs.jsonl, review.csv and review.md (a human-review sheet for a sample). ``--task
 comments`` (or ``both``) scores the inline-comment records instead (or as well): see
@@ -27,13 +29,13 @@ import sys
 import textwrap
 import time
 from collections import Counter
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
 from docucode_hook.backends import Generation as BackendGeneration
 from docucode_hook.precision.confidence import Thresholds
-from docucode_hook.config import RUNTIMES, Config
+from docucode_hook.config import RUNTIMES, SERVER_APIS, Config
 from docucode_hook.code.records import FunctionContext, Style
 from train import metrics
 from train.args import arg
@@ -70,8 +72,15 @@ class EvalArgs:
     runtime: str = arg("auto", choices=RUNTIMES,
                        help="auto: CTranslate2 int8 for a local Llama (as the hook); transformers for a GPU")
     codebleu: bool = arg(True, help="CodeBLEU (--no-codebleu where codebleu's tree-sitter is absent: the GPU machine)")
-    gates: str = arg("model", choices=GATES, help="confidence gates: the model directory's (as the hook), "
+    gates: str = arg("model", choices=GATES, help="confidence gates: the model's own (as the hook picks them), "
                      "off (keep every part the model wrote) or all (derived text for every scored part)")
+    server_url: str | None = arg(None, help="evaluate a served model instead (the hook's server backend), "
+                                 "e.g. http://127.0.0.1:11434")
+    server_model: str | None = arg(None, help="the served model's id (default: the one the server lists)")
+    server_api: str = arg("chat", choices=SERVER_APIS, help="chat (an instruction-tuned model) or completions "
+                          "(DocuCode's prompt, for DocuCode's own models served)")
+    server_api_key_env: str | None = arg(None, help="the environment variable holding the server's key")
+    thresholds: str | None = arg(None, help="a docucode.json of gates for --gates model (the hook's thresholds option)")
 
 
 @dataclass(frozen=True)
@@ -107,6 +116,7 @@ class BackendRun:
     probes: tuple[Generation, ...]
     load_seconds: float = 0.0
     scores: dict[str, Any] = field(default_factory=dict)
+    thresholds: Thresholds | None = None  # the model run's confidence gates
 
 
 # --------------------------------------------------------------------------- reading the data
@@ -190,20 +200,28 @@ def probe_contexts() -> list[FunctionContext]:
 # --------------------------------------------------------------------------- generation
 
 
-def gate_thresholds(args: EvalArgs) -> Thresholds:
+def gate_thresholds(args: EvalArgs, backend: Any) -> Thresholds:
     """The confidence gates ``args.gates`` names (see the module's docstring)."""
-    from docucode_hook.backends.loading import DEFAULT_MODEL_DIR
-    from docucode_hook.precision.confidence import ThresholdsError, load_thresholds
+    from docucode_hook.pipeline import confidence_gates
+    from docucode_hook.precision.confidence import GATE_FIELDS, ThresholdsError, configured_thresholds
 
-    gates = [field.name for field in fields(Thresholds) if field.name != "weight"]
     if args.gates == "off":  # every score is at least 0: nothing falls below
-        return Thresholds(**dict.fromkeys(gates, 0.0))
-    if args.gates == "all":  # no score reaches infinity: every scored part falls below
-        return Thresholds(**dict.fromkeys(gates, math.inf))
-    try:
-        return load_thresholds(Path(args.model) if args.model else DEFAULT_MODEL_DIR)
-    except ThresholdsError as exc:
-        raise EvalError(str(exc)) from None
+        return Thresholds(**dict.fromkeys(GATE_FIELDS, 0.0))
+    if args.gates == "all":  # every gate "never": every scored part falls below
+        return Thresholds(**dict.fromkeys(GATE_FIELDS, math.inf))
+    if args.thresholds:
+        try:
+            return configured_thresholds(args.thresholds)
+        except ThresholdsError as exc:
+            raise EvalError(str(exc)) from None
+    return confidence_gates(backend.config, backend)
+
+
+def gate_values(thresholds: Thresholds) -> dict[str, float | str]:
+    """The gates a run wrote with, as ``docucode.json`` writes them ("never" for a gate no score passes)."""
+    from docucode_hook.precision.confidence import GATE_FIELDS, NEVER
+
+    return {name: NEVER if getattr(thresholds, name) == math.inf else getattr(thresholds, name) for name in GATE_FIELDS}
 
 
 def _grounded(
@@ -232,10 +250,22 @@ def _grounded(
 
 
 def load_model_backend(args: EvalArgs) -> tuple[Any, float]:
-    """The hook's model backend for ``args`` with its engine loaded, and the load time."""
+    """The hook's model backend for ``args`` with its engine loaded (or its server backend, with
+    ``--server-url``), and the load time."""
     from docucode_hook.backends import get_backend
     from docucode_hook.backends.loading import ModelLoadError
 
+    if args.server_url:
+        from docucode_hook.backends.server import ServerError
+
+        server = get_backend(Config(style=args.style, backend="server", server_url=args.server_url,
+                                    server_model=args.server_model, server_api=args.server_api,
+                                    server_api_key_env=args.server_api_key_env, max_new_tokens=args.max_new_tokens))
+        try:
+            server.model_id()
+        except ServerError as exc:
+            raise EvalError(f"{args.server_url}: {exc}") from None
+        return server, 0.0
     config = Config(
         style=args.style,
         backend="model",
@@ -265,13 +295,14 @@ def run_model(args: EvalArgs, examples: Sequence[Example], probes: Sequence[Func
     probe_texts = generate_from_prompts(
         backend, [build_prompt(ctx, args.style) for ctx in probes], args.batch_size
     )
-    name = "model+adapter" if args.adapter else "model"
-    thresholds = gate_thresholds(args)
+    name = "server" if args.server_url else "model+adapter" if args.adapter else "model"
+    thresholds = gate_thresholds(args, backend)
     return BackendRun(
         name,
         _grounded(texts, contexts, args.style, thresholds),
         _grounded(probe_texts, probes, args.style, thresholds),
         load_seconds,
+        thresholds=thresholds,
     )
 
 
@@ -330,8 +361,10 @@ def _code_only_scores(examples: Sequence[Example], codes: list[list[str]] | None
 def _gate_scores(generations: Sequence[Generation]) -> dict[str, float]:
     """The share of functions where a confidence gate replaced the summary, dropped the
     description, or replaced a parameter's description."""
+    from docucode_hook.precision.confidence import is_gate_reason
+
     def gated(gen: Generation, part: str) -> bool:
-        return any(name.startswith(part) and "model unsure" in why for name, why in gen.origins.items())
+        return any(name.startswith(part) and is_gate_reason(why) for name, why in gen.origins.items())
 
     return {f"gate_{part.strip()}": _percent([gated(gen, part) for gen in generations])
             for part in ("summary", "description", "param ")}
@@ -471,7 +504,8 @@ def report_markdown(
         f"# Evaluation: {args.model or 'shipped default model'}" + (f" + {args.adapter}" if args.adapter else ""),
         "",
         f"Data: `{args.data}`, {len(examples)} functions from {len(packages)} packages; style {args.style.value}; "
-        f"batch {args.batch_size}, max {args.max_new_tokens} new tokens; confidence gates: {args.gates}.",
+        f"batch {args.batch_size}, max {args.max_new_tokens} new tokens; confidence gates: {args.gates} "
+        f"({', '.join(f'{name} {value}' for name, value in gate_values(runs[0].thresholds).items())}).",
         "",
         "Command: `python -m train.evaluate " + " ".join(_command_line(args)) + "`",
         "",
@@ -590,6 +624,7 @@ def write_outputs(
         "model": args.model,
         "adapter": args.adapter,
         "style": args.style.value,
+        "gates": {"setting": args.gates, **gate_values(runs[0].thresholds)},
         "functions": len(examples),
         "backends": {run.name: {**run.scores, "load_seconds": run.load_seconds} for run in runs},
         "probes": [
@@ -630,16 +665,8 @@ def evaluate(args: EvalArgs) -> list[BackendRun]:
     runs = [run_model(args, examples, probes)]
     if args.baseline == "template":
         runs.append(run_template(args, examples, probes))
-    runs = [
-        BackendRun(
-            run.name,
-            run.generations,
-            run.probes,
-            run.load_seconds,
-            score(examples, run.generations, args.style, args.pydoclint, args.codebleu),
-        )
-        for run in runs
-    ]
+    runs = [replace(run, scores=score(examples, run.generations, args.style, args.pydoclint, args.codebleu))
+            for run in runs]
     sample = sorted(random.Random(args.seed).sample(range(len(examples)), min(args.sample, len(examples))))
     write_outputs(args.out, args, examples, runs, probes, sample)
     return runs

@@ -14,7 +14,7 @@ from typing import Iterator, Sequence
 
 from docucode_hook import __version__
 from docucode_hook.backends import RepeatedWarning
-from docucode_hook.config import BACKENDS, ConfigError, find_project_root, load_config
+from docucode_hook.config import BACKENDS, STYLES, ConfigError, find_project_root, load_config
 from docucode_hook.pipeline import FileResult, Progress, WrittenDocstring, check_paths, fix_paths
 
 # More files than this and a backfill is under way: show progress and a summary, not each function.
@@ -30,7 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="write nothing; report findings, exit 1 on any")
     mode.add_argument("--diff", action="store_true", help="print a unified diff, write nothing")
-    parser.add_argument("--style", choices=["google", "numpy", "sphinx"])
+    parser.add_argument("--style", choices=STYLES,
+                        help="docstring style (default auto: the one the repository declares or uses)")
+    parser.add_argument("--convert", action="store_true",
+                        help="only rewrite docstrings in another style into the file's style, losing no word")
     parser.add_argument("--backend", choices=BACKENDS)
     parser.add_argument("--model", help="model directory or hub id (default: the shipped model)")
     parser.add_argument("--adapter", help="PEFT LoRA adapter directory")
@@ -147,6 +150,22 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+# Docstrings that were there before: they change the count of what was written, not the coverage.
+_MADE = {"refresh": "refreshed", "convert": "converted"}
+
+
+def _styles_line(results: Sequence[FileResult]) -> str | None:
+    """Which style the files got and why: one reason where the repository decides, else per kind."""
+    chosen = Counter((r.style.style.value, r.style.reason) for r in results if r.style is not None)
+    if not chosen:
+        return None
+    if len(chosen) == 1:
+        (style, reason), n = next(iter(chosen.items()))
+        return f"docucode: style {style} ({reason}), {_plural(n, 'file')}"
+    per_style = Counter(r.style.style.value for r in results if r.style is not None)
+    return f"docucode: style per file: {_tally(per_style)} (each file's reason: --explain, --format json)"
+
+
 def _summary(results: Sequence[FileResult], args: argparse.Namespace, failed: bool) -> list[str]:
     """A few lines read at a glance: files, docstrings (who wrote them), skips, coverage."""
     documented = sum(r.documented for r in results)
@@ -163,13 +182,16 @@ def _summary(results: Sequence[FileResult], args: argparse.Namespace, failed: bo
         changed = sum(r.changed for r in results)
         written, change = ("would write", "would change") if args.diff else ("written", "changed")
         docstrings = [d for r in results for d in r.docstrings]
-        makers = Counter("refreshed" if d.by == "refresh" else f"by the {d.by}" for d in docstrings)
+        makers = Counter(_MADE.get(d.by, f"by the {d.by}") for d in docstrings)
         lines.append(f"docucode: {files}, {changed} {change}: {_plural(len(docstrings), 'docstring')} {written}"
                      + (f" ({_tally(makers)})" if makers else ""))
         stand_ins = Counter(d.reason for d in docstrings if d.reason)
         if stand_ins:
             lines.append(f"docucode: the template stood in for {sum(stand_ins.values())}: {_tally(stand_ins)}")
-        added = sum(d.by != "refresh" for d in docstrings)
+        added = sum(d.by not in _MADE for d in docstrings)
+        left = sum(len(r.unconverted) for r in results)
+        if left:
+            lines.append(f"docucode: left {_plural(left, 'docstring')} in another style as they are (reasons above)")
     if skipped:
         lines.append(f"docucode: skipped {sum(skipped.values())} (rules in [tool.docucode]): {_tally(skipped)}")
     if not failed:  # the figure would leave out the files that could not be read
@@ -195,13 +217,18 @@ def _say(lines: Sequence[str]) -> None:
         console.print(line)
 
 
+_NOTES = {"refresh": " (sections refreshed)", "convert": " (converted)"}
+
+
 def _wrote(r: FileResult, explain: bool = False) -> list[str]:
     """What a stopped commit shows for one file: the count, then each function and its writer
     (with ``explain``, each part's origin)."""
     comments = f" and {r.commented} comment(s)" if r.commented else ""
     lines = [f"docucode: wrote {r.written} docstring(s){comments} in {r.path}"]
+    if explain and r.style is not None:
+        lines.append(f"  style {r.style.style.value}: {r.style.reason}")
     for d in r.docstrings:
-        note = f" (template: {d.reason})" if d.reason else (" (sections refreshed)" if d.by == "refresh" else "")
+        note = f" (template: {d.reason})" if d.reason else _NOTES.get(d.by, "")
         lines.append(f"  {r.path}:{d.line} {d.name}{note}")
         if explain:
             lines += [f"    {line}" for line in _explained(d)]
@@ -227,7 +254,9 @@ def _json(results: Sequence[FileResult], args: argparse.Namespace, errors: list[
     files = []
     for r in results:
         entry = {"path": r.path, "documented": r.documented, "total": r.total, "written": r.written,
-                 "comments": r.commented, "changed": r.changed, "error": r.error}
+                 "comments": r.commented, "changed": r.changed, "error": r.error,
+                 "style": {"style": r.style.style.value, "reason": r.style.reason} if r.style else None,
+                 "unconverted": [{"line": line, "reason": reason} for line, reason in r.unconverted]}
         if not args.check:
             entry["docstrings"] = [_docstring_json(d) for d in r.docstrings]
         if args.diff:
@@ -261,6 +290,8 @@ def _report(
     for message in errors:
         print(f"docucode: error: {message}", file=sys.stderr)
     for r in results:
+        for line, reason in r.unconverted:
+            print(f"{r.path}:{line}: not converted: {reason}", file=sys.stderr)
         if r.error:
             print(f"{r.path}: error: {r.error}", file=sys.stderr)
         elif args.check:
@@ -275,6 +306,8 @@ def _report(
     if not args.quiet:
         if args.verbose and results:
             _summary_table(results, args)
+        if (args.verbose or args.explain) and (styles := _styles_line(results)):
+            _say([styles])
         if large or args.check:
             _say(_summary(results, args, failed))
     written = [r.path for r in results if r.changed and not args.check and not args.diff]
@@ -319,6 +352,8 @@ def run() -> int:
 def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.convert and args.check:
+        parser.error("--convert rewrites docstrings and --check writes nothing: use one (--check reports DCU105)")
     root = find_project_root(Path.cwd())
     try:
         config = load_config(args.config, root, _overrides(args))
@@ -339,8 +374,9 @@ def _main(argv: Sequence[str] | None) -> int:
         results = check_paths(paths, root, config)
     else:
         show = len(paths) > HANDFUL and not args.quiet and args.format == "text" and sys.stderr.isatty()
-        with _progress(show) as bar:
-            results = fix_paths(paths, root, config, write=not args.diff, progress_factory=_progress_factory(bar))
+        with _progress(show and not args.convert) as bar:
+            results = fix_paths(paths, root, config, write=not args.diff, progress_factory=_progress_factory(bar),
+                                convert_only=args.convert)
     return _report(results, args, config.fail_under, errors, root)
 
 

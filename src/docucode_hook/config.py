@@ -7,7 +7,6 @@ import sys
 import warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, Mapping
 
 if sys.version_info >= (3, 11):
@@ -18,6 +17,9 @@ else:  # pragma: no cover - exercised on 3.10 only
 from docucode_hook.code.records import Style
 
 BACKENDS = ("template", "model", "server")
+# The style each file's docstrings get: found per file (docstrings/styles.py), unless one is named.
+AUTO = "auto"
+STYLES = (AUTO, *(style.value for style in Style))
 RUNTIMES = ("auto", "ctranslate2", "transformers")
 # Old runtime names that still work, each with one warning: "numpy" ran the shipped model
 # before CTranslate2 replaced the NumPy runtime.
@@ -35,7 +37,7 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Config:
-    style: Style = Style.GOOGLE
+    style: Style | None = None  # None: "auto", each file's style found by docstrings/styles.py
     backend: str = "model"
     model: str | None = None  # None: the model shipped inside the package
     adapter: str | None = None
@@ -48,9 +50,10 @@ class Config:
     server_model: str | None = None  # None: the one model the server lists at /v1/models
     server_api_key_env: str | None = None  # name of the env var holding the key
     server_timeout: float = 60.0  # seconds per request
-    # Requests in flight, one function each. An engine that runs one at a time queues the rest,
-    # and a queued request spends its timeout waiting: raise it to the engine's parallel slots.
-    server_concurrency: int = 2
+    # Requests in flight, one function each. Ollama, LM Studio and llama-cpp-python run one at a
+    # time by default, and a queued request spends its timeout waiting: raise it to the engine's
+    # parallel slots (llama-server --parallel, OLLAMA_NUM_PARALLEL, vLLM, a hosted API).
+    server_concurrency: int = 1
     # A chat answer holds whole sections (and a reasoning model's thinking): more than max-new-tokens.
     server_max_tokens: int = 400
     server_context: int = 0  # the served context in tokens; 0: ask the engine (else prompts are not fitted)
@@ -58,7 +61,7 @@ class Config:
     server_retry_budget: float = 20.0  # seconds a run may wait on 429/503 answers, all requests together
     server_max_failures: int = 3  # failures in a row after which a run stops asking the server
     # Engine-specific fields merged into every request body (e.g. {top_k = 1}).
-    server_options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    server_options: Mapping[str, Any] = field(default_factory=dict)
     # The confidence gates of the model in use: a docucode.json path or an inline table; None:
     # the model's own (the shipped model's, or a model directory's docucode.json), else no gate.
     thresholds: str | Mapping[str, Any] | None = None
@@ -80,6 +83,8 @@ class Config:
     include_modules: bool = False
     refresh_stale: bool = False  # fix mode rewrites sections that disagree with the signature
     check_stale: bool = True  # --check reports DCU101.. for stale docstrings
+    convert: bool = False  # fix mode rewrites docstrings in another style into the file's (losslessly)
+    check_style: bool = True  # --check reports DCU105 for docstrings in another style
     fail_under: float = 0.0  # minimum docstring coverage (percent) for --check
     max_line_length: int = 88
     placeholders: str = "derived"  # derived | todo (see PLACEHOLDERS)
@@ -104,22 +109,24 @@ def _coerce(name: str, value: Any) -> Any:
     if name == "server_options":
         if not isinstance(value, Mapping):
             raise ConfigError(f"server_options must be a table of request fields (got {value!r})")
-        return MappingProxyType(dict(value))
+        return dict(value)  # a copy: plain, so a Config pickles to --check's worker processes
     if name == "thresholds":
         if value is not None and not isinstance(value, (str, Mapping)):
             raise ConfigError(f"thresholds must be a docucode.json path or a table (got {value!r})")
-        return MappingProxyType(dict(value)) if isinstance(value, Mapping) else value
+        return dict(value) if isinstance(value, Mapping) else value
     if name == "server_api":
         if value not in SERVER_APIS:
             raise ConfigError(f"server_api must be one of {', '.join(SERVER_APIS)} (got {value!r})")
         return value
     if name == "style":
-        if isinstance(value, Style):  # Config.replace passes the enum; str() of it is "Style.GOOGLE"
+        if value is None or isinstance(value, Style):  # Config.replace passes the enum or None (auto)
             return value
+        if str(value).lower() == AUTO:
+            return None
         try:
             return Style(str(value).lower())
         except ValueError:
-            raise ConfigError(f"style must be one of google, numpy, sphinx (got {value!r})") from None
+            raise ConfigError(f"style must be one of auto, google, numpy, sphinx (got {value!r})") from None
     if name == "runtime":
         if value in RUNTIME_ALIASES:
             warnings.warn(f"runtime {value!r} is now called {RUNTIME_ALIASES[value]!r}", stacklevel=2)
@@ -223,11 +230,13 @@ def load_config(config_file: Path | None, root: Path, overrides: Mapping[str, An
 
 
 __all__ = [
+    "AUTO",
     "BACKENDS",
     "PLACEHOLDERS",
     "RUNTIMES",
     "RUNTIME_ALIASES",
     "SERVER_APIS",
+    "STYLES",
     "Config",
     "ConfigError",
     "find_project_root",

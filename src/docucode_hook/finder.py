@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ast
+import inspect
 import io
 import re
 import tokenize
+from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -13,6 +15,7 @@ from docucode_hook.config import Config
 from docucode_hook.code.records import FunctionContext, Style
 from docucode_hook.code.contexts import definition_context, module_facts, module_name, parameter_names
 from docucode_hook.docstrings.sections import CODES, DefinitionShape, may_have_sections, read_sections, stale_sections
+from docucode_hook.docstrings.styles import StyleChoice, StyleRule, section_styles, style_rule
 from docucode_hook.code.syntax import (
     FUNCTIONS,
     Scope,
@@ -53,7 +56,9 @@ class Finding:
 @dataclass(frozen=True)
 class Target:
     context: FunctionContext
-    reason: str  # "missing" | "stale"
+    reason: str  # "missing" | "stale" | "restyle"
+    style: Style = Style.GOOGLE  # the file's style, which what is written takes
+    text: str | None = None  # the docstring converted into ``style`` (restyle, or stale with convert on)
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ class FileScan:
     documented: int  # counted definitions that have a docstring (coverage numerator)
     total: int  # counted definitions (coverage denominator; skipped ones are not counted)
     skipped: tuple[tuple[str, str], ...]  # (qualname, reason) for definitions a skip rule removed
+    style: StyleChoice = StyleChoice(Style.GOOGLE, "")  # the file's style, and why
+    unconverted: tuple[tuple[int, str], ...] = ()  # (line, reason) for docstrings convert left as they are
 
 
 def skip_comment_lines(source: str) -> frozenset[int]:
@@ -127,12 +134,17 @@ class _Rules:
         return None
 
 
-def _stale_sections(scope: Scope, style: Style, may_yield: bool) -> dict[str, str]:
-    """``stale_sections`` for a walked definition, from facts read off the AST (no context is built)."""
+def _stale_sections(scope: Scope, style: Style, may_yield: bool, cleaned: dict[int, str]) -> dict[str, str]:
+    """``stale_sections`` for a walked definition, from facts read off the AST (no context is built).
+
+    ``cleaned`` holds the docstrings the style pass has already cleaned, by ``id`` of their node.
+    """
     node = scope.node
-    if not may_have_sections(docstring_node(node).value.value):
+    raw = docstring_node(node).value.value
+    if not may_have_sections(raw):
         return {}  # before inspect.cleandoc, which costs more than this test
-    doc = read_sections(ast.get_docstring(node) or "", style)
+    text = cleaned[id(node)] if id(node) in cleaned else inspect.cleandoc(raw)
+    doc = read_sections(text, style)
     if doc is None:
         return {}
     parameters = tuple(parameter_names(scope))
@@ -157,17 +169,84 @@ def _kind_name(node: ast.AST) -> str:
     return "class" if isinstance(node, ast.ClassDef) else "module" if isinstance(node, ast.Module) else "function"
 
 
-def scan_source(source: str, path: str, config: Config, *, targets: bool = True) -> FileScan:
-    """Decide which definitions need a docstring written or refreshed, and what ``--check`` reports.
+@dataclass(frozen=True)
+class _Sectioned:
+    """A docstring with sections, and the styles they are written in (several: mixed)."""
+
+    scope: Scope
+    text: str
+    styles: frozenset[Style]
+
+
+def _sectioned_docstrings(root: Scope, skip_lines: frozenset[int], cleaned: dict[int, str]) -> list[_Sectioned]:
+    """Every docstring of the file that has sections: the module's, each class's and function's,
+    whatever the skip rules (a style applies to every docstring, as ruff's D4xx rules do),
+    apart from definitions marked ``# docucode: skip``. Each one cleaned goes into ``cleaned``
+    (by ``id`` of its node), for the stale check to read rather than clean again."""
+    found = []
+    for scope in [root, *iter_definitions(root)]:
+        node = docstring_node(scope.node)
+        if node is None or not may_have_sections(node.value.value):
+            continue
+        text = cleaned[id(scope.node)] = inspect.cleandoc(node.value.value)  # as ast.get_docstring gives it
+        if scope is not root and marked_skip(scope.node, skip_lines):
+            continue
+        if styles := section_styles(text):
+            found.append(_Sectioned(scope, text, styles))
+    return found
+
+
+def _style_message(styles: frozenset[Style], choice: StyleChoice) -> str:
+    names = " and ".join(sorted(style.value for style in styles))
+    return f"docstring sections in {names} style{'s' if len(styles) > 1 else ''}, not {choice.style.value} ({choice.reason})"
+
+
+def _position(scope: Scope) -> tuple[int, int]:
+    node = scope.node
+    return (1, 1) if isinstance(node, ast.Module) else (node.lineno, node.col_offset + 1)
+
+
+def _converted(off_style: list[_Sectioned], choice: StyleChoice) -> tuple[dict[int, str], list[tuple[int, str]]]:
+    """Each docstring of ``off_style`` in the file's style (by ``id`` of its node), or why it is left as it is."""
+    from docucode_hook.docstrings.restyle import restyle
+
+    converted: dict[int, str] = {}
+    left: list[tuple[int, str]] = []
+    for found in off_style:
+        line = _position(found.scope)[0]
+        if len(found.styles) > 1:
+            left.append((line, "its sections mix " + " and ".join(sorted(s.value for s in found.styles)) + " styles"))
+            continue
+        result = restyle(found.text, next(iter(found.styles)), choice.style)
+        if result.text is None:
+            left.append((line, result.reason or "it cannot be converted"))
+        else:
+            converted[id(found.scope.node)] = result.text
+    return converted, left
+
+
+def scan_source(
+    source: str, path: str, config: Config, *, targets: bool = True, styles: StyleRule | None = None
+) -> FileScan:
+    """Decide which definitions need a docstring written, refreshed or converted, and what ``--check`` reports.
 
     ``targets=False`` leaves ``FileScan.targets`` empty: ``--check`` reports findings only, and
     building a context per undocumented function was most of its time on a large tree.
+    ``styles`` decides the file's style (default: the configured one, else the file's own).
     Raises SyntaxError when ``source`` does not parse.
     """
     tree = ast.parse(source, filename=path)
     root = walk_module(tree)
     module = module_facts(path, source, root)
     rules = _Rules(config, _overload_names(root.imports), skip_comment_lines(source))
+    styles = styles or style_rule(config, None)
+    wanted = styles.fixed is None or config.check_style or config.convert
+    cleaned: dict[int, str] = {}
+    sectioned = _sectioned_docstrings(root, rules.skip_lines, cleaned) if wanted else []
+    counts = Counter(next(iter(found.styles)) for found in sectioned if len(found.styles) == 1)
+    choice = styles.for_file(counts, mixed=sum(len(found.styles) > 1 for found in sectioned))
+    off_style = [found for found in sectioned if found.styles != {choice.style}]
+    converted, unconverted = _converted(off_style, choice) if config.convert and targets and off_style else ({}, [])
     lines_with_yield = yield_lines(source)
     scopes = [root] if config.include_modules else []
     scopes += [s for s in iter_definitions(root) if config.include_classes or not isinstance(s.node, ast.ClassDef)]
@@ -187,14 +266,21 @@ def scan_source(source: str, path: str, config: Config, *, targets: bool = True)
             message = f"missing docstring in {_kind_name(scope.node)} {name}"
             findings.append(Finding(path, line, col, CODES["missing"], message))
             if targets:
-                found.append(Target(definition_context(module, scope), "missing"))
+                found.append(Target(definition_context(module, scope), "missing", choice.style))
             continue
         documented += 1
         if scope is root or not (config.check_stale or config.refresh_stale):
             continue
-        stale = _stale_sections(scope, config.style, may_yield(lines_with_yield, scope.node))
+        stale = _stale_sections(scope, choice.style, may_yield(lines_with_yield, scope.node), cleaned)
         if stale and config.check_stale:
             findings += [Finding(path, line, col, CODES[kind], message) for kind, message in stale.items()]
         if stale and config.refresh_stale and targets:
-            found.append(Target(definition_context(module, scope), "stale"))
-    return FileScan(path, tuple(found), tuple(findings), documented, total, tuple(skipped))
+            # A docstring both stale and in another style is converted first, then refreshed.
+            text = converted.pop(id(scope.node), None)
+            found.append(Target(definition_context(module, scope), "stale", choice.style, text))
+    if config.check_style:
+        findings += [Finding(path, *_position(f.scope), CODES["style"], _style_message(f.styles, choice))
+                     for f in off_style]
+    found += [Target(definition_context(module, f.scope), "restyle", choice.style, converted[id(f.scope.node)])
+              for f in off_style if id(f.scope.node) in converted]
+    return FileScan(path, tuple(found), tuple(findings), documented, total, tuple(skipped), choice, tuple(unconverted))

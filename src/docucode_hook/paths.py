@@ -10,7 +10,7 @@ from typing import Iterable, Sequence
 from docucode_hook.config import Config
 
 
-def _git_files(directory: Path, *options: str) -> list[Path] | None:
+def git_files(directory: Path, *options: str) -> list[Path] | None:
     """Files git lists under ``directory`` (relative to it), or None when it is not in a git work tree."""
     try:
         result = subprocess.run(
@@ -27,7 +27,7 @@ def _git_files(directory: Path, *options: str) -> list[Path] | None:
 
 
 def _walk(directory: Path) -> list[Path]:
-    listed = _git_files(directory, "--cached", "--others", "--exclude-standard")
+    listed = git_files(directory, "--cached", "--others", "--exclude-standard")
     if listed is not None:
         return sorted(listed)
     # Outside git there is no ignore file to read; hidden folders (.venv, .tox) are never source.
@@ -57,7 +57,7 @@ def _wanted(path: Path, resolved_root: Path, config: Config) -> bool:
 
 def _candidates(args: Sequence[str], root: Path) -> tuple[list[Path], list[str]]:
     if not args:
-        tracked = _git_files(root)
+        tracked = git_files(root)
         if tracked is None:
             return [], [f"{root}: not a git repository; pass the files or directories to process"]
         return tracked, []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import gc
 import importlib
@@ -14,7 +15,8 @@ from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from docucode_hook.backends import Backend, Generation, get_backend
 from docucode_hook.config import Config
-from docucode_hook.code.records import FunctionContext
+from docucode_hook.code.records import FunctionContext, Style
+from docucode_hook.docstrings.styles import StyleChoice, StyleRule, style_rule
 from docucode_hook.cpus import usable_cpus
 from docucode_hook.fileio import SourceError, SourceFile, read_source, write_source
 from docucode_hook.finder import FileScan, Finding, Target, scan_source
@@ -36,7 +38,7 @@ class WrittenDocstring:
 
     line: int  # the def line in the new text
     name: str  # qualified name, e.g. Inventory.restock
-    by: str  # "model", "server" or "template"; "refresh" for a stale docstring's sections
+    by: str  # "model", "server" or "template"; "refresh" for a stale docstring's sections; "convert"
     reason: str | None = None  # why the template stood in for the configured backend
     # Per part (summary, description, each entry): from the backend, derived from code, or dropped, and why.
     parts: tuple[PartOrigin, ...] = ()
@@ -55,6 +57,8 @@ class FileResult:
     commented: int = 0  # inline comments inserted (--comments)
     diff: str = ""
     error: str | None = None
+    style: StyleChoice | None = None  # the file's docstring style and why (None when it could not be read)
+    unconverted: tuple[tuple[int, str], ...] = ()  # (line, reason) for docstrings convert left as they are
 
     @property
     def changed(self) -> bool:
@@ -84,14 +88,14 @@ def _display(path: Path, root: Path) -> str:
 
 
 def scan_file(
-    path: Path, root: Path, config: Config, *, targets: bool = True
+    path: Path, root: Path, config: Config, *, targets: bool = True, styles: StyleRule | None = None
 ) -> tuple[SourceFile | None, FileScan | None, FileResult]:
     """Read and scan one file; problems become a FileResult with ``error`` set."""
     shown = _display(path, root)
     result = FileResult(path=shown)
     try:
         source = read_source(path)
-        scan = scan_source(source.text, shown, config, targets=targets)
+        scan = scan_source(source.text, shown, config, targets=targets, styles=styles)
     except SourceError as exc:
         result.error = str(exc)
         return None, None, result
@@ -100,6 +104,7 @@ def scan_file(
         return None, None, result
     result.findings, result.documented, result.total = scan.findings, scan.documented, scan.total
     result.skipped = tuple(reason for _, reason in scan.skipped)
+    result.style, result.unconverted = scan.style, scan.unconverted
     return source, scan, result
 
 
@@ -107,8 +112,8 @@ def scan_file(
 PARALLEL_CHECK_FILES = 64
 
 
-def _check_file(path: Path, root: Path, config: Config) -> FileResult:
-    return scan_file(path, root, config, targets=False)[2]
+def _check_file(path: Path, root: Path, config: Config, styles: StyleRule) -> FileResult:
+    return scan_file(path, root, config, targets=False, styles=styles)[2]
 
 
 @contextmanager
@@ -130,7 +135,7 @@ def check_paths(paths: Sequence[Path], root: Path, config: Config) -> list[FileR
     A large tree is scanned in worker processes (``ast.parse`` is most of the time and holds
     the GIL); results come back in the order of ``paths``.
     """
-    check = partial(_check_file, root=root, config=config)
+    check = partial(_check_file, root=root, config=config, styles=style_rule(config, root))
     workers = min(usable_cpus(), len(paths) // PARALLEL_CHECK_FILES)
     if workers < 2:
         with _without_cyclic_gc():
@@ -197,65 +202,85 @@ def confidence_gates(config: Config, backend: Backend | None) -> Thresholds:
     return NO_GATES
 
 
+def _generated(
+    targets: Sequence[Target], backend: Backend | None, config: Config, progress: Progress | None
+) -> list[tuple[Generation, Maker]]:
+    """Raw text for each target (all "missing"), batched per style (the prompt names it), and who wrote it."""
+    from docucode_hook.backends.template import TemplateBackend
+    from docucode_hook.backends.cache import DocstringCache, generate_cached
+
+    cache = DocstringCache() if config.cache else None
+    stand_in = f"{config.backend} backend unavailable" if backend is not None and backend.name != config.backend else None
+    raw: list[Generation | None] = [None] * len(targets)
+    makers: list[Maker] = [("template", None)] * len(targets)
+    by_style: dict[Style, list[int]] = {}
+    for index, target in enumerate(targets):
+        by_style.setdefault(target.style, []).append(index)
+    for style, indices in by_style.items():
+        for start in range(0, len(indices), config.batch_size):
+            chunk = indices[start : start + config.batch_size]
+            batch = [targets[index].context for index in chunk]
+            try:
+                texts = generate_cached(backend, batch, style, cache)
+            except Exception as exc:  # e.g. a model that fails to load: degrade, never stop the commit
+                if isinstance(backend, TemplateBackend):
+                    # The fallback itself failed: calling it again would only raise the same error a
+                    # second time ("During handling of the above exception ..."). That is a bug here.
+                    raise
+                warnings.warn(f"backend {backend.name!r} failed ({exc}); using the template backend", stacklevel=2)
+                stand_in = f"{backend.name} backend failed"
+                backend = TemplateBackend()
+                texts = generate_cached(backend, batch, style, cache)
+            for index, text in zip(chunk, texts):
+                raw[index], makers[index] = text, (backend.name, stand_in)
+            if progress:
+                progress(len(batch))
+    failed = [index for index, generation in enumerate(raw) if generation is None]
+    if failed and backend is not None and backend.name != "template":
+        warnings.warn(f"{len(failed)} function(s) fell back to the template backend", stacklevel=2)
+    for index in failed:
+        target = targets[index]
+        (raw[index],) = TemplateBackend().generate([target.context], target.style)
+        makers[index] = ("template", f"no usable text from the {makers[index][0]} backend")
+    return list(zip(raw, makers))
+
+
 def _texts_for(
     targets: Sequence[Target], backend: Backend | None, config: Config, progress: Progress | None
 ) -> list[tuple[str, Maker, tuple[PartOrigin, ...]]]:
-    """Grounded docstring text for every target, its maker and its parts' origins: generate in
-    batches, fall back per function."""
-    from docucode_hook.backends.template import TemplateBackend
-    from docucode_hook.backends.cache import DocstringCache, generate_cached
+    """Docstring text for every target, its maker and its parts' origins: new ones generated in
+    batches and grounded, stale ones refreshed, converted ones as the scan converted them."""
     from docucode_hook.precision.grounding import ground
     from docucode_hook.precision.prose import GroundingOptions
     from docucode_hook.precision.refresh import refresh_sections
 
     options = GroundingOptions(config.max_line_length, config.placeholders, confidence_gates(config, backend))
-
-    fresh = [t.context for t in targets if t.reason == "missing"]
-    cache = DocstringCache() if config.cache else None
-    stand_in = f"{config.backend} backend unavailable" if backend is not None and backend.name != config.backend else None
-    raw: list[Generation | None] = []
-    makers: list[Maker] = []
-    for start in range(0, len(fresh), config.batch_size):
-        batch = fresh[start : start + config.batch_size]
-        try:
-            texts = generate_cached(backend, batch, config.style, cache)
-        except Exception as exc:  # e.g. a model that fails to load: degrade, never stop the commit
-            if isinstance(backend, TemplateBackend):
-                # The fallback itself failed: calling it again would only raise the same error a
-                # second time ("During handling of the above exception ..."). That is a bug here.
-                raise
-            warnings.warn(f"backend {backend.name!r} failed ({exc}); using the template backend", stacklevel=2)
-            stand_in = f"{backend.name} backend failed"
-            backend = TemplateBackend()
-            texts = generate_cached(backend, batch, config.style, cache)
-        raw += texts
-        makers += [(backend.name, stand_in)] * len(texts)
-        if progress:
-            progress(len(batch))
-    failed = [ctx for ctx, generation in zip(fresh, raw) if generation is None]
-    if failed and backend is not None and backend.name != "template":
-        warnings.warn(f"{len(failed)} function(s) fell back to the template backend", stacklevel=2)
-    fallback = iter(TemplateBackend().generate(failed, config.style))
+    fresh = [t for t in targets if t.reason == "missing"]
     # In target order: line numbers repeat across files, so texts are matched by position.
-    generated = iter([
-        (generation, maker)
-        if generation is not None
-        else (next(fallback), ("template", f"no usable text from the {maker[0]} backend"))
-        for generation, maker in zip(raw, makers)
-    ])
+    generated = iter(_generated(fresh, backend, config, progress) if fresh else ())
 
     def text_for(target: Target) -> tuple[str, Maker, tuple[PartOrigin, ...]]:
         ctx: FunctionContext = target.context
+        if target.reason == "restyle":
+            return target.text or "", ("convert", None), ()
         if target.reason == "stale":
-            return refresh_sections(ctx.docstring or "", ctx, config.style), ("refresh", None), ()
+            existing = target.text or ctx.docstring or ""
+            return refresh_sections(existing, ctx, target.style), ("refresh", None), ()
         generation, maker = next(generated)
-        grounded = ground(generation.text, ctx, config.style, generation=generation, options=options)
+        grounded = ground(generation.text, ctx, target.style, generation=generation, options=options)
         return grounded.text, maker, grounded.parts
 
     return [text_for(t) for t in targets]
 
 
-def _rewrite(work: _Work, config: Config) -> str:
+def _wanted(scan: FileScan, convert_only: bool) -> FileScan:
+    """The scan with only the conversions as targets under ``--convert``."""
+    if not convert_only:
+        return scan
+    return dataclasses.replace(scan, targets=tuple(t for t in scan.targets if t.reason == "restyle"))
+
+
+def _rewrite(work: _Work, config: Config, styles: StyleRule, convert_only: bool = False) -> str:
     """New source text, verified: parses, only docstrings changed, a second pass is a no-op."""
     from docucode_hook.docstrings.insert import insert_docstrings
     from docucode_hook.docstrings.verify import UnsafeEdit, assert_only_docstrings_changed
@@ -263,7 +288,7 @@ def _rewrite(work: _Work, config: Config) -> str:
     old = work.source.text
     new = insert_docstrings(old, work.texts)
     assert_only_docstrings_changed(old, new)
-    again = scan_source(new, work.scan.path, config)
+    again = _wanted(scan_source(new, work.scan.path, config, styles=styles), convert_only)
     if again.targets:
         left = ", ".join(t.context.qualname for t in again.targets)
         raise UnsafeEdit(f"a second pass would change {left} again")
@@ -316,15 +341,21 @@ def fix_paths(
     *,
     write: bool = True,
     progress_factory: Callable[[int], Progress] | None = None,
+    convert_only: bool = False,
 ) -> list[FileResult]:
-    """Fix mode (``write=True``) or ``--diff`` (``write=False``)."""
+    """Fix mode (``write=True``) or ``--diff`` (``write=False``); with ``convert_only``
+    (``--convert``), only the docstrings in another style are rewritten, into the file's style."""
     from docucode_hook.docstrings.verify import UnsafeEdit
 
+    if convert_only:
+        config = config.replace(convert=True, comments=False)
+    styles = style_rule(config, root)
     results: list[FileResult] = []
     work: list[tuple[_Work, FileResult]] = []
     for path in paths:
-        source, scan, result = scan_file(path, root, config)
+        source, scan, result = scan_file(path, root, config, styles=styles)
         results.append(result)
+        scan = _wanted(scan, convert_only) if scan is not None else None
         if source is not None and scan is not None and (scan.targets or config.comments):
             work.append((_Work(source, scan), result))
     if not work:
@@ -344,7 +375,8 @@ def fix_paths(
         item.makers = {line: maker for line, (_, maker, _) in made.items()}
         item.parts = {line: parts for line, (_, _, parts) in made.items()}
         try:
-            rewritten.append((item, result, _rewrite(item, config) if item.texts else item.source.text))
+            new = _rewrite(item, config, styles, convert_only) if item.texts else item.source.text
+            rewritten.append((item, result, new))
         except UnsafeEdit as exc:
             result.error = f"not written: {exc}"
     if config.comments and rewritten:

@@ -256,7 +256,8 @@ def clean_answer(prompt: Prompt, answer: str, cut_short: bool = False) -> Cleane
     traced = _without_def(traced).strip()
     traced = _quoted(_without_preamble(traced))
     traced = _without_postamble(traced).strip().dedent()
-    if cut_short and "\n" in traced.text:
+    # The unfinished line is only in the kept text when the kept text runs to the answer's end.
+    if cut_short and "\n" in traced.text and traced.origins[-1] >= len(answer.rstrip()) - 1:
         traced = traced.span(0, traced.text.rstrip().rfind("\n")).strip()
     if prompt.task == COMMENT_TASK:
         text = cut_comment(traced.text)

@@ -31,8 +31,9 @@ from docucode_hook.config import Config
 
 CHAT, COMPLETIONS = "chat", "completions"
 ENDPOINTS = {CHAT: "/chat/completions", COMPLETIONS: "/completions"}
-# 2: chat messages with a system instruction and an example; changes what a chat model writes.
-CHAT_VERSION = "2"
+# The chat messages' format (instruction, example, layout): part of the cache key, as
+# PROMPT_VERSION is for the raw prompt. Change it with what a chat model is sent.
+CHAT_VERSION = "1"
 # Fields some engines read to turn their repetition penalty off (llama.cpp, llama-cpp-python and LM
 # Studio: repeat_penalty, default 1.1 in some builds; vLLM: repetition_penalty, from the model's
 # generation config). Engines that do not know them ignore them; an API that refuses one gets
@@ -102,8 +103,12 @@ class ServerBackend:
             self._listing = models[0]
         return self._model
 
-    def settings(self) -> dict[str, Any]:
-        """Every request field but the model and the prompt: what the text depends on besides them."""
+    def settings(self, sent: bool = True) -> dict[str, Any]:
+        """Every request field but the model and the prompt: what the text depends on besides them.
+
+        ``sent``: without the fields the server refused this run (the cache key keeps them: a
+        server refuses the same fields every run, and the key must not change mid-run).
+        """
         fields: dict[str, Any] = {"temperature": 0, "seed": self.config.server_seed,
                                   "frequency_penalty": 0, "presence_penalty": 0, **ENGINE_FIELDS}
         if self.api == CHAT:
@@ -111,7 +116,7 @@ class ServerBackend:
         else:
             fields.update(max_tokens=self.config.max_new_tokens, logprobs=1, stop=list(COMPLETION_STOPS))
         fields.update(self.config.server_options)
-        return {key: value for key, value in fields.items() if key not in self._refused}
+        return {key: value for key, value in fields.items() if not sent or key not in self._refused}
 
     def cache_key(self) -> str:
         """Endpoint, API, served model and every request setting: what the served text depends on."""
@@ -120,7 +125,8 @@ class ServerBackend:
         except ServerError as exc:
             self._stop(str(exc))
             model = "?"  # nothing can be generated: a key that matches no stored text
-        settings = json.dumps({**self.settings(), "context": self.config.server_context}, sort_keys=True, default=str)
+        settings = json.dumps({**self.settings(sent=False), "context": self.config.server_context},
+                              sort_keys=True, default=str)
         version = f"chat:{CHAT_VERSION}" if self.api == CHAT else f"prompt:{PROMPT_VERSION}"
         return f"server:{self.url}:{model}:{settings}:{version}"
 
@@ -197,7 +203,7 @@ class ServerBackend:
         if style is not None:
             return style
         match = _STYLE_IN_PROMPT.search(prompt.prompt)
-        return Style(match.group(1).lower()) if match else self.config.style
+        return Style(match.group(1).lower()) if match else self.config.style or Style.GOOGLE  # auto: no file to ask
 
     def _ask(self, prompt: Prompt | None, style: Style | None, strict: bool) -> tuple[Generation | None, Any]:
         """The generation for one fitted prompt, and the failure (a ServerError, "stopped", "too long") if none."""
@@ -218,8 +224,9 @@ class ServerBackend:
         return generation, None
 
     def _request(self, prompt: Prompt, style: Style | None) -> Generation | None:
-        """Send one prompt, resending once without a field the server refused by name."""
-        for _ in range(len(ENGINE_FIELDS) + 6):
+        """Send one prompt, resending without each optional field the server refuses by name (each
+        refusal leaves one field fewer to send, so this ends)."""
+        while True:
             body = {"model": self.model_id(), **self.settings()}
             if self.api == CHAT:
                 body["messages"] = chat_messages(prompt, self._style(prompt, style))
@@ -235,7 +242,6 @@ class ServerBackend:
                     self._refused[refused] = str(exc)
                 continue
             return self._generation(prompt, answer)
-        raise ServerError("the server refused every optional request field")
 
     def _refused_field(self, exc: ServerError, body: Mapping[str, Any]) -> str | None:
         """The optional field a 400/422 answer names as unknown or unsupported, if any."""

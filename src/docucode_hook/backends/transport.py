@@ -23,7 +23,8 @@ _ENDPOINT_SUFFIXES = ("/chat/completions", "/completions", "/models")
 RETRY_STATUSES = (429, 503)
 FIRST_BACKOFF = 0.5  # seconds; doubled after each retry that names no Retry-After
 MAX_BACKOFF = 8.0
-_HINT = "is server-url the engine's base URL (e.g. http://127.0.0.1:11434 for Ollama)?"
+_NO_ROUTE = ("not found", "method not allowed", "404 page not found", "404: not found")
+_HINT = "server-url should be the engine's base URL, e.g. http://127.0.0.1:11434 for Ollama"
 
 
 class ServerError(Exception):
@@ -161,11 +162,10 @@ def error_message(body: bytes) -> str | None:
 def http_error_message(status: int, body: bytes, path: str) -> str:
     """One line for an HTTP error: the server's message when it sent one, else what the status suggests."""
     message = error_message(body)
-    if message:
-        return f"HTTP {status} at {path}: {message}"
-    if status in (404, 405):
+    # A web framework's own "Not Found" means no such route: the URL is wrong, not the request.
+    if status in (404, 405) and (not message or message.lower().strip(" .") in _NO_ROUTE):
         return f"answered {status} at {path}: {_HINT}"
-    return f"HTTP {status} at {path}"
+    return f"HTTP {status} at {path}: {message}" if message else f"HTTP {status} at {path}"
 
 
 def _json_answer(body: bytes, content_type: str, path: str) -> Any:

@@ -18,7 +18,7 @@ PARSER_STYLES = {
     Style.SPHINX: DocstringStyle.REST,
 }
 
-# Every finding code the check reports, by what it is about; stale_sections names the last four.
+# Every finding code the check reports, by what it is about; stale_sections names DCU101-DCU104.
 CODES = {
     "config": "DCU001",
     "missing": "DCU100",
@@ -26,6 +26,7 @@ CODES = {
     "returns": "DCU102",
     "yields": "DCU103",
     "raises": "DCU104",
+    "style": "DCU105",
 }
 
 # docstring_parser's AUTO tries these in this order and keeps the result with the most sections.

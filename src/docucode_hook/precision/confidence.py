@@ -19,11 +19,18 @@ The thresholds ship in the model directory, in ``docucode.json`` beside ``config
     {"thresholds": {"summary": 0.35, "description": 0.5, "parameter": 0.3, "result": 0.3,
                     "exception": 0.3, "weight": 0.5}}
 
-Missing keys, or a missing file, take the defaults of ``Thresholds``. Gates belong to the
-model they were calibrated for (the pipeline picks them, ``pipeline.confidence_gates``): a
-model without calibrated gates runs with ``NO_GATES`` unless the ``thresholds`` option names
-its own (``configured_thresholds``: a file or an inline table, where an unnamed gate lets
-every score pass).
+Missing keys, or a missing file, take the defaults of ``Thresholds``. A gate is a number from
+0 to 1, or ``"never"``: the model does not write that part at all (``train.calibrate`` sets it
+where no score of the model's part was rated above the derived text). ``"calibration"`` beside
+``"thresholds"`` names the review that chose the gates, and ``--explain`` quotes it where a gate
+is never::
+
+    {"thresholds": {"summary": "never", ...}, "calibration": "far-set review, docs/eval/far-v1"}
+
+Gates belong to the model they were calibrated for (the pipeline picks them,
+``pipeline.confidence_gates``): a model without calibrated gates runs with ``NO_GATES`` unless
+the ``thresholds`` option names its own (``configured_thresholds``: a file or an inline table,
+where an unnamed gate lets every score pass).
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +47,7 @@ from docucode_hook.docstrings.sections import short_name
 from docucode_hook.docstrings.phrasing import FILLER, words
 
 THRESHOLDS_FILE = "docucode.json"
+NEVER = "never"  # a gate in docucode.json that no score passes; math.inf in Thresholds
 SUMMARY, DESCRIPTION = "summary", "description"
 PARAMETER_PREFIX = "param:"
 RESULT = "result"  # the Returns or Yields description
@@ -52,9 +60,19 @@ _STOPWORDS = FILLER | frozenset(
 )
 
 
+GATE_FIELDS = ("summary", "description", "parameter", "result", "exception")  # the fields of Thresholds that gate
+# What each gate's parts are called where a gate of "never" explains itself.
+_GATED_PARTS = {"summary": "summaries", "description": "descriptions", "parameter": "parameter descriptions",
+                "result": "Returns or Yields descriptions", "exception": "Raises descriptions"}
+UNSURE, NOT_WRITTEN = "model unsure", "the model does not write"  # how a gate's reasons begin
+
+
 @dataclass(frozen=True)
 class Thresholds:
-    """Minimum scores to keep each kind of part; uncalibrated defaults until a model ships its own."""
+    """Minimum scores to keep each kind of part; uncalibrated defaults until a model ships its own.
+
+    A gate of ``math.inf`` ("never" in ``docucode.json``) takes every part of its kind.
+    """
 
     summary: float = 0.35
     description: float = 0.5  # filler or false in most second paragraphs: the strictest gate
@@ -62,10 +80,20 @@ class Thresholds:
     result: float = 0.3
     exception: float = 0.3
     weight: float = 0.5  # share of the model's confidence in the score; the rest is lexical support
+    calibration: str = ""  # the review that chose the gates ("far-set review, docs/eval/far-v1")
 
     def gate(self, part: str) -> float:
         """The minimum score for ``part`` (a name as ``part_spans`` gives it)."""
         return getattr(self, gate_name(part))
+
+    def why_gated(self, part: str, score: float) -> str:
+        """Why ``part``, with ``score`` below its gate, is not the model's: unsure, or a gate of never."""
+        gate = self.gate(part)
+        if gate == math.inf:
+            why = f"{NOT_WRITTEN} {_GATED_PARTS[gate_name(part)]}"
+            return f"{why}: {self.calibration}" if self.calibration else why
+        digits = 2 if f"{score:.2f}" != f"{gate:.2f}" else 4  # never "0.88 below 0.88"
+        return f"{UNSURE}: {part} score {score:.{digits}f} below {gate:.{digits}f}"
 
 
 def gate_name(part: str) -> str:
@@ -85,26 +113,35 @@ class ThresholdsError(ValueError):
 NO_GATES = Thresholds(summary=0.0, description=0.0, parameter=0.0, result=0.0, exception=0.0)
 
 
-def parse_thresholds(raw: Any, source: str, base: Thresholds = Thresholds()) -> Thresholds:
-    """Thresholds from a ``{"summary": 0.6, ...}`` mapping, keys missing from it taken from ``base``;
-    ``source`` names where it came from in the error."""
-    known = {field.name for field in fields(Thresholds)}
+def parse_thresholds(raw: Any, source: str, base: Thresholds = Thresholds(), calibration: Any = "") -> Thresholds:
+    """Thresholds from a ``{"summary": 0.6, "exception": "never", ...}`` mapping, keys missing from it
+    taken from ``base``; ``source`` names where it came from in the error."""
+    known = {*GATE_FIELDS, "weight"}
     if not isinstance(raw, Mapping) or set(raw) - known:
         raise ThresholdsError(f"{source}: 'thresholds' keys must be among {', '.join(sorted(known))}")
+    if not isinstance(calibration, str):
+        raise ThresholdsError(f"{source}: 'calibration' must be a string (got {calibration!r})")
+    values = {}
     for key, value in raw.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise ThresholdsError(f"{source}: thresholds.{key} must be a number from 0 to 1 (got {value!r})")
-    return replace(base, **{key: float(value) for key, value in raw.items()})
+        if value == NEVER and key in GATE_FIELDS:
+            values[key] = math.inf
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            never = f' or "{NEVER}"' if key in GATE_FIELDS else ""
+            raise ThresholdsError(f"{source}: thresholds.{key} must be a number from 0 to 1{never} (got {value!r})")
+        else:
+            values[key] = float(value)
+    return replace(base, **values, calibration=calibration)
 
 
 def _read_thresholds_file(path: Path, base: Thresholds) -> Thresholds:
     try:
-        raw = json.loads(path.read_text(encoding="utf-8")).get("thresholds", {})
+        document = json.loads(path.read_text(encoding="utf-8"))
+        raw, calibration = document.get("thresholds", {}), document.get("calibration", "")
     except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as exc:
         raise ThresholdsError(f"{path}: not a JSON object with a 'thresholds' object ({exc})") from None
     except OSError as exc:
         raise ThresholdsError(f"{path}: cannot be read ({exc.strerror})") from None
-    return parse_thresholds(raw, str(path), base)
+    return parse_thresholds(raw, str(path), base, calibration)
 
 
 def load_thresholds(model_dir: str | Path | None) -> Thresholds:
@@ -130,6 +167,27 @@ def configured_thresholds(value: str | Path | Mapping[str, Any]) -> Thresholds:
     if not path.is_file():
         raise ThresholdsError(f"{path}: thresholds file not found")
     return _read_thresholds_file(path, NO_GATES)
+
+
+def save_thresholds(target: str | Path, thresholds: Thresholds) -> Path:
+    """Write ``thresholds`` as ``load_thresholds`` reads them back: into ``target/docucode.json`` where
+    ``target`` is a directory (a model's), else into the file ``target`` (the ``thresholds`` option's)."""
+    gates: dict[str, object] = {}
+    for name in (*GATE_FIELDS, "weight"):
+        value = getattr(thresholds, name)
+        if value == math.inf and name != "weight":
+            gates[name] = NEVER
+        elif 0 <= value <= 1:
+            gates[name] = value
+        else:
+            raise ThresholdsError(f"thresholds.{name} = {value!r} cannot be written: gates are 0 to 1 or never")
+    document: dict[str, object] = {"thresholds": gates}
+    if thresholds.calibration:
+        document["calibration"] = thresholds.calibration
+    path = Path(target) / THRESHOLDS_FILE if Path(target).is_dir() else Path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 @dataclass(frozen=True)
@@ -326,23 +384,31 @@ def score_parts(
 @dataclass(frozen=True)
 class Decision:
     # The parts under their gate (the description is dropped, the others replaced), each with
-    # why: "summary score 0.21 below 0.35".
+    # why: "model unsure: summary score 0.21 below 0.35", or "the model does not write summaries".
     reasons: dict[str, str]
 
 
 def decide(scores: dict[str, PartScore], thresholds: Thresholds) -> Decision:
-    """Which parts fall below their gate (``Thresholds.gate``), and why."""
+    """Which parts fall below their gate (``Thresholds.gate``), and why (``Thresholds.why_gated``)."""
     return Decision({
-        part: f"{part} score {score.score:.2f} below {thresholds.gate(part):.2f}"
+        part: thresholds.why_gated(part, score.score)
         for part, score in sorted(scores.items())
         if score.score < thresholds.gate(part)
     })
+
+
+def is_gate_reason(reason: str) -> bool:
+    """Whether a part's reason (as ``--explain`` shows it) says a gate took the model's text."""
+    return UNSURE in reason or NOT_WRITTEN in reason
 
 
 __all__ = [
     "DESCRIPTION",
     "Decision",
     "EXCEPTION_PREFIX",
+    "GATE_FIELDS",
+    "NEVER",
+    "NOT_WRITTEN",
     "PARAMETER_PREFIX",
     "RESULT",
     "PartScore",
@@ -352,14 +418,17 @@ __all__ = [
     "THRESHOLDS_FILE",
     "Thresholds",
     "ThresholdsError",
+    "UNSURE",
     "code_identifiers",
     "configured_thresholds",
     "decide",
     "gate_name",
+    "is_gate_reason",
     "lexical_support",
     "load_thresholds",
     "parse_thresholds",
     "part_spans",
+    "save_thresholds",
     "score_parts",
     "span_logprobs",
 ]

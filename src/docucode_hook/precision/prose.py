@@ -66,11 +66,8 @@ class PartOrigin:
 
 
 def _gate_reason(decision: Decision | None, part: str) -> str | None:
-    """Why the gate took ``part`` away ("summary score 0.21 below 0.35"), or None when it did not."""
-    if decision is None:
-        return None
-    reason = decision.reasons.get(part)
-    return f"model unsure: {reason}" if reason else None
+    """Why the gate took ``part`` away ("model unsure: summary score 0.21 below 0.35"), or None when it did not."""
+    return decision.reasons.get(part) if decision is not None else None
 
 
 @dataclass
