@@ -14,6 +14,7 @@ gguf = pytest.importorskip("gguf", reason="the gguf extra is not installed (pip 
 
 from docucode_hook.backends.convert import load_arrays, read_config  # noqa: E402
 from docucode_hook.backends.loading import DEFAULT_MODEL_DIR  # noqa: E402
+from docucode_hook.backends.served import SHIPPED_GGUF_TYPES, serves_shipped_model  # noqa: E402
 from docucode_hook.backends.server import COMPLETION_STOPS  # noqa: E402
 from train import export  # noqa: E402
 from train.gguf_file import modelfile_text, rope_rows_interleaved  # noqa: E402
@@ -55,6 +56,17 @@ def test_the_shipped_model_is_written_under_its_own_name_with_its_tokenizer(expo
     assert fields["tokenizer.ggml.add_bos_token"] is True
     assert fields["tokenizer.ggml.bos_token_id"] == config["bos_token_id"]
     assert fields["tokenizer.ggml.eos_token_id"] == config["eos_token_id"]
+
+
+def test_every_file_the_shipped_export_writes_is_known_to_the_server_backend_as_the_shipped_model(
+    tmp_path: Path,
+) -> None:
+    """The name the export gives is the one the shipped gates are applied under; a fine-tune's is not."""
+    for outtype in SHIPPED_GGUF_TYPES:
+        name = export.gguf_path(export.ExportArgs(out=tmp_path, outtype=outtype)).name
+        assert serves_shipped_model(f"/models/{name}"), name
+    team = export.gguf_path(export.ExportArgs(out=tmp_path, adapter=Path("runs/qlora-numpy-family")))
+    assert team.name == "qlora-numpy-family-q8_0.gguf" and not serves_shipped_model(str(team))
 
 
 def test_f32_weights_are_the_checkpoint_s_with_q_and_k_in_llama_cpp_s_rotary_order(exported: Path) -> None:

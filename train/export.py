@@ -29,9 +29,10 @@ from typing import Sequence
 
 from docucode_hook.backends.convert import QUANTIZATION, ConversionError, convert_to_ct2, read_config, unconvertible_reason
 from docucode_hook.backends.loading import DEFAULT_MODEL_DIR
+from docucode_hook.backends.served import SHIPPED_GGUF_TYPES
 from docucode_hook.backends.server import COMPLETION_STOPS
 from docucode_hook.config import Config
-from train.gguf_file import DEFAULT_OUTTYPE, MODELFILE, OUTTYPES, GGUFExportError, gguf_unsupported_reason
+from train.gguf_file import DEFAULT_OUTTYPE, MODELFILE, GGUFExportError, gguf_unsupported_reason
 
 FORMATS = ("ct2", "gguf")
 
@@ -126,8 +127,8 @@ def export(args: ExportArgs) -> Exported:
 def _export_gguf(args: ExportArgs) -> Exported:
     from train.gguf_file import modelfile_text, write_gguf
 
-    if args.outtype not in OUTTYPES:
-        raise UsageError(f"unknown outtype {args.outtype!r} (one of {', '.join(OUTTYPES)})")
+    if args.outtype not in SHIPPED_GGUF_TYPES:
+        raise UsageError(f"unknown outtype {args.outtype!r} (one of {', '.join(SHIPPED_GGUF_TYPES)})")
     if reason := gguf_unsupported_reason(args.base):
         raise UsageError(f"{args.base}: cannot export to GGUF: {reason}")
     try:
@@ -159,7 +160,7 @@ def parse_args(argv: Sequence[str] | None = None) -> ExportArgs:
                              "write NAME-OUTTYPE.gguf in")
     parser.add_argument("--hf-out", type=Path, help="where the merged HF checkpoint goes (default: OUT-hf)")
     parser.add_argument("--quantization", default=QUANTIZATION, help=f"CTranslate2 weight type (default {QUANTIZATION})")
-    parser.add_argument("--outtype", choices=OUTTYPES, default=DEFAULT_OUTTYPE,
+    parser.add_argument("--outtype", choices=SHIPPED_GGUF_TYPES, default=DEFAULT_OUTTYPE,
                         help=f"GGUF weight type (default {DEFAULT_OUTTYPE})")
     ns = parser.parse_args(argv)
     return ExportArgs(out=ns.out, base=ns.base, adapter=ns.adapter, hf_out=ns.hf_out, quantization=ns.quantization,

@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from docucode_hook.backends.convert import load_arrays, read_config, read_json, unconvertible_reason
+from docucode_hook.backends.served import SHIPPED_GGUF_TYPES
 
-# The weight types written: 1-D tensors (the norms) stay float32 in every one, as llama.cpp expects.
-OUTTYPES = ("f32", "f16", "q8_0")
+# The weight types written are SHIPPED_GGUF_TYPES, whose names the server backend knows in the
+# shipped model's file name (docucode-small-q8_0.gguf). 1-D tensors (the norms) stay float32 in
+# every one, as llama.cpp expects.
 DEFAULT_OUTTYPE = "q8_0"
 MODELFILE = "Modelfile"
 
@@ -179,8 +181,8 @@ def write_gguf(source: Path, out: Path, outtype: str = DEFAULT_OUTTYPE, name: st
     import numpy as np
 
     source, out = Path(source), Path(out)
-    if outtype not in OUTTYPES:
-        raise GGUFExportError(f"unknown outtype {outtype!r} (one of {', '.join(OUTTYPES)})")
+    if outtype not in SHIPPED_GGUF_TYPES:
+        raise GGUFExportError(f"unknown outtype {outtype!r} (one of {', '.join(SHIPPED_GGUF_TYPES)})")
     if reason := gguf_unsupported_reason(source):
         raise GGUFExportError(f"{source}: cannot export to GGUF: {reason}")
     config = read_config(source)
@@ -296,7 +298,6 @@ def modelfile_text(gguf_name: str, stop_strings: tuple[str, ...], context_length
 __all__ = [
     "DEFAULT_OUTTYPE",
     "MODELFILE",
-    "OUTTYPES",
     "ByteLevelTokenizer",
     "bos_added_by",
     "GGUFExportError",
