@@ -11,7 +11,7 @@ INTERROGATE := .venv-bench/bin/interrogate
 DEMO := /tmp/docucode-demo
 # The real engine the server-backend tests run against: llama.cpp's server from
 # llama-cpp-python, in a venv of its own so the hook's environment never imports it. Its wheel
-# is compiled from source (about 8 minutes on 2 cores), so it is built once into the user cache
+# is compiled from source (4 min 8 s on the 2-core machine), so it is built once into the user cache
 # under a key of its version and CMake flags, and reused until either changes. GGML_NATIVE=OFF:
 # a cached wheel must run on any x86-64 machine, not only on the one that built it.
 LLAMA_CPP_VERSION := 0.3.36
