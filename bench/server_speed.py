@@ -10,7 +10,7 @@ the same functions, so the numbers compare as ratios on whatever machine runs th
    ``bench/hook_latency.py``, in a cold process with an empty docstring cache, the hook
    configured for the server, then for the shipped model, taking turns.
 
-Run (about 10 minutes on the 2-core machine; ``make engine`` first)::
+Run (about 2 to 3 minutes on the 2-core machine; ``make engine`` first)::
 
     PYTHONPATH=src:. python bench/server_speed.py --functions 32 --repeat 3
 """
