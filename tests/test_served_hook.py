@@ -109,13 +109,25 @@ def test_served_shipped_model_writes_through_pre_commit_with_its_gates(
     # Every function's text came from the server, with its tokens' log-probabilities read.
     cached = _cached_generations(tmp_path / "cache")
     assert len(cached) == len(functions) and all(entry["text"] and entry["token_logprobs"] for entry in cached)
-    assert _FROM_SERVER.search(output), output
-    # The shipped model's calibrated gates applied: what they took, they took at the shipped thresholds.
-    shipped = read_json(DEFAULT_MODEL_DIR / "docucode.json")["thresholds"]
+    # The shipped model's calibrated gates applied: what they took, they took at the shipped thresholds
+    # from the server's log-probabilities, and the parts it never trusts the model with name their review.
+    shipped = read_json(DEFAULT_MODEL_DIR / "docucode.json")
     gated = _GATED.findall(output)
     assert gated, output
     for _, part, score, threshold in gated:
-        assert float(score) < float(threshold) and threshold == f"{shipped[part]:.2f}", (part, threshold)
+        assert float(score) < float(threshold) and threshold == f"{shipped['thresholds'][part]:.2f}", (part, threshold)
+    assert shipped["calibration"] in output, output
+
+    # The far-set gates may keep none of the served text here (they kept none of inventory.py's in the
+    # run this was written after); with the gates opened by the thresholds option, as a team that
+    # calibrated its own would, the server's own text reaches the file, still grounded.
+    opened = config + "thresholds = {summary = 0.0, parameter = 0.0, result = 0.0}\n"
+    output, fixed = _commit_through_pre_commit(tmp_path / "user-opened", env, hook_repo, opened,
+                                               tmp_path / "cache-opened", EXAMPLE.read_text(encoding="utf-8"))
+    assert "warning" not in output.lower() and "template" not in output, output
+    assert _FROM_SERVER.search(output) and not _GATED.findall(output), output
+    assert_only_docstrings_changed(EXAMPLE.read_text(encoding="utf-8"), fixed)
+    _assert_args_agree_with_signatures(fixed)
 
 
 def test_served_chat_model_answers_are_cleaned_and_grounded_through_pre_commit(
