@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
 
 import pytest
 from precommit_support import CHECKOUT, run
@@ -13,6 +14,9 @@ from precommit_support import CHECKOUT, run
 from docucode_hook.code.records import FunctionContext
 from docucode_hook.code.contexts import iter_contexts
 from tinymodel import build_tiny_adapter, build_tiny_model
+
+if TYPE_CHECKING:
+    from llama_server import Served
 
 SAMPLE_SOURCE = '''"""Small helpers for the backend tests."""
 
@@ -104,3 +108,36 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> 
     run(["git", "add", "-A"], repo, env)
     run(["git", "commit", "-qm", "snapshot"], repo, env)
     return repo, run(["git", "rev-parse", "HEAD"], repo, env).stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def shipped_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped model exported by ``train.export --format gguf`` (q8_0, the default), once per session."""
+    pytest.importorskip("gguf", reason="the gguf extra is not installed (pip install 'docucode[gguf]')")
+    from train import export
+
+    out = tmp_path_factory.mktemp("gguf")
+    assert export.main(["--format", "gguf", "--out", str(out)]) == 0
+    return out / "docucode-small-q8_0.gguf"
+
+
+@pytest.fixture(scope="module")
+def shipped_server(shipped_gguf: Path) -> Iterator[Served]:
+    """llama.cpp's server serving the shipped model's GGUF export, as the README's command starts it."""
+    from llama_server import ENGINE_MISSING, ENGINE_PYTHON, llama_server
+
+    if not ENGINE_PYTHON.is_file():
+        pytest.skip(ENGINE_MISSING)
+    with llama_server(shipped_gguf, "--n_ctx", "512") as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def smollm2_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """llama.cpp's server serving SmolLM2-135M-Instruct, with the chat template its GGUF holds."""
+    from llama_server import ENGINE_MISSING, ENGINE_PYTHON, llama_server, smollm2_gguf
+
+    if not ENGINE_PYTHON.is_file():
+        pytest.skip(ENGINE_MISSING)
+    with llama_server(smollm2_gguf(tmp_path_factory.mktemp("smollm2")), "--n_ctx", "2048") as served:
+        yield served
