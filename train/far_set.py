@@ -18,11 +18,14 @@ Commands::
 Step 3 writes ``default/`` (the gates as shipped), ``all/`` (derived text for every part),
 ``off/`` (every part the model wrote, with its scores, for calibration) and ``blind/`` (the
 sheets, with the package's own docstring as a fourth system, and ``key.csv``). After the gates
-are calibrated on that review (``train.calibrate``), the before/after review writes the new
-default and derived text into a folder of its own, and their sheets beside it::
+are calibrated on that review (``train.calibrate``), they are reviewed on other functions of
+the same packages: a held-out sample (``sample --exclude`` the first) and the new default and
+derived text with their sheets in a folder of its own::
 
-    python -m train.far_set review --sample docs/eval/far-v1/sample.jsonl --out docs/eval/far-v1/after \\
-        --systems default derived --blind docs/eval/far-v1/after-blind --sheets 6 --seed 1
+    python -m train.far_set sample --count 100 --per-package 2 --seed 1 --exclude docs/eval/far-v1/sample.jsonl \\
+        --out docs/eval/far-holdout/sample.jsonl
+    python -m train.far_set review --sample docs/eval/far-holdout/sample.jsonl --out docs/eval/far-holdout \\
+        --systems default derived --blind docs/eval/far-holdout/blind --sheets 6 --seed 2
 
 Ranks 5,001-8,000 are kept for measuring the project: no range that touches them is read.
 """
