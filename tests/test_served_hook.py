@@ -160,10 +160,6 @@ BARE_ASKS = [
 _HABITS = re.compile(r"```|^\s*def |^\s*return |(?i:^(here is|here's|sure|certainly)\b)", re.MULTILINE)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "chat.clean_answer keeps the body of an echoed function as the docstring text: SmolLM2 answers a bare "
-    "request with a fenced copy of the function (no docstring in it) and a remark, and 'return width * height' "
-    "is what is left"))
 def test_smollm2_s_chat_habits_are_cleaned_from_its_real_answers(smollm2_server: Served) -> None:
     """Asked as a user would ask a chat model, without DocuCode's instruction and example, SmolLM2 answers
     as chat models do (fences, echoed code); the cleaning keeps only docstring text, or nothing."""

@@ -52,7 +52,8 @@ def test_chat_answers_are_cleaned_to_the_docstring(answer: str, kept: str) -> No
         assert answer[origin] == char or (char == "\n" and answer[origin] == "\r")
 
 
-@pytest.mark.parametrize("answer", ["<think>\nLet me look at the parameters first, then", "", "```python\n```", '""""""'])
+@pytest.mark.parametrize("answer", ["<think>\nLet me look at the parameters first, then", "", "```python\n```", '""""""',
+                                    "```python\ndef add(a: int, b: int = 2) -> int:\n    return a + b\n```\n\nThis adds."])
 def test_answers_without_docstring_text_give_nothing(answer: str) -> None:
     assert clean_answer(PROMPT, answer) is None
 

@@ -194,7 +194,10 @@ def _fenced(answer: _Traced) -> _Traced:
 
 
 def _without_def(answer: _Traced) -> _Traced:
-    """The answer without an echoed signature (decorators, ``def`` line(s) up to the colon)."""
+    """The answer without an echoed signature (decorators, ``def`` line(s) up to the colon); nothing
+    when no docstring opens the body: an echoed function without one holds code, not text
+    (SmolLM2 answered a bare request with a fenced copy of the function, and its ``return`` line
+    was kept as the docstring)."""
     lines = answer.text.split("\n")
     if not lines or not _DEF_LINE.match(lines[0]):
         return answer
@@ -202,7 +205,8 @@ def _without_def(answer: _Traced) -> _Traced:
     for line in lines:
         position += len(line) + 1
         if not line.lstrip().startswith("@") and line.split("#", 1)[0].rstrip().endswith(":"):
-            return answer.span(min(position, len(answer.text)), len(answer.text)).dedent()
+            body = answer.span(min(position, len(answer.text)), len(answer.text)).dedent()
+            return body if _QUOTES.match(body.text.lstrip()) else body.span(0, 0)
     return answer
 
 
