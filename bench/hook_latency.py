@@ -111,6 +111,16 @@ def _run(args: Sequence[str], cwd: Path, env: dict, check: bool = True) -> subpr
     return done
 
 
+def precommit_env(work: Path) -> dict[str, str]:
+    """The environment the timed commits run in: pre-commit's own home under ``work``, no global
+    git config, a fixed author; no PYTHONPATH, so each hook environment runs the code pre-commit
+    installed in it."""
+    return {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+            "PRE_COMMIT_HOME": str(work / "pre-commit"), "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.com",
+            "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@example.com"}
+
+
 def snapshot_hook_repo(dest: Path, env: dict, rev: str | None = None) -> str:
     """This checkout's working tree (or its commit ``rev``) as a git repo, as pre-commit would fetch it;
     returns the snapshot's rev."""
@@ -156,11 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="docucode-latency-"))
-    # No PYTHONPATH: each hook environment must run the code pre-commit installed in it.
-    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
-           "PRE_COMMIT_HOME": str(work / "pre-commit"), "GIT_CONFIG_GLOBAL": os.devnull,
-           "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.com",
-           "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@example.com"}
+    env = precommit_env(work)
     (work / "hook").mkdir()
     rev = snapshot_hook_repo(work / "hook", env)
     repo = user_repo(work / "user", work / "hook", rev, env)

@@ -49,12 +49,12 @@ from typing import Iterable, Sequence
 CHECKOUT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(CHECKOUT))  # train.licences, when run as a script
 
+from train.corpus import Package, canonical_name  # noqa: E402
+from train.far_set import FAR_RANKS, corpus_names, ranked_packages  # noqa: E402
 from train.licences import PERMISSIVE, metadata_licence  # noqa: E402
 
 DOWNLOADS = Path("/work/.library/env/packages/pypi.tsv")
 PACKAGE_LIST = Path(__file__).with_name("linters-packages.tsv")
-CORPUS_LIST = CHECKOUT / "train" / "packages.tsv"
-FIRST_RANK, LAST_RANK = 8001, 15000
 MIN_FUNCTIONS = 15  # undocumented public functions: fewer measure too little
 MAX_FUNCTIONS = 400  # more take too long on the 2-core machine with the model backend
 STYLES = ("google", "numpy", "sphinx")
@@ -66,13 +66,6 @@ _PYDOCLINT_LINE = re.compile(r"^\s*(\d+): (DOC\d+): (.*)$")
 
 
 @dataclass(frozen=True)
-class Candidate:
-    rank: int
-    name: str
-    version: str
-
-
-@dataclass(frozen=True)
 class Violation:
     path: str
     line: int
@@ -80,20 +73,14 @@ class Violation:
     tool: str  # "ruff" | "pydoclint"
 
 
-def read_candidates(downloads: Path = DOWNLOADS, corpus: Path = CORPUS_LIST) -> list[Candidate]:
-    """Ranks 8,001-15,000 of the download list, without any name of the corpus list."""
-    with corpus.open(encoding="utf-8") as handle:
-        in_corpus = {row["name"].lower() for row in csv.DictReader(handle, delimiter="\t")}
-    found = []
-    with downloads.open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle, delimiter="\t"):
-            rank = row["rank_among_15000_most_downloaded"]
-            if rank.isdigit() and FIRST_RANK <= int(rank) <= LAST_RANK and row["name"].lower() not in in_corpus:
-                found.append(Candidate(int(rank), row["name"], row["version"]))
-    return sorted(found, key=lambda c: c.rank)
+def read_candidates(downloads: Path = DOWNLOADS) -> list[Package]:
+    """The far window of the download list (ranks 8,001-15,000, as train.far_set reads it),
+    without any package of the corpus list."""
+    in_corpus = corpus_names()
+    return [package for package in ranked_packages(downloads) if canonical_name(package.name) not in in_corpus]
 
 
-def fetch_sdist(candidate: Candidate, cache: Path) -> Path | None:
+def fetch_sdist(candidate: Package, cache: Path) -> Path | None:
     """The sdist archive of the candidate's listed version in ``cache``; None when pip finds none."""
     target = cache / "sdists" / f"{candidate.name}-{candidate.version}"
     archives = [p for p in target.glob("*") if p.suffix in (".gz", ".zip")] if target.is_dir() else []
@@ -150,11 +137,11 @@ def source_files(tree: Path) -> list[Path]:
     return sorted(p for p in tree.rglob("*.py") if not _LEFT_OUT.search(p.relative_to(tree).as_posix()))
 
 
-def draw(count: int, seed: int, cache: Path, out: Path) -> list[tuple[Candidate, str, int]]:
+def draw(count: int, seed: int, cache: Path, out: Path) -> list[tuple[Package, str, int]]:
     """``count`` packages in seeded order that pass the filters; each with its licence and function count."""
     candidates = read_candidates()
     random.Random(seed).shuffle(candidates)
-    kept: list[tuple[Candidate, str, int]] = []
+    kept: list[tuple[Package, str, int]] = []
     for candidate in candidates:
         if len(kept) == count:
             break
@@ -172,17 +159,17 @@ def draw(count: int, seed: int, cache: Path, out: Path) -> list[tuple[Candidate,
         if not reason:
             kept.append((candidate, licence, functions))
     with out.open("w", encoding="utf-8") as handle:
-        handle.write(f"# seed {seed}: ranks {FIRST_RANK}-{LAST_RANK}, not in train/packages.tsv, permissive sdist\n")
+        handle.write(f"# seed {seed}: ranks {FAR_RANKS[0]}-{FAR_RANKS[1]}, not in train/packages.tsv, permissive sdist\n")
         handle.write("rank\tname\tversion\tlicence\tundocumented\n")
         for candidate, licence, functions in kept:
             handle.write(f"{candidate.rank}\t{candidate.name}\t{candidate.version}\t{licence}\t{functions}\n")
     return kept
 
 
-def read_package_list(path: Path = PACKAGE_LIST) -> list[Candidate]:
+def read_package_list(path: Path = PACKAGE_LIST) -> list[Package]:
     """The committed draw."""
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
-    return [Candidate(int(row["rank"]), row["name"], row["version"]) for row in csv.DictReader(lines, delimiter="\t")]
+    return [Package(int(row["rank"]), row["name"], row["version"]) for row in csv.DictReader(lines, delimiter="\t")]
 
 
 # --- linting -----------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from bench.hook_latency import snapshot_hook_repo, stage_files
+from bench.hook_latency import precommit_env, snapshot_hook_repo, stage_files
 from bench.llama_engine import ENGINE_PYTHON, llama_server
 from bench.throughput import bench_contexts
 
@@ -95,10 +95,7 @@ def _run(args: Sequence[str], cwd: Path, env: dict[str, str]) -> subprocess.Comp
 def latency(url: str, repeat: int) -> dict[str, list[float]]:
     """Wall seconds of ``pre-commit run`` per configuration, ``repeat`` times each, taking turns."""
     work = Path(tempfile.mkdtemp(prefix="docucode-server-latency-"))
-    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
-           "PRE_COMMIT_HOME": str(work / "pre-commit"), "GIT_CONFIG_GLOBAL": os.devnull,
-           "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.com",
-           "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@example.com"}
+    env = precommit_env(work)
     (work / "hook").mkdir()
     rev = snapshot_hook_repo(work / "hook", env)
     configs = {"llama.cpp server (completions)":
