@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from docucode_hook.backends import Generation, get_backend
@@ -141,7 +143,8 @@ def test_generate_google_text() -> None:
 def test_backend_identity_and_lookup() -> None:
     backend = get_backend(Config(backend="template"))
     assert isinstance(backend, TemplateBackend)
-    assert (backend.name, backend.cache_key()) == ("template", "template-1")
+    assert backend.name == "template" and backend.cache_key().startswith("template-")
+    assert backend.cache_key() == TemplateBackend().cache_key()  # the same code, the same key
 
 
 # Names made only of underscores have no words. A verb-only name ("get") whose subject had
@@ -229,3 +232,17 @@ def test_a_failing_template_is_not_called_again_as_its_own_fallback(tmp_path, mo
         fix_paths([path], tmp_path, load_mapping({"backend": "template", "cache": False}))
     assert calls == [1] and raised.value.__context__ is None
     assert path.read_text() == "def f(x):\n    return x\n"
+
+
+def test_the_cache_key_follows_the_code_that_writes_the_text(tmp_path, monkeypatch) -> None:
+    from docucode_hook.backends import template
+
+    before = TemplateBackend().cache_key()
+    changed = tmp_path / "template.py"
+    changed.write_bytes(Path(template.__file__).read_bytes() + b"\n# a phrasing rule changed\n")
+    monkeypatch.setattr(template, "__file__", str(changed))
+    template.code_digest.cache_clear()
+    try:
+        assert TemplateBackend().cache_key() != before  # an upgrade's text is not read from an older cache
+    finally:
+        template.code_digest.cache_clear()

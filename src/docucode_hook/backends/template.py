@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+from pathlib import Path
 from typing import Sequence
 
 from docstring_parser import Docstring
@@ -9,6 +12,7 @@ from docstring_parser.common import DocstringParam
 
 from docucode_hook.backends import Generation
 from docucode_hook.code.records import FunctionContext, Style
+from docucode_hook.docstrings import phrasing, render
 from docucode_hook.docstrings.phrasing import describe_parameter, documented_name, summarise
 from docucode_hook.docstrings.render import render_docstring
 
@@ -21,8 +25,17 @@ class TemplateBackend:
         return [Generation(render_docstring(_skeleton(ctx), style)) for ctx in contexts]
 
     def cache_key(self) -> str:
-        """The cache key of the template's text: a version string, since no model is involved."""
-        return "template-1"
+        """The cache key of the template's text: a digest of the code that writes it, since no model
+        is involved (a fixed string kept the text of an older DocuCode in the cache after an upgrade
+        changed its phrasing)."""
+        return code_digest()
+
+
+@functools.cache
+def code_digest() -> str:
+    """A short digest of the modules whose code writes the template's text."""
+    sources = (Path(__file__), Path(phrasing.__file__), Path(render.__file__))
+    return "template-" + hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:16]
 
 
 def _skeleton(ctx: FunctionContext) -> Docstring:
