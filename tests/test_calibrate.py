@@ -15,6 +15,7 @@ from docucode_hook.backends.loading import DEFAULT_MODEL_DIR
 from docucode_hook.precision.confidence import Thresholds, configured_thresholds, load_thresholds, save_thresholds
 from train import calibrate
 from train.calibrate import Sample, choose_threshold, docstring_shares, fitted_preference, sweep
+from train.data import gzip_text
 
 # Six summaries the model wrote, by score; below the gate each gives way to a derived one.
 SAMPLES = [
@@ -108,7 +109,11 @@ def test_sweep_keeps_fewer_parts_as_the_gate_tightens(samples: list[Sample]) -> 
 
 def _jsonl(path: Path, rows: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    text = "".join(json.dumps(row) + "\n" for row in rows)
+    if path.suffix == ".gz":
+        gzip_text(path, text)  # as train.evaluate writes its outputs
+    else:
+        path.write_text(text, encoding="utf-8")
 
 
 def test_calibrate_writes_every_gate_and_the_curves(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -125,8 +130,8 @@ def test_calibrate_writes_every_gate_and_the_curves(tmp_path: Path, capsys: pyte
                   **({"description": 0.7} if index == 0 else {})}
         off.append({**function, "scores": scores, "grounded": f"Model summary {index}."})
         floor.append({**function, "scores": scores, "grounded": f"Derived summary {index}."})
-    _jsonl(runs / "off" / "outputs.jsonl", off)
-    _jsonl(runs / "all" / "outputs.jsonl", floor)
+    _jsonl(runs / "off" / "outputs.jsonl.gz", off)
+    _jsonl(runs / "all" / "outputs.jsonl.gz", floor)
     blind = runs / "blind"
     blind.mkdir()
     (blind / "key.csv").write_text("id,system,path,qualname\n" + "".join(
@@ -178,7 +183,7 @@ def test_calibrate_writes_every_gate_and_the_curves(tmp_path: Path, capsys: pyte
 def test_sheets_without_entries_cannot_set_the_entry_gates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     runs = tmp_path / "runs"
     function = {"backend": "model", "path": "m.py", "qualname": "f", "scores": {"summary": 0.5}, "grounded": "F."}
-    _jsonl(runs / "off" / "outputs.jsonl", [function])
+    _jsonl(runs / "off" / "outputs.jsonl.gz", [function])
     (runs / "blind").mkdir()
     (runs / "blind" / "key.csv").write_text("id,system,path,qualname\n1,model,m.py,f\n2,derived,m.py,f\n")
     (runs / "blind" / "ratings-1.csv").write_text("id,summary,description,accepted,note\n1,correct,none,light,\n2,vague,none,light,\n")
@@ -204,8 +209,8 @@ def test_a_served_models_gates_go_to_a_file_of_their_own(tmp_path: Path, capsys:
         function = {"backend": "server", "path": "m.py", "qualname": f"f{index}"}
         off.append({**function, "scores": {"summary": summary_score, "param:x": summary_score}, "grounded": "M."})
         floor.append({**function, "scores": {"summary": summary_score}, "grounded": "D."})
-    _jsonl(runs / "off" / "outputs.jsonl", off)
-    _jsonl(runs / "all" / "outputs.jsonl", floor)
+    _jsonl(runs / "off" / "outputs.jsonl.gz", off)
+    _jsonl(runs / "all" / "outputs.jsonl.gz", floor)
     (runs / "blind").mkdir()
     (runs / "blind" / "key.csv").write_text("id,system,path,qualname\n" + "".join(
         f"{2 * i + 1},model,m.py,f{i}\n{2 * i + 2},derived,m.py,f{i}\n" for i in range(3)))
@@ -255,7 +260,7 @@ def test_part_ratings_composed_by_the_gates_reproduce_the_reviewed_default() -> 
     # The default was rated as whole docstrings of its own; composing the model's and the derived
     # text's part ratings by the same gates gives the same shares, so the estimate can be trusted
     # for gates no reviewer has seen yet.
-    functions = calibrate.rated_functions(FAR / "blind", FAR / "off" / "outputs.jsonl")
+    functions = calibrate.rated_functions(FAR / "blind", FAR / "off" / "outputs.jsonl.gz")
     assert len(functions) == 100
     tally = json.loads((FAR / "blind" / "tally.json").read_text(encoding="utf-8"))
     for system, gates in (("default", GATES_BEFORE_FAR), ("model", Thresholds(0, 0, 0, 0, 0)),
@@ -269,7 +274,7 @@ def test_the_shipped_gates_are_the_far_set_calibration(tmp_path: Path) -> None:
     runs, model_dir = tmp_path / "far-v1", tmp_path / "model"
     (runs / "off").mkdir(parents=True)
     model_dir.mkdir()
-    shutil.copy(FAR / "off" / "outputs.jsonl", runs / "off")
+    shutil.copy(FAR / "off" / "outputs.jsonl.gz", runs / "off")
     shutil.copytree(FAR / "blind", runs / "blind", ignore=shutil.ignore_patterns("sheet-*", "tally.*"))
     save_thresholds(model_dir, GATES_BEFORE_FAR)  # the file as calibrate found it
     shipped = load_thresholds(DEFAULT_MODEL_DIR)

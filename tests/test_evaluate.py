@@ -15,10 +15,11 @@ from docucode_hook.code.records import Style
 from docucode_hook.backends.prompt import build_prompt
 from docucode_hook.precision.confidence import is_gate_reason
 from train import evaluate, generate, metrics
+from train.data import text_lines
 from train import mine as train_mine
 
 SAMPLES = Path(__file__).parent / "samples"
-OUTPUT_FILES = ("report.md", "metrics.json", "outputs.jsonl", "review.csv", "review.md")
+OUTPUT_FILES = ("report.md", "metrics.json", "outputs.jsonl.gz", "review.csv", "review.md")
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,7 @@ def evaluated(tmp_path_factory: pytest.TempPathFactory, test_split: Path, tiny_m
 
 
 def _records(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return [json.loads(line) for line in text_lines(path)]
 
 
 def test_every_output_file_is_written(evaluated: Path) -> None:
@@ -90,7 +91,7 @@ def test_metrics_are_in_range_and_grounding_keeps_its_promises(evaluated: Path, 
 
 def test_reported_bleu_recomputes_from_the_outputs(evaluated: Path, test_split: Path) -> None:
     references = [record["summary"] for record in _records(test_split)]
-    rows = _records(evaluated / "outputs.jsonl")
+    rows = _records(evaluated / "outputs.jsonl.gz")
     summary = json.loads((evaluated / "metrics.json").read_text(encoding="utf-8"))
     for backend in ("model", "template"):
         grounded = [row["grounded"] for row in rows if row["backend"] == backend]
@@ -233,7 +234,7 @@ def test_gates_off_keep_what_the_model_wrote_and_all_give_every_scored_part_away
         argv = ["--model", str(tiny_model_dir), "--data", str(test_split), "--out", str(out), "--max-new-tokens", "8",
                 "--baseline", "none", "--no-codebleu", "--gates", gates]
         assert evaluate.main(argv) == 0
-        rows[gates] = _records(out / "outputs.jsonl")
+        rows[gates] = _records(out / "outputs.jsonl.gz")
         assert f"confidence gates: {gates}" in (out / "report.md").read_text(encoding="utf-8")
     scored = [row for row in rows["off"] if "summary" in row["scores"]]
     assert scored, "the tiny model should write a summary somewhere"
@@ -268,7 +269,7 @@ def test_a_served_model_is_evaluated_through_the_server_backend(tmp_path: Path, 
         argv = ["--server-url", engine.root, "--data", str(test_split), "--out", str(out), "--baseline", "none",
                 "--gates", "off", "--pydoclint", str(pydoclint_executable())]
         assert evaluate.main(argv) == 0
-    rows = [row for row in _records(out / "outputs.jsonl") if row["backend"] == "server"]
+    rows = [row for row in _records(out / "outputs.jsonl.gz") if row["backend"] == "server"]
     assert rows and all(row["raw"] == "Compute the result." for row in rows)
     assert all(row["scores"]["summary"] > 0 for row in rows)
     assert {r.body["model"] for r in engine.posts("/v1/chat/completions")} == {"qwen2.5-coder:7b"}

@@ -212,6 +212,6 @@ def test_review_writes_every_system_and_side_by_side_sheets(tmp_path: Path, tiny
     assert far_set.main([*argv, "--systems", "default", "ungated"]) == 2
     # Once reviewers rated the sheets, no rerun writes over them or the outputs they rated.
     (after_blind / "ratings-1.csv").write_text("id,summary,description,entries,accepted,note\n")
-    stamp = (after / "default" / "outputs.jsonl").stat().st_mtime_ns
+    stamp = (after / "default" / "outputs.jsonl.gz").stat().st_mtime_ns
     assert far_set.main([*argv, "--systems", "default", "derived"]) == 2
-    assert (after / "default" / "outputs.jsonl").stat().st_mtime_ns == stamp
+    assert (after / "default" / "outputs.jsonl.gz").stat().st_mtime_ns == stamp

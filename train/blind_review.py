@@ -12,12 +12,12 @@ Commands::
 
     # 50 seeded test functions, two systems, items split over 4 sheets
     python -m train.blind_review sheets --data data/test.jsonl --sample 50 --seed 0 --sheets 4 \\
-        --run v2=docs/eval/v2/outputs.jsonl --run v3=docs/eval/v3/outputs.jsonl --out docs/eval/blind
+        --run v2=docs/eval/v2/outputs.jsonl.gz --run v3=docs/eval/v3/outputs.jsonl.gz --out docs/eval/blind
     # the far set: each function once, its docstrings from every system side by side (the
     # same text from two systems shown once), the package's own docstring among them
     python -m train.blind_review sheets --data docs/eval/far-v1/sample.jsonl --sample 100 --sheets 6 \\
-        --run default=docs/eval/far-v1/default/outputs.jsonl --run model=docs/eval/far-v1/off/outputs.jsonl \\
-        --run derived=docs/eval/far-v1/all/outputs.jsonl --reference own --side-by-side --out docs/eval/far-v1/blind
+        --run default=docs/eval/far-v1/default/outputs.jsonl.gz --run model=docs/eval/far-v1/off/outputs.jsonl.gz \\
+        --run derived=docs/eval/far-v1/all/outputs.jsonl.gz --reference own --side-by-side --out docs/eval/far-v1/blind
     # after the reviewers wrote ratings-1.csv ... next to the sheets
     python -m train.blind_review tally --out docs/eval/blind
 
@@ -87,9 +87,11 @@ class Item:
 
 
 def _read_jsonl(path: Path) -> list[dict]:
+    from train.data import text_lines
+
     try:
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except (OSError, json.JSONDecodeError) as error:
+        return [json.loads(line) for line in text_lines(path) if line.strip()]
+    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ReviewError(f"{path}: {error}") from error
 
 
@@ -340,7 +342,7 @@ class SheetsCommand:
     data: Path = arg(help="the test split (code_snippet per function)")
     run: tuple[tuple[str, tuple[Path, str | None]], ...] = arg(
         parse=_run_spec, append=True,
-        help="NAME=outputs.jsonl of train.evaluate, its first backend's rows; NAME=outputs.jsonl@template for another's")
+        help="NAME=outputs.jsonl.gz of train.evaluate, its first backend's rows; NAME=outputs.jsonl.gz@template for another's")
     sample: int = arg(50)
     seed: int = arg(0)
     sheets: int = arg(1, help="split the items over this many reviewers")

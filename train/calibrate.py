@@ -13,7 +13,7 @@ the same seeded validation sample:
     python -m train.evaluate --data data/eval-v3/validation.jsonl --per-package 2 --baseline none \\
         --gates all --out docs/eval/calibration-v4/all
     python -m train.blind_review sheets --data data/eval-v3/validation.jsonl --sample 90 --sheets 6 \\
-        --run model=docs/eval/calibration-v4/off/outputs.jsonl --run derived=docs/eval/calibration-v4/all/outputs.jsonl \\
+        --run model=docs/eval/calibration-v4/off/outputs.jsonl.gz --run derived=docs/eval/calibration-v4/all/outputs.jsonl.gz \\
         --out docs/eval/calibration-v4/blind
     # the reviewers write ratings-K.csv beside the sheets; then
     python -m train.calibrate --runs docs/eval/calibration-v4 --max-wrong 0.10 \\
@@ -77,6 +77,7 @@ from docucode_hook.precision.confidence import (
 )
 from train.args import arg, parse_args
 from train.blind_review import SUMMARY_RATINGS, Rating, ReviewError, entry_part, outputs_rows, read_ratings
+from train.data import OUTPUTS_FILE
 
 KEPT, REPLACED = "model", "derived"  # the two systems' names in the blind review's key.csv
 
@@ -343,7 +344,7 @@ def calibrate(args: CalibrateArgs, say: Callable[[str], None] = print) -> Thresh
     if unknown:
         raise ValueError(f"--never {unknown[0]}: the gates are {', '.join(GATE_FIELDS)}")
     functions = [function for blind in (args.runs / "blind", *args.review)
-                 for function in rated_functions(blind, args.runs / "off" / "outputs.jsonl")]
+                 for function in rated_functions(blind, args.runs / "off" / OUTPUTS_FILE)]
     samples = gate_samples(functions)
     if not samples[SUMMARY]:
         raise ReviewError(f"{args.runs / 'blind'}: no function rated for both {KEPT!r} and {REPLACED!r}")

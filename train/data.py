@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
 from collections.abc import Iterable, Iterator
@@ -26,13 +27,30 @@ class DataError(ValueError):
     """A corpus file is missing or malformed; the message names the file and the reason."""
 
 
+# train.evaluate's rows, one JSON object a function and backend, gzipped: every run's outputs are
+# kept in the repository, and as plain JSON they were most of its size.
+OUTPUTS_FILE = "outputs.jsonl.gz"
+
+
+def text_lines(path: Path) -> list[str]:
+    """The lines of a UTF-8 text file, gunzipped where its name ends in ``.gz`` (how run outputs are
+    kept: ``train.evaluate``'s outputs.jsonl.gz; OSError, EOFError or UnicodeDecodeError if unreadable)."""
+    data = path.read_bytes()
+    return (gzip.decompress(data) if path.suffix == ".gz" else data).decode("utf-8").splitlines()
+
+
+def gzip_text(path: Path, text: str) -> None:
+    """Write ``text`` gzipped, the same bytes for the same text (no time stamp in the header)."""
+    path.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
+
+
 def read_jsonl(path: Path, required: Iterable[str] = ()) -> list[dict[str, Any]]:
     """Read one JSON object a line, checking that each has the ``required`` string fields."""
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
+        lines = text_lines(path)
+    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read data: {exc}") from None
     records = []
     for lineno, line in enumerate(lines, 1):

@@ -14,7 +14,8 @@ the template backend on the regenerated context, and the hook's grounding on bot
 model's confidence gates (``--gates``: ``model``, the gates the hook picks for that model, or
 ``--thresholds``; ``off``, every part the model wrote is kept; ``all``, every scored part gives way to
 code-derived text, the floor). Writes under --out: report.md, metrics.json,
-outputs.jsonl, review.csv and review.md (a human-review sheet for a sample). ``--task
+outputs.jsonl.gz (every row, gzipped: the outputs of each run are kept in the repository),
+review.csv and review.md (a human-review sheet for a sample; not committed, blind sheets are). ``--task
 comments`` (or ``both``) scores the inline-comment records instead (or as well): see
 train/evaluate_comments.py for what it writes.
 """
@@ -40,6 +41,7 @@ from docucode_hook.code.records import FunctionContext, Style
 from train import metrics
 from train.args import arg
 from train.args import parse_args as parse_typed_args
+from train.data import OUTPUTS_FILE, gzip_text
 from train.generate import generate_from_contexts, generate_from_prompts
 
 REQUIRED_FIELDS = ("prompt", "code_snippet", "completion", "qualname")
@@ -636,22 +638,23 @@ def write_outputs(
         ],
     }
     (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    with (out / "outputs.jsonl").open("w", encoding="utf-8") as handle:
-        for run in runs:
-            for example, gen in zip(examples, run.generations):
-                row = {
-                    "backend": run.name,
-                    "path": example.record.get("path"),
-                    "qualname": example.record["qualname"],
-                    "raw": gen.raw,
-                    "grounded": gen.grounded,
-                    "scores": gen.scores,
-                    "signals": gen.signals,
-                    "origins": gen.origins,
-                    "ms": 1000 * gen.seconds,
-                    "bleu4": 100 * metrics.sentence_bleu4(example.reference_summary, metrics.summary_of(gen.grounded)),
-                }
-                handle.write(json.dumps(row) + "\n")
+    rows = []
+    for run in runs:
+        for example, gen in zip(examples, run.generations):
+            row = {
+                "backend": run.name,
+                "path": example.record.get("path"),
+                "qualname": example.record["qualname"],
+                "raw": gen.raw,
+                "grounded": gen.grounded,
+                "scores": gen.scores,
+                "signals": gen.signals,
+                "origins": gen.origins,
+                "ms": 1000 * gen.seconds,
+                "bleu4": 100 * metrics.sentence_bleu4(example.reference_summary, metrics.summary_of(gen.grounded)),
+            }
+            rows.append(json.dumps(row) + "\n")
+    gzip_text(out / OUTPUTS_FILE, "".join(rows))
     write_review(out, examples, runs[0], sample)
 
 

@@ -44,6 +44,7 @@ from typing import Callable, Iterable, Sequence
 
 from docucode_hook.backends.prompt import TRUNCATED
 from train.args import arg, parse_command
+from train.data import OUTPUTS_FILE
 from train.corpus import MAX_ARCHIVE_MB, PACKAGE_LIST, Outcome, Package, canonical_name, fetch_all, is_pure_python, read_manifest
 
 FAR_LIST = Path(__file__).with_name("splits") / "far.txt"
@@ -293,7 +294,7 @@ def review(sample: Path, out: Path, sheets: int, seed: int = 0, pydoclint: Path 
                 "--no-codebleu", "--out", str(out / folder), *options]
         if evaluate.main(argv) != 0:
             raise FarSetError(f"train.evaluate --gates {gates} failed")
-    runs = [("--run", f"{name}={out / folder / 'outputs.jsonl'}") for name, _, folder in chosen]
+    runs = [("--run", f"{name}={out / folder / OUTPUTS_FILE}") for name, _, folder in chosen]
     blind_review.main(["sheets", "--data", str(sample), *(part for run in runs for part in run),
                        "--reference", OWN, "--side-by-side", "--sample", str(functions), "--seed", str(seed),
                        "--sheets", str(sheets), "--out", str(blind)])

@@ -2,7 +2,7 @@
 
     python docs/eval/far-holdout/pairs.py docs/eval/far-holdout
 
-Reads ``blind/key.csv``, ``blind/ratings-*.csv`` and the ``origins`` of ``default/outputs.jsonl``
+Reads ``blind/key.csv``, ``blind/ratings-*.csv`` and the ``origins`` of ``default/outputs.jsonl.gz``
 (a part absent from them is the model's); prints, per kind of part, how often the model's part
 was rated against derived text's, and each model parameter description's score and rating.
 """
@@ -17,6 +17,7 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[3] / "src"), str(Path(__file__).resolve().parents[3])]
 from train.blind_review import read_ratings  # noqa: E402
+from train.data import OUTPUTS_FILE, text_lines  # noqa: E402
 
 
 def main(base: Path) -> None:
@@ -25,7 +26,7 @@ def main(base: Path) -> None:
     item = {(row["system"], row["path"], row["qualname"]): int(row["id"]) for row in csv.DictReader(open(blind / "key.csv"))}
     pairs: Counter[tuple[str, str, str]] = Counter()
     scored = []
-    for line in open(base / "default" / "outputs.jsonl", encoding="utf-8"):
+    for line in text_lines(base / "default" / OUTPUTS_FILE):
         out = json.loads(line)
         default, derived = item[("default", out["path"], out["qualname"])], item[("derived", out["path"], out["qualname"])]
         if default == derived:
