@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from docucode_hook.backends.convert import load_arrays, read_config, read_json, unconvertible_reason
+from docucode_hook.backends.convert import end_token_ids, load_arrays, read_config, unconvertible_reason
 from docucode_hook.backends.served import SHIPPED_GGUF_TYPES
 
 # The weight types written are SHIPPED_GGUF_TYPES, whose names the server backend knows in the
@@ -108,12 +108,6 @@ def rope_rows_interleaved(weight: Any, heads: int) -> Any:
     """
     rows, columns = weight.shape
     return weight.reshape(heads, 2, rows // heads // 2, columns).swapaxes(1, 2).reshape(rows, columns)
-
-
-def _end_token_id(config: dict[str, Any], model_dir: Path) -> int | None:
-    eos: Any = read_json(model_dir / "generation_config.json").get("eos_token_id", config.get("eos_token_id"))
-    eos = eos[0] if isinstance(eos, list) and eos else eos
-    return int(eos) if isinstance(eos, int) else None
 
 
 def _weight_type(outtype: str, array: Any) -> Any:
@@ -235,8 +229,8 @@ def write_gguf(source: Path, out: Path, outtype: str = DEFAULT_OUTTYPE, name: st
             writer.add_bos_token_id(bos)
         if isinstance(config.get("pad_token_id"), int):
             writer.add_pad_token_id(config["pad_token_id"])
-        if (eos := _end_token_id(config, source)) is not None:
-            writer.add_eos_token_id(eos)
+        if eos_ids := end_token_ids(config, source):
+            writer.add_eos_token_id(eos_ids[0])
         if tokenizer.unk_id is not None:
             writer.add_unk_token_id(tokenizer.unk_id)
         # llama.cpp adds BOS by this flag alone; the hook's tokenizer by tokenizer.json's post-processor.

@@ -98,7 +98,8 @@ def load_arrays(model_dir: Path) -> dict[str, Any]:
     return arrays
 
 
-def _end_token_ids(config: dict[str, Any], model_dir: Path) -> list[int]:
+def end_token_ids(config: dict[str, Any], model_dir: Path) -> list[int]:
+    """The ids that end generation: ``generation_config.json``'s ``eos_token_id``, else the config's."""
     eos: Any = read_json(model_dir / "generation_config.json").get("eos_token_id", config.get("eos_token_id"))
     return [int(e) for e in eos] if isinstance(eos, list) else ([] if eos is None else [int(eos)])
 
@@ -189,7 +190,7 @@ def convert_to_ct2(source: Path, out_dir: Path, quantization: str = QUANTIZATION
     # The engine maps ids to token strings through this list: one entry per embedding row.
     tokens = [tokenizer.id_to_token(i) or f"<extra_id_{i}>" for i in range(vocab_size)]
     spec.register_vocabulary(tokens)
-    end_ids = _end_token_ids(config, source)
+    end_ids = end_token_ids(config, source)
 
     def token(key: str, fallback: str) -> str:
         token_id = config.get(key)
@@ -259,6 +260,7 @@ __all__ = [
     "convert_to_ct2",
     "converted_model",
     "discard",
+    "end_token_ids",
     "is_ct2_model",
     "load_arrays",
     "read_config",
