@@ -253,3 +253,13 @@ def test_a_doctest_prompt_inside_a_sentence_gives_way() -> None:
     assert ">>>" not in grounded.text
     reasons = {part.part: part.reason for part in grounded.parts}
     assert reasons["summary"] == reasons["param amount"] == "a doctest prompt (>>>)"
+
+
+@pytest.mark.parametrize("description", [":", ":0", ":note: keep it"])
+def test_a_description_line_that_opens_like_a_field_is_dropped(description: str) -> None:
+    # Hypothesis found it: a ":" or ":0" kept as the description, and a reader then took the
+    # Sphinx fields below it for more description.
+    ctx = CONTEXTS["Store.Deeper.Deepest.reshape"]
+    text = grounded_text(f"Return a list of the numbers.\n\n{description}", ctx, Style.SPHINX,
+                         options=GroundingOptions(width=72))
+    assert parse(text).long_description is None and [p.arg_name for p in parse(text).params] == ["values", "flag"]

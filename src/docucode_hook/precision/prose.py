@@ -34,9 +34,11 @@ from docucode_hook.precision.truth import check_description, check_names, check_
 
 
 # Section headers or fields left in the prose mean the parse misread the text; drop that prose.
+# A line opening with ":" is any field to a Sphinx reader (":param x:", and ":0" too): left in a
+# description, it made the reader take every field after it for more description.
 SECTION_LEFTOVER = re.compile(
     r"^\s*(?:(?:Args|Arguments|Parameters|Params|Returns?|Yields?|Raises|Examples?)\s*:?\s*$"
-    r"|:(?:param|type|returns?|rtype|raises?|yields?)\b|-{3,}\s*$)",
+    r"|:|-{3,}\s*$)",
     re.MULTILINE | re.IGNORECASE,
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
